@@ -1,0 +1,257 @@
+import convict from 'convict'
+import { durationToSeconds, type Duration } from './duration.ts'
+import { isSecretRef, type SecretRef } from './secrets.ts'
+
+/**
+ * One definition per configuration key. The convict schema (validation), the
+ * JSON Schema (editors) and the TypeScript input types are all derived from
+ * these definitions, so the three cannot drift apart.
+ */
+export interface Field<T, R extends boolean = boolean> {
+  readonly kind: FieldKind
+  readonly doc: string
+  readonly required: R
+  readonly default?: T
+  /** The `OTPKI_*` variable that overrides this key (scalar main-config keys). */
+  readonly env?: string
+  readonly values?: readonly string[]
+  readonly pattern?: string
+  readonly min?: number
+  readonly max?: number
+  /** Shown in the docs when the default is computed (for example from `publicUrl`). */
+  readonly defaultText?: string
+  /** Type marker only. */
+  readonly __type?: T
+}
+
+export type FieldKind = 'string' | 'url' | 'int' | 'boolean' | 'duration' | 'secret' | 'enum' | 'string-array' | 'any-array'
+
+type Options<T> = { doc: string; env?: string; default?: T; defaultText?: string }
+
+export const field = {
+  string: <R extends boolean = false>(o: Options<string> & { required?: R; pattern?: string; max?: number }) =>
+    make<string, R>('string', o),
+  url: <R extends boolean = false>(o: Options<string> & { required?: R }) => make<string, R>('url', o),
+  int: (o: Options<number> & { min?: number; max?: number }) => make<number, false>('int', o),
+  boolean: (o: Options<boolean>) => make<boolean, false>('boolean', o),
+  duration: (o: Options<Duration>) => make<Duration, false>('duration', o),
+  secret: <R extends boolean = false>(o: Options<SecretRef> & { required?: R }) => make<SecretRef, R>('secret', o),
+  enum: <const V extends string>(values: readonly V[], o: Options<V>) => make<V, false>('enum', { ...o, values }),
+  stringArray: (o: Options<string[]>) => make<string[], false>('string-array', o),
+  anyArray: <T>(o: Options<T[]>) => make<T[], false>('any-array', o),
+}
+
+function make<T, R extends boolean>(kind: FieldKind, o: Options<T> & { required?: R; values?: readonly string[]; pattern?: string; min?: number; max?: number }): Field<T, R> {
+  return { ...o, kind, required: (o.required ?? false) as R }
+}
+
+export type Fields = Record<string, Field<any>>
+type ValueOf<F> = F extends Field<infer T, any> ? T : never
+type RequiredKeys<F extends Fields> = { [K in keyof F]: F[K] extends Field<any, true> ? K : never }[keyof F]
+type OptionalKeys<F extends Fields> = Exclude<keyof F, RequiredKeys<F>>
+
+/** What a user writes: required keys required, the rest optional. */
+export type InputOf<F extends Fields> = { -readonly [K in RequiredKeys<F>]: ValueOf<F[K]> } & {
+  -readonly [K in OptionalKeys<F>]?: ValueOf<F[K]>
+}
+
+/** One validation problem: which key, and why. */
+export interface FieldIssue {
+  key: string
+  reason: string
+}
+
+function validator(f: Field<unknown>): (value: unknown) => void {
+  return (value) => {
+    if (value === null || value === undefined) {
+      if (f.required) throw new Error('is required')
+      return
+    }
+    switch (f.kind) {
+      case 'string':
+        if (typeof value !== 'string' || value.trim() === '') throw new Error('must be a non-empty string')
+        if (f.max !== undefined && value.length > f.max) throw new Error(`must be at most ${f.max} characters`)
+        if (f.pattern && !new RegExp(f.pattern).test(value)) throw new Error(`must match ${f.pattern}`)
+        return
+      case 'url': {
+        if (typeof value !== 'string') throw new Error('must be a URL string')
+        let url: URL
+        try {
+          url = new URL(value)
+        } catch {
+          throw new Error('must be an absolute URL')
+        }
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('must be an http(s) URL')
+        return
+      }
+      case 'int':
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw new Error('must be a whole number')
+        if (f.min !== undefined && value < f.min) throw new Error(`must be at least ${f.min}`)
+        if (f.max !== undefined && value > f.max) throw new Error(`must be at most ${f.max}`)
+        return
+      case 'boolean':
+        if (typeof value !== 'boolean') throw new Error('must be true or false')
+        return
+      case 'duration':
+        durationToSeconds(value as Duration)
+        return
+      case 'secret':
+        if (!isSecretRef(value)) throw new Error('must be a non-empty string, { "env": "NAME" } or { "file": "/path" }')
+        return
+      case 'enum':
+        if (typeof value !== 'string' || !f.values!.includes(value)) throw new Error(`must be one of ${f.values!.join(', ')}`)
+        return
+      case 'string-array':
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
+          throw new Error('must be an array of non-empty strings')
+        }
+        return
+      case 'any-array':
+        if (!Array.isArray(value)) throw new Error('must be an array')
+        return
+    }
+  }
+}
+
+const formatNames = new WeakMap<Field<unknown>, string>()
+let formatCount = 0
+
+/** Registers (once per field definition) a convict format that validates and coerces it. */
+function formatName(f: Field<unknown>): string {
+  let name = formatNames.get(f)
+  if (!name) {
+    name = `otpki-${f.kind}-${++formatCount}`
+    const coerce = coercer(f)
+    convict.addFormat({ name, validate: validator(f), ...(coerce ? { coerce } : {}) })
+    formatNames.set(f, name)
+  }
+  return name
+}
+
+function coercer(f: Field<unknown>): ((raw: string) => unknown) | undefined {
+  if (f.kind === 'int') return (raw) => (/^-?\d+$/.test(raw.trim()) ? Number(raw) : raw)
+  if (f.kind === 'boolean') return (raw) => (raw === 'true' ? true : raw === 'false' ? false : raw)
+  if (f.kind === 'duration') return (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw) : raw)
+  return undefined
+}
+
+/**
+ * Validates `input` strictly against `fields` with convict: unknown keys and
+ * wrong values are collected as issues. `OTPKI_*` variables named by the
+ * fields override the input. Returns the values with defaults applied.
+ */
+export function validateFields<F extends Fields>(
+  fields: F,
+  input: unknown,
+  env: NodeJS.ProcessEnv = {},
+): { value: Record<string, unknown>; issues: FieldIssue[] } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return { value: {}, issues: [{ key: '(root)', reason: 'must be an object' }] }
+  }
+  const schema: Record<string, convict.SchemaObj> = {}
+  for (const [key, f] of Object.entries(fields)) {
+    schema[key] = {
+      doc: f.doc,
+      default: f.default ?? null,
+      nullable: !f.required,
+      format: formatName(f),
+      sensitive: f.kind === 'secret',
+      ...(f.env ? { env: f.env } : {}),
+    }
+  }
+  const issues: FieldIssue[] = []
+  // Keys whose value is an object (secrets, arrays) must not be deep-merged by
+  // convict with a default; load them as whole values.
+  let config: convict.Config<Record<string, unknown>>
+  try {
+    config = convict(schema, { env: pickEnv(fields, env), args: [] })
+    config.load(input)
+  } catch (cause) {
+    return { value: {}, issues: [{ key: '(root)', reason: cause instanceof Error ? cause.message : String(cause) }] }
+  }
+  // Environment variables win over the file (convict's load() would otherwise override them).
+  for (const [key, f] of Object.entries(fields)) {
+    const raw = f.env ? env[f.env] : undefined
+    if (raw !== undefined && raw !== '') {
+      const coerce = coercer(f)
+      config.set(key, coerce ? coerce(raw) : raw)
+    }
+  }
+  try {
+    config.validate({ allowed: 'strict', output: () => {} })
+  } catch (cause) {
+    issues.push(...parseConvictErrors(cause instanceof Error ? cause.message : String(cause)))
+  }
+  const value: Record<string, unknown> = {}
+  for (const key of Object.keys(fields)) value[key] = config.get(key)
+  return { value, issues }
+}
+
+function pickEnv(fields: Fields, env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const f of Object.values(fields)) if (f.env && env[f.env] !== undefined) out[f.env] = env[f.env]!
+  return out
+}
+
+/** Turns convict's multi-line message into (key, reason) pairs, never echoing values. */
+function parseConvictErrors(message: string): FieldIssue[] {
+  const issues: FieldIssue[] = []
+  for (const line of message.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const undeclared = /^configuration param '([^']+)' not declared in the schema/.exec(line)
+    if (undeclared) {
+      issues.push({ key: undeclared[1]!, reason: 'is not a known key' })
+      continue
+    }
+    const m = /^([^:]+): (.*?)(?:: value was .*)?$/s.exec(line)
+    if (m) issues.push({ key: m[1]!, reason: m[2]!.replace(/^(Error: )/, '') })
+    else issues.push({ key: '(root)', reason: line })
+  }
+  return issues
+}
+
+/** JSON Schema (draft 2020-12) for a set of fields. */
+export function toJsonSchema(fields: Fields, meta: { $id: string; title: string; description: string }): object {
+  const properties: Record<string, object> = { $schema: { type: 'string' } }
+  const required: string[] = []
+  for (const [key, f] of Object.entries(fields)) {
+    properties[key] = { description: f.doc, ...jsonType(f), ...(f.default !== undefined ? { default: f.default } : {}) }
+    if (f.required) required.push(key)
+  }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    ...meta,
+    type: 'object',
+    additionalProperties: false,
+    required,
+    properties,
+  }
+}
+
+function jsonType(f: Field<unknown>): object {
+  switch (f.kind) {
+    case 'string':
+      return { type: 'string', minLength: 1, ...(f.pattern ? { pattern: f.pattern } : {}), ...(f.max ? { maxLength: f.max } : {}) }
+    case 'url':
+      return { type: 'string', format: 'uri', pattern: '^https?://' }
+    case 'int':
+      return { type: 'integer', ...(f.min !== undefined ? { minimum: f.min } : {}), ...(f.max !== undefined ? { maximum: f.max } : {}) }
+    case 'boolean':
+      return { type: 'boolean' }
+    case 'duration':
+      return { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?\\s*(ms|s|m|h|d|w|y|[a-z]+)?$' }] }
+    case 'secret':
+      return {
+        oneOf: [
+          { type: 'string', minLength: 1 },
+          { type: 'object', additionalProperties: false, required: ['env'], properties: { env: { type: 'string', minLength: 1 } } },
+          { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
+        ],
+      }
+    case 'enum':
+      return { type: 'string', enum: [...f.values!] }
+    case 'string-array':
+      return { type: 'array', items: { type: 'string', minLength: 1 } }
+    case 'any-array':
+      return { type: 'array' }
+  }
+}

@@ -1,0 +1,74 @@
+import type { PluginSpec } from '../contracts/plugin.ts'
+import { field, type InputOf } from './fields.ts'
+
+/**
+ * The keys of `otpki.config.ts`. Every scalar key has an `OTPKI_*` variable
+ * that overrides the file.
+ */
+export const mainConfigFields = {
+  host: field.string({ doc: 'Address the HTTP server listens on.', env: 'OTPKI_HOST', default: 'localhost' }),
+  port: field.int({ doc: 'Port the HTTP server listens on.', env: 'OTPKI_PORT', default: 3000, min: 0, max: 65535 }),
+  publicUrl: field.url({
+    doc: 'The URL users reach OTPKI at. Redirect URLs derive from it, never from request headers. https makes cookies Secure with the __Host- prefix.',
+    env: 'OTPKI_PUBLIC_URL',
+    defaultText: 'http://localhost:<port>',
+  }),
+  database: field.string({
+    doc: 'SQLite database file, relative to the config file. Created on first start.',
+    env: 'OTPKI_DATABASE',
+    default: 'data/otpki.sqlite',
+  }),
+  providersDir: field.string({
+    doc: 'Directory of provider files (name.ts or name.json), relative to the config file. Watched for changes.',
+    env: 'OTPKI_PROVIDERS_DIR',
+    default: 'config/providers',
+  }),
+  templatesDir: field.string({
+    doc: 'Directory of your own page templates; a template found there replaces the built-in one of the same name.',
+    env: 'OTPKI_TEMPLATES_DIR',
+  }),
+  logLevel: field.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    doc: 'Log level.',
+    env: 'OTPKI_LOG_LEVEL',
+    default: 'info',
+  }),
+  secret: field.secret({
+    doc: 'Key for CSRF tokens. Set it (the same on every instance) when running several instances; otherwise a random key is made at start.',
+    env: 'OTPKI_SECRET',
+  }),
+  sessionMaxInactive: field.duration({
+    doc: 'Default idle timeout of a session, for providers that do not set their own.',
+    env: 'OTPKI_SESSION_MAX_INACTIVE',
+    default: '30m',
+  }),
+  sessionMaxLength: field.duration({
+    doc: 'Default absolute lifetime of a session, for providers that do not set their own.',
+    env: 'OTPKI_SESSION_MAX_LENGTH',
+    default: '10h',
+  }),
+  transactionTtl: field.duration({
+    doc: 'How long a started sign-in may take before it must be started again.',
+    env: 'OTPKI_TRANSACTION_TTL',
+    default: '10m',
+  }),
+  plugins: field.anyArray<PluginSpec>({
+    doc: 'Plugins to load: plugin objects, relative module paths (.ts or .js) or npm package names.',
+    default: [],
+  }),
+}
+
+/** What `otpki.config.ts` may contain. */
+export type MainConfigInput = InputOf<typeof mainConfigFields>
+
+/**
+ * Types `otpki.config.ts`; returns its argument unchanged.
+ *
+ * @example
+ * ```ts
+ * import { defineConfig } from 'otpki'
+ * export default defineConfig({ port: 8080, publicUrl: 'https://pki.example.com' })
+ * ```
+ */
+export function defineConfig(config: MainConfigInput): MainConfigInput {
+  return config
+}

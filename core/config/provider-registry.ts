@@ -1,0 +1,330 @@
+import { mkdir, readdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { watch, type FSWatcher } from 'chokidar'
+import { inject, injectable, injectAll } from 'tsyringe'
+import type { Clock } from '../clock.ts'
+import type { AuthMethod } from '../contracts/auth-method.ts'
+import type { ProviderDefinition } from '../contracts/provider.ts'
+import { TOKENS } from '../di/tokens.ts'
+import { OtpkiError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import type { FieldIssue } from './fields.ts'
+import { isProviderFile, loadProviderFile, type ProviderDefaults, type ProviderLoadResult } from './provider-loader.ts'
+
+/** A provider in force, with its auth method and that method's prepared context. */
+export interface ProviderEntry {
+  readonly definition: ProviderDefinition
+  readonly method: AuthMethod<unknown>
+  /** The configuration generation this entry was created in. */
+  readonly generation: number
+  /** Current availability: `pending` until the method's initialize has run once. */
+  status(): ProviderStatus
+  /** The method's context, initializing (or retrying after backoff) as needed. */
+  context(): Promise<unknown>
+}
+
+export interface ProviderStatus {
+  state: 'pending' | 'ready' | 'unavailable'
+  error?: string
+}
+
+export interface ReloadIssue extends FieldIssue {
+  file: string
+}
+
+/** The outcome of one (re)load, for logs, tests and `otpki check`. */
+export interface ReloadReport {
+  generation: number
+  providers: string[]
+  added: string[]
+  changed: string[]
+  removed: string[]
+  issues: ReloadIssue[]
+}
+
+/** Provider directories to read and watch. */
+export interface ProviderSources {
+  dirs: string[]
+  defaults: ProviderDefaults
+}
+
+const MIN_RETRY_MS = 1_000
+const MAX_RETRY_MS = 60_000
+
+/**
+ * Holds the providers in force. Files are re-read on change; the new set is
+ * swapped in whole, so a request sees either the old or the new set. A broken
+ * file is reported and its last good definition stays in force.
+ */
+@injectable()
+export class ProviderRegistry {
+  private entries = new Map<string, ProviderEntry>()
+  private lastGood = new Map<string, ProviderDefinition>()
+  private generation = 0
+  private watcher: FSWatcher | undefined
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<ReloadReport> | undefined
+  private again = false
+  private listeners = new Set<(report: ReloadReport) => void>()
+
+  constructor(
+    @inject(TOKENS.ProviderSources) private readonly sources: ProviderSources,
+    @injectAll(TOKENS.AuthMethod) private readonly methods: AuthMethod<unknown>[],
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+  ) {}
+
+  /** Providers in force, in sign-in page order. */
+  list(): ProviderEntry[] {
+    return [...this.entries.values()].sort(
+      (a, b) => a.definition.displayOrder - b.definition.displayOrder || a.definition.name.localeCompare(b.definition.name),
+    )
+  }
+
+  get(name: string): ProviderEntry | undefined {
+    return this.entries.get(name)
+  }
+
+  currentGeneration(): number {
+    return this.generation
+  }
+
+  /** Called after every reload with its report. Returns an unsubscribe function. */
+  onReload(listener: (report: ReloadReport) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Reads every provider file now. Concurrent calls are coalesced. */
+  async reload(): Promise<ReloadReport> {
+    if (this.running) {
+      this.again = true
+      return this.running
+    }
+    this.running = this.doReload()
+    try {
+      return await this.running
+    } finally {
+      this.running = undefined
+      if (this.again) {
+        this.again = false
+        void this.reload()
+      }
+    }
+  }
+
+  /** Starts watching the provider directories; changes apply within a second. */
+  async watch(): Promise<void> {
+    for (const dir of this.sources.dirs) await mkdir(dir, { recursive: true })
+    this.watcher = watch(this.sources.dirs, {
+      ignoreInitial: true,
+      depth: 0,
+      awaitWriteFinish: { stabilityThreshold: 60, pollInterval: 20 },
+    })
+    const schedule = (path: string) => {
+      if (!isProviderFile(path)) return
+      clearTimeout(this.timer)
+      this.timer = setTimeout(() => void this.reload(), 50)
+    }
+    this.watcher.on('add', schedule).on('change', schedule).on('unlink', schedule)
+    this.watcher.on('error', (error) => this.logger.error({ err: error }, 'provider directory watch failed'))
+    await new Promise<void>((ready) => this.watcher!.once('ready', () => ready()))
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer)
+    await this.watcher?.close()
+    await this.running?.catch(() => undefined)
+    for (const entry of this.entries.values()) await this.disposeEntry(entry)
+  }
+
+  private async doReload(): Promise<ReloadReport> {
+    const files = await this.listFiles()
+    const results = await Promise.all(files.map((file) => loadProviderFile(file, this.sources.defaults)))
+    const issues: ReloadIssue[] = []
+    const candidates = new Map<string, ProviderDefinition>()
+    for (const result of results) {
+      const definition = this.acceptOrKeep(result, issues)
+      if (definition) candidates.set(result.file, definition)
+    }
+    for (const file of this.lastGood.keys()) if (!files.includes(file)) this.lastGood.delete(file)
+    const chosen = this.resolveConflicts(candidates, issues)
+
+    const previous = this.entries
+    const next = new Map<string, ProviderEntry>()
+    const report: ReloadReport = { generation: this.generation, providers: [], added: [], changed: [], removed: [], issues }
+    let changed = false
+    for (const definition of chosen) {
+      const old = previous.get(definition.name)
+      if (old && sameDefinition(old.definition, definition)) {
+        next.set(definition.name, old)
+        continue
+      }
+      const method = this.methods.find((m) => m.strategy === definition.strategy)
+      if (!method) {
+        issues.push({ file: definition.source, key: '(provider)', reason: `no auth method for strategy ${definition.strategy}` })
+        if (old) next.set(definition.name, old)
+        continue
+      }
+      changed = true
+      ;(old ? report.changed : report.added).push(definition.name)
+      next.set(definition.name, this.createEntry(definition, method, this.generation + 1))
+    }
+    for (const name of previous.keys()) {
+      if (!next.has(name)) {
+        changed = true
+        report.removed.push(name)
+      }
+    }
+    if (changed) {
+      this.generation += 1
+      this.entries = next
+      for (const [name, entry] of previous) if (next.get(name) !== entry) void this.disposeEntry(entry)
+    }
+    report.generation = this.generation
+    report.providers = [...this.entries.keys()]
+    this.logReport(report)
+    for (const listener of this.listeners) listener(report)
+    return report
+  }
+
+  /** A valid file becomes the file's last good definition; a broken one falls back to it. */
+  private acceptOrKeep(result: ProviderLoadResult, issues: ReloadIssue[]): ProviderDefinition | undefined {
+    if (result.ok) {
+      this.lastGood.set(result.file, result.provider)
+      return result.provider
+    }
+    for (const issue of result.issues) issues.push({ file: result.file, ...issue })
+    return this.lastGood.get(result.file)
+  }
+
+  /** Two files with one name or one issuer: the one already in force keeps it, the other is refused. */
+  private resolveConflicts(candidates: Map<string, ProviderDefinition>, issues: ReloadIssue[]): ProviderDefinition[] {
+    const byName = new Map<string, ProviderDefinition>()
+    const byIssuer = new Map<string, ProviderDefinition>()
+    const ordered = [...candidates.values()].sort((a, b) => {
+      const aHeld = this.entries.get(a.name)?.definition.source === a.source ? 0 : 1
+      const bHeld = this.entries.get(b.name)?.definition.source === b.source ? 0 : 1
+      return aHeld - bHeld || a.source.localeCompare(b.source)
+    })
+    const refused = new Set<ProviderDefinition>()
+    for (const definition of ordered) {
+      const sameName = byName.get(definition.name)
+      const issuerKey = normalizeIssuer(definition.issuer)
+      const sameIssuer = byIssuer.get(issuerKey)
+      if (sameName) {
+        issues.push({ file: definition.source, key: 'name', reason: `duplicate provider name "${definition.name}" (also in ${sameName.source})` })
+        refused.add(definition)
+        refused.add(sameName)
+        continue
+      }
+      if (sameIssuer) {
+        issues.push({ file: definition.source, key: 'issuer', reason: `two providers with the same issuer (also ${sameIssuer.name} in ${sameIssuer.source})` })
+        refused.add(definition)
+        refused.add(sameIssuer)
+        continue
+      }
+      byName.set(definition.name, definition)
+      byIssuer.set(issuerKey, definition)
+    }
+    // The definition already in force stays; a conflict with nothing in force refuses both.
+    return [...byName.values()].filter((d) => !refused.has(d) || this.entries.get(d.name)?.definition.source === d.source)
+  }
+
+  private createEntry(definition: ProviderDefinition, method: AuthMethod<unknown>, generation: number): ProviderEntry {
+    const io = { logger: this.logger.child({ provider: definition.name }), clock: this.clock }
+    let state: ProviderStatus = { state: 'pending' }
+    let pending: Promise<unknown> | undefined
+    let ready: { value: unknown } | undefined
+    let failures = 0
+    let retryAt = 0
+    const attempt = () => {
+      pending = method.initialize(definition, io).then(
+        (value) => {
+          ready = { value }
+          failures = 0
+          state = { state: 'ready' }
+          io.logger.info({ issuer: definition.issuer }, 'provider ready')
+          return value
+        },
+        (cause: unknown) => {
+          failures += 1
+          const delay = Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** (failures - 1))
+          retryAt = this.clock.now() + delay
+          const reason = cause instanceof Error ? cause.message : String(cause)
+          state = { state: 'unavailable', error: reason }
+          pending = undefined
+          io.logger.warn({ issuer: definition.issuer, retryInMs: delay, reason }, 'provider unavailable')
+          throw new OtpkiError('PROVIDER_UNAVAILABLE', `provider ${definition.name} is unavailable: ${reason}`, {
+            status: 503,
+            publicMessage: `${definition.displayName} is not available right now. Please try again in a moment.`,
+            cause,
+          })
+        },
+      )
+      pending.catch(() => undefined)
+      return pending
+    }
+    return {
+      definition,
+      method,
+      generation,
+      status: () => state,
+      context: async () => {
+        if (ready) return ready.value
+        if (pending) return pending
+        if (failures > 0 && this.clock.now() < retryAt) {
+          throw new OtpkiError('PROVIDER_UNAVAILABLE', `provider ${definition.name} is unavailable: ${state.error}`, {
+            status: 503,
+            publicMessage: `${definition.displayName} is not available right now. Please try again in a moment.`,
+          })
+        }
+        return attempt()
+      },
+    }
+  }
+
+  private async disposeEntry(entry: ProviderEntry): Promise<void> {
+    if (!entry.method.dispose || entry.status().state !== 'ready') return
+    try {
+      await entry.method.dispose(await entry.context())
+    } catch (error) {
+      this.logger.warn({ err: error, provider: entry.definition.name }, 'provider dispose failed')
+    }
+  }
+
+  private async listFiles(): Promise<string[]> {
+    const files: string[] = []
+    for (const dir of this.sources.dirs) {
+      let names: string[]
+      try {
+        names = await readdir(dir)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
+        throw error
+      }
+      for (const name of names.sort()) if (isProviderFile(name)) files.push(resolve(join(dir, name)))
+    }
+    return files
+  }
+
+  private logReport(report: ReloadReport): void {
+    for (const issue of report.issues) {
+      this.logger.error({ file: issue.file, key: issue.key, reason: issue.reason }, `provider file rejected: ${issue.file}: ${issue.key}: ${issue.reason}`)
+    }
+    if (report.added.length || report.changed.length || report.removed.length) {
+      this.logger.info(
+        { generation: report.generation, added: report.added, changed: report.changed, removed: report.removed },
+        `providers reloaded (${report.providers.length} in force)`,
+      )
+    }
+  }
+}
+
+function normalizeIssuer(issuer: string): string {
+  return issuer.replace(/\/+$/, '')
+}
+
+function sameDefinition(a: ProviderDefinition, b: ProviderDefinition): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs'
+import { OtpkiError } from '../errors.ts'
+
+/**
+ * A secret in configuration: the value itself, the name of an environment
+ * variable that holds it, or a file whose content (trimmed) is the value.
+ *
+ * @example
+ * ```ts
+ * clientSecret: { env: 'KEYCLOAK_CLIENT_SECRET' }
+ * clientSecret: { file: '/run/secrets/keycloak' }
+ * ```
+ */
+export type SecretRef = string | { env: string } | { file: string }
+
+export function isSecretRef(value: unknown): value is SecretRef {
+  if (typeof value === 'string') return value.length > 0
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
+  const keys = Object.keys(value)
+  if (keys.length !== 1) return false
+  const [key] = keys
+  const inner = (value as Record<string, unknown>)[key!]
+  return (key === 'env' || key === 'file') && typeof inner === 'string' && inner.length > 0
+}
+
+/** Reads a secret's value. The error names where it looked, never the value. */
+export function resolveSecret(ref: SecretRef, what: string): string {
+  if (typeof ref === 'string') return ref
+  if ('env' in ref) {
+    const value = process.env[ref.env]
+    if (value === undefined || value === '') {
+      throw new OtpkiError('SECRET_UNRESOLVED', `${what}: environment variable ${ref.env} is not set`)
+    }
+    return value
+  }
+  try {
+    const value = readFileSync(ref.file, 'utf8').trim()
+    if (value === '') throw new Error('the file is empty')
+    return value
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    throw new OtpkiError('SECRET_UNRESOLVED', `${what}: cannot read secret file ${ref.file}: ${reason}`, { cause })
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Every dependency-injection token of OTPKI, in one place. Constructor
+ * parameters always name their token with `@inject(TOKEN)`: the build does not
+ * emit decorator metadata, so nothing may rely on parameter types.
+ */
+export const TOKENS = {
+  /** The validated main configuration ({@link import('../config/main-schema.ts').ResolvedConfig}). */
+  Config: Symbol('otpki.Config'),
+  Logger: Symbol('otpki.Logger'),
+  Clock: Symbol('otpki.Clock'),
+  Orm: Symbol('otpki.Orm'),
+  /** Every registered auth method (resolveAll). */
+  AuthMethod: Symbol('otpki.AuthMethod'),
+  /** Every registered claim mapper (resolveAll). */
+  ClaimMapper: Symbol('otpki.ClaimMapper'),
+  /** The user sync in force (the last one registered wins). */
+  UserSync: Symbol('otpki.UserSync'),
+  ProviderRegistry: Symbol('otpki.ProviderRegistry'),
+  /** Provider directories and inherited defaults ({@link import('../config/provider-registry.ts').ProviderSources}). */
+  ProviderSources: Symbol('otpki.ProviderSources'),
+  SessionService: Symbol('otpki.SessionService'),
+  TransactionStore: Symbol('otpki.TransactionStore'),
+  SignInService: Symbol('otpki.SignInService'),
+  Renderer: Symbol('otpki.Renderer'),
+  Csrf: Symbol('otpki.Csrf'),
+  UserStoreFactory: Symbol('otpki.UserStoreFactory'),
+} as const

@@ -1,0 +1,28 @@
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { Migrator } from '@mikro-orm/migrations'
+import { MikroORM, SqliteDriver } from '@mikro-orm/sqlite'
+import { entities } from './entities.ts'
+import { migrations } from './migrations/index.ts'
+
+export type Orm = MikroORM
+
+/**
+ * Opens the SQLite database (creating the file and its directory on first
+ * start) and applies pending schema migrations.
+ */
+export async function openDatabase(file: string, options: { debug?: boolean } = {}): Promise<Orm> {
+  if (file !== ':memory:') await mkdir(dirname(file), { recursive: true })
+  const orm = await MikroORM.init({
+    driver: SqliteDriver,
+    dbName: file,
+    entities,
+    extensions: [Migrator],
+    migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false },
+    debug: options.debug ?? false,
+    allowGlobalContext: false,
+    discovery: { warnWhenNoEntities: false },
+  })
+  await orm.getMigrator().up()
+  return orm
+}

@@ -1,0 +1,92 @@
+import type { EntityManager } from '@mikro-orm/sqlite'
+import type { Clock } from '../clock.ts'
+import type { StoredUser, UserStore } from '../contracts/user-sync.ts'
+import { IdentitySchema, RoleSchema, UserRoleSchema, UserSchema, type User } from './entities.ts'
+
+/** The {@link UserStore} over one MikroORM entity manager (one transaction). */
+export class OrmUserStore implements UserStore {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly clock: Clock,
+  ) {}
+
+  async findByIdentity(issuer: string, subject: string): Promise<StoredUser | undefined> {
+    const identity = await this.em.findOne(IdentitySchema, { issuer, subject }, { populate: ['user'] })
+    return identity ? this.toStored(identity.user as User) : undefined
+  }
+
+  async findByUsername(username: string): Promise<StoredUser | undefined> {
+    const user = await this.em.findOne(UserSchema, { username })
+    return user ? this.toStored(user) : undefined
+  }
+
+  async createUser(input: { username: string; firstName?: string | undefined; lastName?: string | undefined; email?: string | undefined; emailVerified?: boolean }): Promise<StoredUser> {
+    const now = this.clock.now()
+    const user = this.em.create(UserSchema, {
+      username: input.username,
+      firstName: input.firstName ?? null,
+      lastName: input.lastName ?? null,
+      email: input.email ?? null,
+      emailVerified: input.emailVerified ?? false,
+      createdAt: now,
+      updatedAt: now,
+    })
+    await this.em.flush()
+    return this.toStored(user)
+  }
+
+  async updateUser(id: number, changes: { firstName?: string | undefined; lastName?: string | undefined; email?: string | undefined; emailVerified?: boolean }): Promise<void> {
+    const user = await this.em.findOneOrFail(UserSchema, { id })
+    if ('firstName' in changes) user.firstName = changes.firstName ?? null
+    if ('lastName' in changes) user.lastName = changes.lastName ?? null
+    if ('email' in changes) user.email = changes.email ?? null
+    if (changes.emailVerified !== undefined) user.emailVerified = changes.emailVerified
+    user.updatedAt = this.clock.now()
+    await this.em.flush()
+  }
+
+  async linkIdentity(userId: number, identity: { issuer: string; subject: string; provider: string }): Promise<void> {
+    const now = this.clock.now()
+    this.em.create(IdentitySchema, { user: userId, ...identity, createdAt: now, lastLoginAt: now })
+    await this.em.flush()
+  }
+
+  async touchIdentity(issuer: string, subject: string): Promise<void> {
+    await this.em.nativeUpdate(IdentitySchema, { issuer, subject }, { lastLoginAt: this.clock.now() })
+  }
+
+  async setRoles(userId: number, names: readonly string[], options: { createUnknown: boolean }): Promise<string[]> {
+    const wanted = [...new Set(names)]
+    const known = wanted.length ? await this.em.find(RoleSchema, { name: { $in: wanted } }) : []
+    const roles = [...known]
+    if (options.createUnknown) {
+      const now = this.clock.now()
+      for (const name of wanted) {
+        if (!known.some((r) => r.name === name)) roles.push(this.em.create(RoleSchema, { name, system: true, createdAt: now }))
+      }
+      await this.em.flush()
+    }
+    const current = await this.em.find(UserRoleSchema, { user: userId }, { populate: ['role'] })
+    const keep = new Set(roles.map((r) => r.id))
+    for (const link of current) if (!keep.has(link.role.id)) this.em.remove(link)
+    const have = new Set(current.map((l) => l.role.id))
+    for (const role of roles) {
+      if (!have.has(role.id)) this.em.create(UserRoleSchema, { user: userId, role: role.id, createdAt: this.clock.now() })
+    }
+    await this.em.flush()
+    return roles.map((r) => r.name).sort()
+  }
+
+  private async toStored(user: User): Promise<StoredUser> {
+    const links = await this.em.find(UserRoleSchema, { user: user.id }, { populate: ['role'] })
+    return {
+      id: user.id,
+      username: user.username,
+      firstName: user.firstName ?? undefined,
+      lastName: user.lastName ?? undefined,
+      email: user.email ?? undefined,
+      emailVerified: user.emailVerified,
+      roles: links.map((l) => l.role.name).sort(),
+    }
+  }
+}
