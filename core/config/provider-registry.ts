@@ -181,6 +181,8 @@ export class ProviderRegistry {
       this.entries = next
       for (const [name, entry] of previous) if (next.get(name) !== entry) void this.disposeEntry(entry)
     }
+    // Prepare new providers now (discovery), so the first sign-in does not wait and /readyz tells.
+    for (const name of [...report.added, ...report.changed]) void this.entries.get(name)?.context().catch(() => undefined)
     report.generation = this.generation
     report.providers = [...this.entries.keys()]
     this.logReport(report)

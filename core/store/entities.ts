@@ -75,7 +75,7 @@ export const SessionSchema = defineEntity({
     /** Idle timeout, seconds. */
     maxInactive: p.integer(),
     /** Kept server-side for the sign-out `id_token_hint`. */
-    idToken: p.text().nullable().lazy(),
+    idToken: p.text().nullable(),
   },
 })
 export type Session = InferEntity<typeof SessionSchema>

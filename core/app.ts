@@ -1,0 +1,214 @@
+import 'reflect-metadata'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { watch, type FSWatcher } from 'chokidar'
+import { toNodeHandler } from 'h3'
+import type { DestinationStream } from 'pino'
+import { container as rootContainer, type DependencyContainer } from 'tsyringe'
+import oidcPlugin from '../plugins/oidc/index.ts'
+import claimsPlugin from '../plugins/claims/index.ts'
+import userSyncPlugin from '../plugins/user-sync/index.ts'
+import devProviderPlugin from '../plugins/dev-provider/index.ts'
+import { systemClock, type Clock } from './clock.ts'
+import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
+import { ProviderRegistry, type ProviderSources, type ReloadReport } from './config/provider-registry.ts'
+import type { PluginSpec } from './contracts/plugin.ts'
+import { TOKENS } from './di/tokens.ts'
+import { isOtpkiError } from './errors.ts'
+import { CookieJar } from './http/cookies.ts'
+import { Csrf } from './http/csrf.ts'
+import type { HttpContext } from './http/http-context.ts'
+import { createHttpApp } from './http/server.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { registerPlugins, type Registrations } from './plugins.ts'
+import { Renderer } from './render/renderer.ts'
+import { SessionService } from './sessions/session-service.ts'
+import { TransactionStore } from './sessions/transaction-store.ts'
+import { SignInService } from './sign-in-service.ts'
+import { openDatabase, type Orm } from './store/orm.ts'
+
+/** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
+const BUILTIN_PLUGINS: readonly PluginSpec[] = [oidcPlugin, claimsPlugin, userSyncPlugin]
+/** Added by `otpki dev`. */
+const DEV_PLUGINS: readonly PluginSpec[] = [devProviderPlugin]
+
+export interface AppOptions {
+  /** Config file; else OTPKI_CONFIG, else ./otpki.config.ts when present; `false`: none (defaults and overrides only). */
+  configFile?: string | false
+  /** The embedded default: adds the development provider. */
+  dev?: boolean
+  /** Values over the config file (below OTPKI_* variables). */
+  overrides?: Record<string, unknown>
+  env?: NodeJS.ProcessEnv
+  clock?: Clock
+  /** Where logs go (default: stdout). */
+  logDestination?: DestinationStream
+  /** Watch provider files and the config file (default true). */
+  watch?: boolean
+}
+
+/** The configured application, before it opens the database or listens. */
+export interface ComposedApp {
+  readonly config: ResolvedConfig
+  readonly logger: Logger
+  readonly container: DependencyContainer
+  readonly registrations: Registrations
+  readonly registry: ProviderRegistry
+}
+
+/** A running OTPKI server. */
+export interface RunningApp extends ComposedApp {
+  /** The address it listens on, e.g. http://127.0.0.1:3000 */
+  readonly url: string
+  readonly orm: Orm
+  readonly sessions: SessionService
+  close(): Promise<void>
+}
+
+/**
+ * The composition root: container -> config -> plugins -> provider registry.
+ * Nothing else touches the container.
+ */
+export async function composeApp(options: AppOptions = {}): Promise<ComposedApp> {
+  const env = options.env ?? process.env
+  const config = await loadMainConfig(options.configFile === false ? undefined : findConfigFile(options.configFile, env), { env, ...(options.overrides ? { overrides: options.overrides } : {}) })
+  const logger = createLogger(config.logLevel, options.logDestination)
+  const clock = options.clock ?? systemClock
+  const container = rootContainer.createChildContainer()
+  container.register(TOKENS.Config, { useValue: config })
+  container.register(TOKENS.Logger, { useValue: logger })
+  container.register(TOKENS.Clock, { useValue: clock })
+
+  const specs = [...BUILTIN_PLUGINS, ...(options.dev ? DEV_PLUGINS : []), ...config.plugins]
+  const registrations = await registerPlugins(specs, { baseDir: config.baseDir, logger, clock, publicUrl: config.publicUrl })
+  for (const method of registrations.authMethods) container.register(TOKENS.AuthMethod, { useValue: method })
+  for (const mapper of registrations.claimMappers) container.register(TOKENS.ClaimMapper, { useValue: mapper })
+  container.register(TOKENS.UserSync, { useValue: registrations.userSync })
+  const sources: ProviderSources = {
+    dirs: [config.providersDir, ...registrations.providersDirs],
+    defaults: { publicUrl: config.publicUrl, sessionMaxInactive: config.sessionMaxInactive, sessionMaxLength: config.sessionMaxLength },
+  }
+  container.register(TOKENS.ProviderSources, { useValue: sources })
+  container.registerSingleton(TOKENS.ProviderRegistry, ProviderRegistry)
+  const registry = container.resolve<ProviderRegistry>(TOKENS.ProviderRegistry)
+  return { config, logger, container, registrations, registry }
+}
+
+/** Composes, opens the database (running migrations), loads providers, and listens. */
+export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
+  const composed = await composeApp(options)
+  const { config, logger, container, registrations, registry } = composed
+  const stops: (() => Promise<void> | void)[] = []
+  try {
+    const orm = await openDatabase(config.database)
+    stops.push(() => orm.close())
+    container.register(TOKENS.Orm, { useValue: orm })
+    container.registerSingleton(TOKENS.SessionService, SessionService)
+    container.registerSingleton(TOKENS.TransactionStore, TransactionStore)
+    container.registerSingleton(TOKENS.SignInService, SignInService)
+
+    for (const hook of registrations.onStart) await hook()
+    stops.push(async () => {
+      for (const hook of [...registrations.onStop].reverse()) await hook()
+    })
+
+    await registry.reload()
+    stops.push(() => registry.close())
+    if (options.watch !== false) {
+      await registry.watch()
+      const configWatcher = watchConfigFile(config, options, logger)
+      if (configWatcher) stops.push(() => configWatcher.close())
+    }
+
+    const sessions = container.resolve<SessionService>(TOKENS.SessionService)
+    const transactions = container.resolve<TransactionStore>(TOKENS.TransactionStore)
+    stops.push(() => sessions.flush())
+    const housekeeping = setInterval(() => {
+      void Promise.all([transactions.purgeExpired(), sessions.purgeExpired()]).catch((error: unknown) =>
+        logger.warn({ err: error }, 'housekeeping failed'),
+      )
+    }, 10 * 60_000)
+    housekeeping.unref()
+    stops.push(() => clearInterval(housekeeping))
+
+    const ctx: HttpContext = {
+      publicUrl: config.publicUrl,
+      transactionTtl: config.transactionTtl,
+      registry,
+      sessions,
+      transactions,
+      signIn: container.resolve<SignInService>(TOKENS.SignInService),
+      renderer: new Renderer(config.templatesDir),
+      csrf: new Csrf(config.secret),
+      cookies: new CookieJar(config.publicUrl),
+      logger,
+      orm,
+    }
+    if (!config.secret) logger.info('no secret configured: CSRF tokens use a key made at start (set secret when running several instances)')
+    const server = createServer(toNodeHandler(createHttpApp(ctx)))
+    await listen(server, config.port, config.host)
+    stops.push(() => closeServer(server))
+    const { port } = server.address() as AddressInfo
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+    logger.info({ url, publicUrl: config.publicUrl, providers: registry.list().map((e) => e.definition.name) }, `OTPKI Sign-in listening on ${url}`)
+
+    let closed = false
+    return {
+      ...composed,
+      url,
+      orm,
+      sessions,
+      async close() {
+        if (closed) return
+        closed = true
+        for (const stop of stops.reverse()) {
+          try {
+            await stop()
+          } catch (error) {
+            logger.warn({ err: error }, 'shutdown step failed')
+          }
+        }
+        logger.flush()
+      },
+    }
+  } catch (error) {
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined)
+    throw error
+  }
+}
+
+/** Logs which changes to the config file need a restart (all of them do, today). */
+function watchConfigFile(config: ResolvedConfig, options: AppOptions, logger: Logger): FSWatcher | undefined {
+  if (!config.file) return undefined
+  const watcher = watch(config.file, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 60, pollInterval: 20 } })
+  watcher.on('change', () => {
+    loadMainConfig(config.file, { env: options.env ?? process.env, ...(options.overrides ? { overrides: options.overrides } : {}) }).then(
+      (next) => {
+        const keys = changedKeys(config, next)
+        if (keys.length > 0) logger.warn({ file: config.file, keys }, `${config.file} changed (${keys.join(', ')}): restart OTPKI to apply`)
+      },
+      (error: unknown) => logger.error({ file: config.file, reason: isOtpkiError(error) ? error.message : String(error) }, `${config.file} is invalid; the running configuration stays in force`),
+    )
+  })
+  return watcher
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeIdleConnections()
+    setTimeout(() => server.closeAllConnections(), 5_000).unref()
+  })
+}
+
+export type { ReloadReport }

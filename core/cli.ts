@@ -1,0 +1,136 @@
+import { Command } from 'commander'
+import { composeApp, startApp, type AppOptions, type RunningApp } from './app.ts'
+import { isOtpkiError } from './errors.ts'
+import { packageRoot } from './paths.ts'
+import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
+
+/** Prints an error for a person (no stack for errors OTPKI raised on purpose) and exits 1. */
+function fail(error: unknown): never {
+  if (isOtpkiError(error)) console.error(`otpki: ${error.message}`)
+  else console.error('otpki:', error)
+  process.exit(1)
+}
+
+async function run(options: AppOptions): Promise<void> {
+  let app: RunningApp
+  try {
+    app = await startApp(options)
+  } catch (error) {
+    fail(error)
+  }
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.logger.info({ signal }, 'shutting down')
+    void app.close().then(() => process.exit(0))
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+const program = new Command()
+program.name('otpki').description('OTPKI Sign-in: OpenID Connect and client-certificate sign-in for OTPKI').showHelpAfterError()
+
+program
+  .command('start')
+  .description('run the sign-in server with otpki.config.ts')
+  .option('-c, --config <file>', 'config file (default: OTPKI_CONFIG, else ./otpki.config.ts)')
+  .action((opts: { config?: string }) => run({ ...(opts.config ? { configFile: opts.config } : {}) }))
+
+program
+  .command('dev')
+  .description('run the embedded default: SQLite and a development OpenID provider (demo accounts admin/admin, alice/alice)')
+  .option('-c, --config <file>', 'config file (default: OTPKI_CONFIG, else ./otpki.config.ts)')
+  .action((opts: { config?: string }) => run({ dev: true, ...(opts.config ? { configFile: opts.config } : {}) }))
+
+program
+  .command('check')
+  .description('validate the configuration, plugins and provider files; exit 1 on any error')
+  .option('-c, --config <file>', 'config file')
+  .option('--dev', 'include the development provider, as `otpki dev` does')
+  .action(async (opts: { config?: string; dev?: boolean }) => {
+    let app
+    try {
+      app = await composeApp({ ...(opts.config ? { configFile: opts.config } : {}), dev: Boolean(opts.dev), overrides: { logLevel: 'silent' }, watch: false })
+    } catch (error) {
+      fail(error)
+    }
+    const report = await app.registry.reload()
+    console.log(`config: ${app.config.file ?? '(defaults)'}`)
+    console.log(`plugins: ${app.registrations.plugins.join(', ')}`)
+    for (const issue of report.issues) console.error(`error: ${issue.file}: ${issue.key}: ${issue.reason}`)
+    const entries = app.registry.list()
+    await Promise.all(entries.map((e) => Promise.race([e.context().catch(() => undefined), new Promise((r) => setTimeout(r, 12_000))])))
+    for (const entry of entries) {
+      const status = entry.status()
+      const line = `provider ${entry.definition.name} (${entry.definition.source}): ${status.state}`
+      if (status.state === 'ready') console.log(line)
+      else console.warn(`warning: ${line}${status.error ? `: ${status.error}` : ''}`)
+    }
+    if (entries.length === 0) console.warn('warning: no provider is configured: nobody can sign in')
+    await app.registry.close()
+    if (report.issues.length > 0) {
+      console.error(`${report.issues.length} error(s)`)
+      process.exit(1)
+    }
+    console.log('configuration ok')
+    process.exit(0)
+  })
+
+program
+  .command('providers')
+  .description('list the identity providers (never their secrets)')
+  .option('-c, --config <file>', 'config file')
+  .option('--dev', 'include the development provider')
+  .option('--json', 'print JSON')
+  .action(async (opts: { config?: string; dev?: boolean; json?: boolean }) => {
+    let app
+    try {
+      app = await composeApp({ ...(opts.config ? { configFile: opts.config } : {}), dev: Boolean(opts.dev), overrides: { logLevel: 'silent' }, watch: false })
+    } catch (error) {
+      fail(error)
+    }
+    const report = await app.registry.reload()
+    const rows = app.registry.list().map(({ definition: p }) => ({
+      name: p.name,
+      clientId: p.clientId,
+      issuer: p.issuer,
+      discovery: 'auto',
+      redirectUrl: p.redirectUrl,
+      createUnknownUsers: p.createUnknownUsers,
+      createUnknownRoles: p.createUnknownRoles,
+      enabled: p.enabled,
+    }))
+    await app.registry.close()
+    if (opts.json) console.log(JSON.stringify(rows, null, 2))
+    else printTable(rows)
+    for (const issue of report.issues) console.error(`error: ${issue.file}: ${issue.key}: ${issue.reason}`)
+    process.exit(report.issues.length > 0 ? 1 : 0)
+  })
+
+program
+  .command('schema')
+  .description('print the JSON Schemas of provider files and the main config')
+  .option('--write', 'write them to schema/ in the package')
+  .action(async (opts: { write?: boolean }) => {
+    if (opts.write) {
+      for (const file of await writeJsonSchemas(packageRoot())) console.log(`wrote ${file}`)
+    } else console.log(jsonSchemas().provider)
+  })
+
+function printTable(rows: Record<string, unknown>[]): void {
+  if (rows.length === 0) {
+    console.log('no identity providers')
+    return
+  }
+  const headers = ['NAME', 'CLIENT ID', 'ISSUER', 'DISCOVERY', 'REDIRECT URL', 'CREATE USERS', 'CREATE ROLES', 'ENABLED']
+  const keys = ['name', 'clientId', 'issuer', 'discovery', 'redirectUrl', 'createUnknownUsers', 'createUnknownRoles', 'enabled']
+  const cells = rows.map((r) => keys.map((k) => String(r[k])))
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
+  console.log(line(headers))
+  for (const c of cells) console.log(line(c))
+}
+
+await program.parseAsync(process.argv)

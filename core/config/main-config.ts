@@ -1,0 +1,100 @@
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { PluginSpec } from '../contracts/plugin.ts'
+import { OtpkiError } from '../errors.ts'
+import { durationToSeconds, type Duration } from './duration.ts'
+import { validateFields } from './fields.ts'
+import { mainConfigFields } from './main-schema.ts'
+import { loadConfigModule } from './module-loader.ts'
+import { resolveSecret, type SecretRef } from './secrets.ts'
+
+/** The main configuration in force: defaults applied, paths absolute, durations in seconds. */
+export interface ResolvedConfig {
+  /** The config file read, if any. */
+  readonly file: string | undefined
+  /** Relative paths in the config are resolved against this directory. */
+  readonly baseDir: string
+  readonly host: string
+  readonly port: number
+  readonly publicUrl: string
+  readonly database: string
+  readonly providersDir: string
+  readonly templatesDir: string | undefined
+  readonly logLevel: string
+  readonly secret: string | undefined
+  readonly sessionMaxInactive: number
+  readonly sessionMaxLength: number
+  readonly transactionTtl: number
+  readonly plugins: readonly PluginSpec[]
+}
+
+/** The config file: `--config`, else `OTPKI_CONFIG`, else `otpki.config.ts` in the working directory if present. */
+export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
+  const named = explicit ?? env.OTPKI_CONFIG
+  if (named) {
+    const file = resolve(cwd, named)
+    if (!existsSync(file)) throw new OtpkiError('CONFIG_INVALID', `${file}: the config file does not exist`)
+    return file
+  }
+  const fallback = resolve(cwd, 'otpki.config.ts')
+  return existsSync(fallback) ? fallback : undefined
+}
+
+/**
+ * Reads and validates the main configuration. `overrides` (tests, `otpki dev`)
+ * apply over the file; `OTPKI_*` variables apply over both.
+ */
+export async function loadMainConfig(
+  file: string | undefined,
+  options: { env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; cwd?: string } = {},
+): Promise<ResolvedConfig> {
+  const env = options.env ?? process.env
+  const label = file ?? '(defaults)'
+  let input: unknown = {}
+  if (file) {
+    try {
+      input = await loadConfigModule(file)
+    } catch (cause) {
+      throw new OtpkiError('CONFIG_INVALID', `${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    }
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new OtpkiError('CONFIG_INVALID', `${label}: must export a configuration object (export default defineConfig({...}))`)
+  }
+  const merged = { ...(input as Record<string, unknown>), ...options.overrides }
+  const { value, issues } = validateFields(mainConfigFields, merged, env)
+  if (issues.length > 0) {
+    throw new OtpkiError('CONFIG_INVALID', issues.map((i) => `${label}: ${i.key}: ${i.reason}`).join('\n'))
+  }
+  const baseDir = file ? dirname(file) : (options.cwd ?? process.cwd())
+  const v = value as Record<keyof typeof mainConfigFields, unknown>
+  let secret: string | undefined
+  try {
+    secret = v.secret ? resolveSecret(v.secret as SecretRef, 'secret') : undefined
+  } catch (cause) {
+    throw new OtpkiError('CONFIG_INVALID', `${label}: ${(cause as Error).message}`, { cause })
+  }
+  const port = v.port as number
+  return {
+    file,
+    baseDir,
+    host: v.host as string,
+    port,
+    publicUrl: ((v.publicUrl as string | null) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    database: v.database === ':memory:' ? ':memory:' : resolve(baseDir, v.database as string),
+    providersDir: resolve(baseDir, v.providersDir as string),
+    templatesDir: v.templatesDir ? resolve(baseDir, v.templatesDir as string) : undefined,
+    logLevel: v.logLevel as string,
+    secret,
+    sessionMaxInactive: durationToSeconds(v.sessionMaxInactive as Duration),
+    sessionMaxLength: durationToSeconds(v.sessionMaxLength as Duration),
+    transactionTtl: durationToSeconds(v.transactionTtl as Duration),
+    plugins: v.plugins as PluginSpec[],
+  }
+}
+
+/** Keys whose value differs between two configurations (all need a restart). */
+export function changedKeys(a: ResolvedConfig, b: ResolvedConfig): string[] {
+  const keys = Object.keys(mainConfigFields) as (keyof ResolvedConfig)[]
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+}

@@ -1,0 +1,79 @@
+import type { H3Event } from 'h3'
+import { getCookie } from 'h3'
+import type { ProviderRegistry } from '../config/provider-registry.ts'
+import { isOtpkiError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import type { Renderer } from '../render/renderer.ts'
+import type { SessionService } from '../sessions/session-service.ts'
+import type { TransactionStore } from '../sessions/transaction-store.ts'
+import type { SignInService } from '../sign-in-service.ts'
+import type { Orm } from '../store/orm.ts'
+import type { CookieJar } from './cookies.ts'
+import type { Csrf } from './csrf.ts'
+import { htmlResponse, type ResponseOptions } from './respond.ts'
+
+/** What the routes need; assembled once by the composition root. */
+export interface HttpContext {
+  readonly publicUrl: string
+  readonly transactionTtl: number
+  readonly registry: ProviderRegistry
+  readonly sessions: SessionService
+  readonly transactions: TransactionStore
+  readonly signIn: SignInService
+  readonly renderer: Renderer
+  readonly csrf: Csrf
+  readonly cookies: CookieJar
+  readonly logger: Logger
+  readonly orm: Orm
+}
+
+export type Handler = (event: H3Event) => Promise<Response> | Response
+
+/** Renders a page inside the layout. */
+export function page(ctx: HttpContext, template: string, data: Record<string, unknown>, options: ResponseOptions = {}): Response {
+  return htmlResponse(ctx.renderer.render(template, { publicUrl: ctx.publicUrl, ...data }), options)
+}
+
+/**
+ * Wraps a route: any error becomes a neutral error page (never a stack,
+ * token or secret) and a log line that says why.
+ */
+export function guarded(ctx: HttpContext, route: string, handler: Handler, options: { clearOnError?: string[] } = {}): Handler {
+  const cookies = (options.clearOnError ?? []).map((name) => ctx.cookies.clear(name))
+  return async (event) => {
+    try {
+      return await handler(event)
+    } catch (error) {
+      if (isOtpkiError(error)) {
+        ctx.logger.warn({ route, code: error.code, reason: error.message }, `${route} refused: ${error.code}: ${error.message}`)
+        return page(
+          ctx,
+          'error',
+          { title: titleFor(error.status), message: error.publicMessage ?? defaultMessage(error.status) },
+          { status: error.status, cookies },
+        )
+      }
+      ctx.logger.error({ route, err: error }, `${route} failed`)
+      return page(ctx, 'error', { title: 'Something went wrong', message: defaultMessage(500) }, { status: 500, cookies })
+    }
+  }
+}
+
+function titleFor(status: number): string {
+  if (status === 403) return 'Access denied'
+  if (status === 409) return 'Account conflict'
+  if (status === 503) return 'Sign-in unavailable'
+  if (status >= 500) return 'Something went wrong'
+  return 'Sign-in failed'
+}
+
+function defaultMessage(status: number): string {
+  return status >= 500
+    ? 'OTPKI could not complete this request. Please try again; if it keeps happening, contact an administrator.'
+    : 'The sign-in could not be completed. Please sign in again.'
+}
+
+/** The session cookie's value, if any. */
+export function sessionCookie(ctx: HttpContext, event: H3Event): string | undefined {
+  return getCookie(event, ctx.cookies.session)
+}

@@ -1,0 +1,32 @@
+import { getCookie } from 'h3'
+import { OtpkiError } from '../../errors.ts'
+import { guarded, type Handler, type HttpContext } from '../http-context.ts'
+import { redirectResponse } from '../respond.ts'
+
+/**
+ * `GET /auth/callback`: consumes the browser's transaction, finishes the flow
+ * at the provider the transaction went to, and starts a fresh session.
+ */
+export function callback(ctx: HttpContext): Handler {
+  const handler: Handler = async (event) => {
+    const tx = await ctx.transactions.consume(getCookie(event, ctx.cookies.transaction))
+    const entry = ctx.registry.get(tx.provider)
+    const finish = entry?.method.callback?.bind(entry.method)
+    if (!entry || !finish || !entry.definition.enabled || entry.definition.issuer !== tx.issuer) {
+      throw new OtpkiError('PROVIDER_CHANGED', `provider ${tx.provider} was removed, disabled or changed its issuer during the sign-in`, {
+        status: 409,
+        publicMessage: 'The sign-in configuration changed while you were signing in. Please sign in again.',
+      })
+    }
+    const { definition } = entry
+    // The redirect URI is the configured one; only the query comes from the request.
+    const callbackUrl = new URL(definition.redirectUrl)
+    callbackUrl.search = event.url.search
+    const result = await finish(await entry.context(), definition, callbackUrl, tx.data)
+    const { sessionId } = await ctx.signIn.signIn(definition, result)
+    return redirectResponse(tx.returnTo, {
+      cookies: [ctx.cookies.clear(ctx.cookies.transaction), ctx.cookies.set(ctx.cookies.session, sessionId)],
+    })
+  }
+  return guarded(ctx, 'callback', handler, { clearOnError: [ctx.cookies.transaction] })
+}

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto'
+import { getCookie, getQuery, readBody, type H3Event } from 'h3'
+import { OtpkiError } from '../../errors.ts'
+import type { ProviderEntry } from '../../config/provider-registry.ts'
+import { guarded, page, type Handler, type HttpContext } from '../http-context.ts'
+import { redirectResponse, type Cookie } from '../respond.ts'
+import { safeReturnTo } from '../return-to.ts'
+
+/** Providers offered on the sign-in page: enabled, not hidden, in display order. */
+export function visibleProviders(ctx: HttpContext): ProviderEntry[] {
+  return ctx.registry.list().filter((e) => e.definition.enabled && !e.definition.hideOnLoginPage)
+}
+
+/** The browser's CSRF binding for the sign-in form: the cookie's value, made when missing. */
+function csrfBinding(ctx: HttpContext, event: H3Event): { binding: string; cookie?: Cookie } {
+  const existing = getCookie(event, ctx.cookies.csrf)
+  if (existing && /^[\w-]{22,64}$/.test(existing)) return { binding: existing }
+  const binding = randomBytes(24).toString('base64url')
+  return { binding, cookie: ctx.cookies.set(ctx.cookies.csrf, binding) }
+}
+
+/** Renders the sign-in page; `notice` is shown above the providers. */
+export function renderSignIn(ctx: HttpContext, event: H3Event, options: { returnTo: string; notice?: string; status?: number }): Response {
+  const { binding, cookie } = csrfBinding(ctx, event)
+  const providers = visibleProviders(ctx).map((e) => ({
+    name: e.definition.name,
+    displayName: e.definition.displayName,
+    available: e.status().state !== 'unavailable',
+  }))
+  return page(
+    ctx,
+    'sign-in',
+    { providers, csrfToken: ctx.csrf.token(binding, 'sign-in'), returnTo: options.returnTo, notice: options.notice },
+    { status: options.status ?? 200, ...(cookie ? { cookies: [cookie] } : {}) },
+  )
+}
+
+/** Starts the flow at a provider: a transaction, its cookie, and a 303 to the provider. */
+async function startAt(ctx: HttpContext, name: string, returnTo: string): Promise<Response> {
+  const entry = ctx.registry.get(name)
+  if (!entry || !entry.definition.enabled) {
+    throw new OtpkiError('PROVIDER_UNKNOWN', `no enabled provider named ${JSON.stringify(name.slice(0, 64))}`, {
+      status: 404,
+      publicMessage: 'This sign-in option does not exist. Please choose another one.',
+    })
+  }
+  const { method, definition } = entry
+  if (!method.start) throw new OtpkiError('PROVIDER_UNKNOWN', `provider ${name} has no interactive sign-in`, { status: 404 })
+  const context = await entry.context()
+  const started = await method.start(context, definition)
+  const txId = await ctx.transactions.create(
+    { provider: definition.name, issuer: definition.issuer, generation: entry.generation, returnTo, data: started.data },
+    ctx.transactionTtl,
+  )
+  ctx.logger.debug({ provider: definition.name }, 'sign-in started')
+  return redirectResponse(started.url.href, { cookies: [ctx.cookies.set(ctx.cookies.transaction, txId, ctx.transactionTtl)] })
+}
+
+/** `GET /auth/sign-in[?returnTo=&provider=]` */
+export function signInPage(ctx: HttpContext): Handler {
+  return guarded(ctx, 'sign-in', async (event) => {
+    const query = getQuery<{ returnTo?: string; provider?: string }>(event)
+    const returnTo = safeReturnTo(query.returnTo, ctx.publicUrl)
+    if (typeof query.provider === 'string' && query.provider !== '') return startAt(ctx, query.provider, returnTo)
+    return renderSignIn(ctx, event, { returnTo })
+  })
+}
+
+/** `POST /auth/sign-in` (form: provider, csrf, returnTo) */
+export function signInSubmit(ctx: HttpContext): Handler {
+  return guarded(ctx, 'sign-in', async (event) => {
+    const form = await readForm(event)
+    const binding = getCookie(event, ctx.cookies.csrf)
+    if (!ctx.csrf.verify(form.get('csrf'), binding, 'sign-in')) {
+      throw new OtpkiError('CSRF_INVALID', 'sign-in form without a valid CSRF token', {
+        status: 403,
+        publicMessage: 'This sign-in form has expired. Please reload the page and try again.',
+      })
+    }
+    const provider = form.get('provider')
+    if (!provider) return renderSignIn(ctx, event, { returnTo: safeReturnTo(form.get('returnTo'), ctx.publicUrl), notice: 'Please choose how to sign in.', status: 400 })
+    return startAt(ctx, provider, safeReturnTo(form.get('returnTo'), ctx.publicUrl))
+  })
+}
+
+/** Reads an urlencoded form body (at most 16 KiB). */
+export async function readForm(event: H3Event): Promise<URLSearchParams> {
+  const type = event.req.headers.get('content-type') ?? ''
+  if (!type.startsWith('application/x-www-form-urlencoded')) {
+    throw new OtpkiError('CSRF_INVALID', `unexpected content type ${type.slice(0, 64)}`, { status: 415, publicMessage: 'Unsupported request.' })
+  }
+  const length = Number(event.req.headers.get('content-length') ?? 0)
+  if (length > 16_384) throw new OtpkiError('CSRF_INVALID', 'form too large', { status: 413, publicMessage: 'Request too large.' })
+  const body = await readBody<Record<string, string> | string>(event)
+  if (body && typeof body === 'object') return new URLSearchParams(body)
+  return new URLSearchParams(typeof body === 'string' ? body : '')
+}

@@ -1,0 +1,36 @@
+import { OtpkiError } from '../../errors.ts'
+import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
+import { redirectResponse } from '../respond.ts'
+import { readForm } from './sign-in.ts'
+
+/**
+ * `POST /auth/sign-out` (form: csrf): ends the local session for good, then
+ * sends the browser to the provider's end-session endpoint, or back to the
+ * sign-in page saying the provider session may still be active.
+ */
+export function signOut(ctx: HttpContext): Handler {
+  return guarded(ctx, 'sign-out', async (event) => {
+    const form = await readForm(event)
+    const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
+    const clear = ctx.cookies.clear(ctx.cookies.session)
+    if (!session) return redirectResponse('/auth/sign-in', { cookies: [clear] })
+    if (!ctx.csrf.verify(form.get('csrf'), session.idHash, 'sign-out')) {
+      throw new OtpkiError('CSRF_INVALID', 'sign-out without a valid CSRF token', {
+        status: 403,
+        publicMessage: 'This sign-out form has expired. Please reload the page and try again.',
+      })
+    }
+    const ended = await ctx.sessions.revoke(session.idHash)
+    ctx.logger.info({ user: session.principal.user.username, provider: ended?.provider }, 'signed out')
+    const entry = ended?.provider ? ctx.registry.get(ended.provider) : undefined
+    if (entry?.method.signOutUrl) {
+      try {
+        const url = entry.method.signOutUrl(await entry.context(), entry.definition, ended?.idToken)
+        if (url) return redirectResponse(url.href, { cookies: [clear] })
+      } catch (error) {
+        ctx.logger.warn({ provider: entry.definition.name, err: error }, 'provider sign-out unavailable')
+      }
+    }
+    return redirectResponse('/auth/signed-out?provider=kept', { cookies: [clear] })
+  })
+}

@@ -1,0 +1,32 @@
+import { H3 } from 'h3'
+import { page, type HttpContext } from './http-context.ts'
+import { callback } from './routes/callback.ts'
+import { healthz, readyz } from './routes/health.ts'
+import { me } from './routes/me.ts'
+import { home, signedOut, stylesheet } from './routes/pages.ts'
+import { signInPage, signInSubmit } from './routes/sign-in.ts'
+import { signOut } from './routes/sign-out.ts'
+
+/** The HTTP application: the public routes of ARCHITECTURE.md section 4, and the pages. */
+export function createHttpApp(ctx: HttpContext): H3 {
+  const app = new H3({
+    onError(error) {
+      // Only reached by errors outside the guarded routes (h3's own, for example a malformed URL).
+      const status = error.status >= 400 && error.status < 500 ? error.status : 500
+      if (status >= 500) ctx.logger.error({ err: error }, 'request failed')
+      return page(ctx, 'error', { title: status === 404 ? 'Page not found' : 'Bad request', message: status === 404 ? 'There is nothing at this address.' : 'The request could not be handled.' }, { status })
+    },
+  })
+  app.get('/', home(ctx))
+  app.get('/auth/sign-in', signInPage(ctx))
+  app.post('/auth/sign-in', signInSubmit(ctx))
+  app.get('/auth/callback', callback(ctx))
+  app.post('/auth/sign-out', signOut(ctx))
+  app.get('/auth/signed-out', signedOut(ctx))
+  app.get('/auth/me', me(ctx))
+  app.get('/auth/static/style.css', stylesheet(ctx))
+  app.get('/healthz', healthz())
+  app.get('/readyz', readyz(ctx))
+  app.all('/**', () => page(ctx, 'error', { title: 'Page not found', message: 'There is nothing at this address.' }, { status: 404 }))
+  return app
+}

@@ -1,0 +1,21 @@
+/**
+ * The public API of OTPKI Sign-in for configuration files and plugins.
+ *
+ * @example
+ * ```ts
+ * import { defineConfig, defineProvider, definePlugin } from 'otpki'
+ * ```
+ * @module
+ */
+export { defineConfig, type MainConfigInput } from './config/main-schema.ts'
+export { defineProvider, type ProviderInput } from './config/provider-schema.ts'
+export type { Duration } from './config/duration.ts'
+export type { SecretRef } from './config/secrets.ts'
+export { definePlugin, type PluginContext, type PluginDefinition, type PluginKind, type PluginSpec } from './contracts/plugin.ts'
+export type { AuthMethod, AuthMethodIO, AuthResult, StartResult } from './contracts/auth-method.ts'
+export type { ClaimMapper, ClaimMapperInput, MappedIdentity } from './contracts/claim-mapper.ts'
+export type { StoredUser, UserStore, UserSync, UserSyncRefusal } from './contracts/user-sync.ts'
+export type { Claims, ProviderDefinition } from './contracts/provider.ts'
+export type { Clock } from './clock.ts'
+export type { Logger } from './logger.ts'
+export { OtpkiError, isOtpkiError, type OtpkiErrorCode } from './errors.ts'

@@ -1,0 +1,95 @@
+import { isAbsolute, resolve } from 'node:path'
+import type { Clock } from './clock.ts'
+import type { AuthMethod } from './contracts/auth-method.ts'
+import type { ClaimMapper } from './contracts/claim-mapper.ts'
+import type { PluginContext, PluginDefinition, PluginSpec } from './contracts/plugin.ts'
+import type { UserSync } from './contracts/user-sync.ts'
+import { importModule } from './config/module-loader.ts'
+import { OtpkiError } from './errors.ts'
+import type { Logger } from './logger.ts'
+
+/** Everything the plugins registered, committed only when every plugin registered cleanly. */
+export interface Registrations {
+  authMethods: AuthMethod<unknown>[]
+  claimMappers: ClaimMapper[]
+  userSync: UserSync | undefined
+  providersDirs: string[]
+  onStart: (() => Promise<void> | void)[]
+  onStop: (() => Promise<void> | void)[]
+  plugins: string[]
+}
+
+const PLUGIN_KINDS = new Set(['auth-method', 'claim-mapper', 'user-sync', 'service'])
+
+/** Loads a plugin named by path or package; `baseDir` anchors relative paths. */
+async function resolveSpec(spec: PluginSpec, baseDir: string): Promise<{ plugin: PluginDefinition<any>; options: Record<string, unknown>; label: string }> {
+  const [target, options] = Array.isArray(spec) ? (spec as [PluginDefinition<any> | string, Record<string, unknown>]) : [spec as PluginDefinition<any> | string, {}]
+  if (typeof target !== 'string') return { plugin: target, options, label: target?.name ?? '(unnamed plugin)' }
+  const specifier = target.startsWith('.') || isAbsolute(target) ? resolve(baseDir, target) : target
+  let loaded: unknown
+  try {
+    loaded = await importModule(specifier)
+  } catch (cause) {
+    throw new OtpkiError('PLUGIN_INVALID', `plugin ${target}: cannot be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  }
+  return { plugin: loaded as PluginDefinition<any>, options, label: target }
+}
+
+function check(plugin: unknown, label: string): asserts plugin is PluginDefinition<any> {
+  const p = plugin as Partial<PluginDefinition<any>> | undefined
+  if (!p || typeof p !== 'object') throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: does not export a plugin (export default definePlugin({...}))`)
+  if (typeof p.name !== 'string' || p.name === '') throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: name: must be a non-empty string`)
+  if (!PLUGIN_KINDS.has(p.kind as string)) throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: kind: must be one of ${[...PLUGIN_KINDS].join(', ')}`)
+  if (typeof p.register !== 'function') throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: register: must be a function`)
+}
+
+/**
+ * Registers plugins in order: built-ins first, then the configured ones,
+ * through the same narrow context. A plugin that fails to load or throws in
+ * `register` stops everything with a clear error: nothing half-registers.
+ */
+export async function registerPlugins(
+  specs: readonly PluginSpec[],
+  env: { baseDir: string; logger: Logger; clock: Clock; publicUrl: string },
+): Promise<Registrations> {
+  const all: Registrations = { authMethods: [], claimMappers: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [], plugins: [] }
+  const names = new Set<string>()
+  for (const spec of specs) {
+    const { plugin, options, label } = await resolveSpec(spec, env.baseDir)
+    check(plugin, label)
+    if (names.has(plugin.name)) throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: a plugin named ${plugin.name} is already registered`)
+    const staged: Omit<Registrations, 'plugins'> = { authMethods: [], claimMappers: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [] }
+    const context: PluginContext<Record<string, unknown>> = {
+      options,
+      logger: env.logger.child({ plugin: plugin.name }),
+      clock: env.clock,
+      publicUrl: env.publicUrl,
+      registerAuthMethod: (m) => void staged.authMethods.push(m),
+      registerClaimMapper: (m) => void staged.claimMappers.push(m),
+      registerUserSync: (s) => void (staged.userSync = s),
+      addProvidersDir: (dir) => void staged.providersDirs.push(resolve(env.baseDir, dir)),
+      onStart: (hook) => void staged.onStart.push(hook),
+      onStop: (hook) => void staged.onStop.push(hook),
+    }
+    try {
+      await plugin.register(context)
+    } catch (cause) {
+      throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: register failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    }
+    for (const m of staged.authMethods) {
+      if (all.authMethods.some((x) => x.strategy === m.strategy)) {
+        throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: an auth method for strategy ${m.strategy} is already registered`)
+      }
+    }
+    names.add(plugin.name)
+    all.plugins.push(plugin.name)
+    all.authMethods.push(...staged.authMethods)
+    all.claimMappers.push(...staged.claimMappers)
+    all.userSync = staged.userSync ?? all.userSync
+    all.providersDirs.push(...staged.providersDirs)
+    all.onStart.push(...staged.onStart)
+    all.onStop.push(...staged.onStop)
+  }
+  if (!all.userSync) throw new OtpkiError('PLUGIN_INVALID', 'no user sync is registered')
+  return all
+}

@@ -1,0 +1,182 @@
+import { LRUCache } from 'lru-cache'
+import { inject, injectable } from 'tsyringe'
+import type { Clock } from '../clock.ts'
+import type { StoredUser } from '../contracts/user-sync.ts'
+import { TOKENS } from '../di/tokens.ts'
+import type { Logger } from '../logger.ts'
+import { SessionSchema, UserRoleSchema, type User } from '../store/entities.ts'
+import type { Orm } from '../store/orm.ts'
+import { hashId, newId } from './ids.ts'
+
+/** Who is signed in, as `/auth/me` and the pages show it. */
+export interface Principal {
+  readonly user: {
+    readonly id: number
+    readonly username: string
+    readonly firstName: string | null
+    readonly lastName: string | null
+    readonly email: string | null
+    readonly roles: readonly string[]
+  }
+  readonly method: string
+  readonly provider: string | null
+}
+
+export interface ActiveSession {
+  readonly idHash: string
+  readonly principal: Principal
+  /** Epoch ms at which the session ends unless used again (idle) or at the latest (absolute). */
+  readonly expiresAt: number
+}
+
+interface CachedSession {
+  principal: Principal
+  userId: number
+  expiresAt: number
+  maxInactiveMs: number
+  lastSeenAt: number
+  persistedLastSeenAt: number
+}
+
+/** How long a cached session is trusted before it is read again from the database. */
+const CACHE_TTL_MS = 60_000
+
+/**
+ * Server-side sessions: opaque ids (stored hashed), idle and absolute expiry,
+ * revocation. Lookups are answered from a bounded cache, so the per-request
+ * auth check needs no database round trip; sign-out, expiry and user changes
+ * invalidate it.
+ */
+@injectable()
+export class SessionService {
+  private readonly cache: LRUCache<string, CachedSession>
+
+  constructor(
+    @inject(TOKENS.Orm) private readonly orm: Orm,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {
+    this.cache = new LRUCache<string, CachedSession>({
+      max: 10_000,
+      ttl: CACHE_TTL_MS,
+      ttlAutopurge: false,
+      perf: { now: () => this.clock.now() },
+      disposeAfter: (entry, idHash, reason) => {
+        if (reason !== 'delete' && entry.lastSeenAt > entry.persistedLastSeenAt) void this.persistLastSeen(idHash, entry)
+      },
+    })
+  }
+
+  /** Starts a session for a user who just signed in. Always a fresh id. */
+  async create(input: {
+    user: StoredUser
+    method: string
+    provider: string | null
+    maxInactive: number
+    maxLength: number
+    idToken?: string | undefined
+  }): Promise<{ id: string; expiresAt: number }> {
+    const id = newId()
+    const now = this.clock.now()
+    const expiresAt = now + input.maxLength * 1000
+    const em = this.orm.em.fork()
+    em.create(SessionSchema, {
+      idHash: hashId(id),
+      user: input.user.id,
+      method: input.method,
+      provider: input.provider,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt,
+      maxInactive: input.maxInactive,
+      idToken: input.idToken ?? null,
+    })
+    await em.flush()
+    return { id, expiresAt: Math.min(expiresAt, now + input.maxInactive * 1000) }
+  }
+
+  /** The active session for a cookie value, or undefined. Refreshes the idle timer. */
+  async lookup(id: string | undefined): Promise<ActiveSession | undefined> {
+    if (!id || id.length > 128) return undefined
+    const idHash = hashId(id)
+    const cached = this.cache.get(idHash) ?? (await this.load(idHash))
+    if (!cached) return undefined
+    const now = this.clock.now()
+    if (now >= cached.expiresAt || now - cached.lastSeenAt >= cached.maxInactiveMs) {
+      await this.end(idHash, 'expired')
+      return undefined
+    }
+    cached.lastSeenAt = now
+    if (now - cached.persistedLastSeenAt >= Math.min(60_000, cached.maxInactiveMs / 4)) void this.persistLastSeen(idHash, cached)
+    return { idHash, principal: cached.principal, expiresAt: Math.min(cached.expiresAt, now + cached.maxInactiveMs) }
+  }
+
+  /** Ends a session for good. Returns what sign-out at the provider needs. */
+  async revoke(idHash: string): Promise<{ provider: string | null; idToken: string | undefined } | undefined> {
+    const em = this.orm.em.fork()
+    const row = await em.findOne(SessionSchema, { idHash })
+    await this.end(idHash, 'sign-out')
+    return row ? { provider: row.provider ?? null, idToken: row.idToken ?? undefined } : undefined
+  }
+
+  /** Drops cached sessions of a user whose data changed, so the next request reads it anew. */
+  invalidateUser(userId: number): void {
+    for (const [idHash, entry] of this.cache.entries()) if (entry.userId === userId) this.cache.delete(idHash)
+  }
+
+  /** Writes pending idle timestamps (at shutdown). */
+  async flush(): Promise<void> {
+    const pending = [...this.cache.entries()].filter(([, e]) => e.lastSeenAt > e.persistedLastSeenAt)
+    await Promise.all(pending.map(([idHash, e]) => this.persistLastSeen(idHash, e)))
+  }
+
+  /** Deletes sessions past their absolute end. */
+  async purgeExpired(): Promise<number> {
+    return this.orm.em.fork().nativeDelete(SessionSchema, { expiresAt: { $lte: this.clock.now() } })
+  }
+
+  private async end(idHash: string, reason: string): Promise<void> {
+    this.cache.delete(idHash)
+    await this.orm.em.fork().nativeDelete(SessionSchema, { idHash })
+    this.logger.debug({ session: idHash.slice(0, 12), reason }, 'session ended')
+  }
+
+  private async load(idHash: string): Promise<CachedSession | undefined> {
+    const em = this.orm.em.fork()
+    const row = await em.findOne(SessionSchema, { idHash }, { populate: ['user'], exclude: ['idToken'] })
+    if (!row) return undefined
+    const user = row.user as User
+    const links = await em.find(UserRoleSchema, { user: user.id }, { populate: ['role'] })
+    const entry: CachedSession = {
+      userId: user.id,
+      principal: {
+        user: {
+          id: user.id,
+          username: user.username,
+          firstName: user.firstName ?? null,
+          lastName: user.lastName ?? null,
+          email: user.email ?? null,
+          roles: links.map((l) => l.role.name).sort(),
+        },
+        method: row.method,
+        provider: row.provider ?? null,
+      },
+      expiresAt: row.expiresAt,
+      maxInactiveMs: row.maxInactive * 1000,
+      lastSeenAt: row.lastSeenAt,
+      persistedLastSeenAt: row.lastSeenAt,
+    }
+    this.cache.set(idHash, entry)
+    return entry
+  }
+
+  private async persistLastSeen(idHash: string, entry: CachedSession): Promise<void> {
+    const at = entry.lastSeenAt
+    entry.persistedLastSeenAt = at
+    try {
+      await this.orm.em.fork().nativeUpdate(SessionSchema, { idHash }, { lastSeenAt: at })
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not record session activity')
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { inject, injectable } from 'tsyringe'
+import type { Clock } from '../clock.ts'
+import { TOKENS } from '../di/tokens.ts'
+import { OtpkiError } from '../errors.ts'
+import { AuthTransactionSchema } from '../store/entities.ts'
+import type { Orm } from '../store/orm.ts'
+import { hashId, newId } from './ids.ts'
+
+/** A started sign-in, as the callback finds it. */
+export interface SignInTransaction {
+  provider: string
+  issuer: string
+  generation: number
+  returnTo: string
+  data: Record<string, string>
+}
+
+/**
+ * Sign-in transactions: stored server-side, found through a browser cookie
+ * (so a callback from another browser finds nothing), single-use and short-lived.
+ */
+@injectable()
+export class TransactionStore {
+  constructor(
+    @inject(TOKENS.Orm) private readonly orm: Orm,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+  ) {}
+
+  /** Stores a transaction; returns the id for the browser's cookie. */
+  async create(tx: SignInTransaction, ttlSeconds: number): Promise<string> {
+    const id = newId()
+    const now = this.clock.now()
+    const em = this.orm.em.fork()
+    em.create(AuthTransactionSchema, {
+      idHash: hashId(id),
+      provider: tx.provider,
+      issuer: tx.issuer,
+      generation: tx.generation,
+      returnTo: tx.returnTo,
+      data: JSON.stringify(tx.data),
+      createdAt: now,
+      expiresAt: now + ttlSeconds * 1000,
+    })
+    await em.flush()
+    return id
+  }
+
+  /** Finds and deletes a transaction. Exactly one caller can consume it. */
+  async consume(id: string | undefined): Promise<SignInTransaction> {
+    const missing = () =>
+      new OtpkiError('TRANSACTION_MISSING', 'callback without a sign-in transaction (no cookie, replayed, or from another browser)', {
+        publicMessage: 'This sign-in link is not valid in this browser any more. Please sign in again.',
+      })
+    if (!id || id.length > 128) throw missing()
+    const idHash = hashId(id)
+    const em = this.orm.em.fork()
+    const row = await em.findOne(AuthTransactionSchema, { idHash })
+    if (!row) throw missing()
+    const deleted = await em.nativeDelete(AuthTransactionSchema, { idHash })
+    if (deleted !== 1) throw missing()
+    if (this.clock.now() >= row.expiresAt) {
+      throw new OtpkiError('TRANSACTION_EXPIRED', 'sign-in transaction expired', {
+        publicMessage: 'The sign-in took too long. Please sign in again.',
+      })
+    }
+    return {
+      provider: row.provider,
+      issuer: row.issuer,
+      generation: row.generation,
+      returnTo: row.returnTo,
+      data: JSON.parse(row.data) as Record<string, string>,
+    }
+  }
+
+  /** Deletes transactions that can no longer complete. */
+  async purgeExpired(): Promise<number> {
+    return this.orm.em.fork().nativeDelete(AuthTransactionSchema, { expiresAt: { $lte: this.clock.now() } })
+  }
+}

@@ -1,0 +1,41 @@
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { definePlugin } from '../../core/index.ts'
+import { startDevProvider, type DevProvider } from './dev-provider.ts'
+
+export { demoUsers, startDevProvider, type DevProvider, type DevProviderOptions, type DevUser } from './dev-provider.ts'
+
+/** Client registered at the development provider; matches providers/development.ts. */
+export const DEV_CLIENT = { clientId: 'otpki-dev', clientSecret: 'otpki-dev-secret' } as const
+
+/**
+ * The development OpenID provider of `otpki dev` / `npm start`: starts
+ * oidc-provider on its own port (OTPKI_DEV_PROVIDER_PORT, default 3001) and
+ * adds its provider file. Never active in `otpki start` unless listed.
+ */
+export default definePlugin<{ port?: number }>({
+  name: 'dev-provider',
+  kind: 'service',
+  register(ctx) {
+    const port = ctx.options.port ?? Number(process.env.OTPKI_DEV_PROVIDER_PORT ?? 3001)
+    const publicUrl = ctx.publicUrl.replace(/\/+$/, '')
+    let running: DevProvider | undefined
+    // Source tree, also when OTPKI runs from dist/.
+    const here = fileURLToPath(new URL('.', import.meta.url)).replace(/\/dist\/plugins\//, '/plugins/')
+    ctx.addProvidersDir(join(here, 'providers'))
+    ctx.onStart(async () => {
+      running = await startDevProvider({
+        port,
+        clients: [
+          {
+            ...DEV_CLIENT,
+            redirectUris: [`${publicUrl}/auth/callback`],
+            postLogoutRedirectUris: [`${publicUrl}/auth/signed-out`],
+          },
+        ],
+      })
+      ctx.logger.warn({ issuer: running.issuer }, 'development provider running: demo accounts admin/admin and alice/alice; never use it in production')
+    })
+    ctx.onStop(async () => running?.close())
+  },
+})

@@ -1,0 +1,151 @@
+import { mkdtemp, mkdir, rm, writeFile, unlink } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { startApp, type RunningApp } from '../../core/app.ts'
+import type { ReloadReport } from '../../core/config/provider-registry.ts'
+import type { Clock } from '../../core/clock.ts'
+import { startDevProvider, type DevClient, type DevProvider, type DevUser } from '../../plugins/dev-provider/index.ts'
+import { TestBrowser, parseForm, type BrowserResponse } from './browser.ts'
+
+/** A free TCP port on loopback (the OS picks; the socket is closed before use). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Collects the server's log lines (JSON) for assertions. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = []
+  readonly raw: string[] = []
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      this.raw.push(line)
+      try {
+        this.lines.push(JSON.parse(line) as Record<string, unknown>)
+      } catch {
+        this.lines.push({ msg: line })
+      }
+    }
+    done()
+  }
+  messages(): string[] {
+    return this.lines.map((l) => String(l.msg))
+  }
+}
+
+export interface Harness {
+  app: RunningApp
+  /** OTPKI's base URL. */
+  url: string
+  provider: DevProvider
+  providersDir: string
+  dir: string
+  logs: LogCapture
+  /** Writes a provider file and resolves with the reload report that applied it. */
+  writeProvider(file: string, content: string): Promise<ReloadReport>
+  removeProvider(file: string): Promise<ReloadReport>
+  /** A provider file (JSON) for the dev provider, with overrides. */
+  providerJson(overrides?: Record<string, unknown>): string
+  close(): Promise<void>
+}
+
+export interface HarnessOptions {
+  clock?: Clock
+  users?: Record<string, DevUser>
+  /** Initial provider files: name -> content. Default: dev.json for the dev provider. */
+  providers?: (h: { issuer: string; providerJson: Harness['providerJson'] }) => Record<string, string>
+  tokenEndpointAuthMethod?: DevClient['tokenEndpointAuthMethod']
+  overrides?: Record<string, unknown>
+}
+
+export const CLIENT = { clientId: 'otpki-test', clientSecret: 'test-client-secret-4f9d2' }
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'otpki-test-'))
+  const providersDir = join(dir, 'providers')
+  await mkdir(providersDir)
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const provider = await startDevProvider({
+    port: 0,
+    ...(options.users ? { users: options.users } : {}),
+    clients: [
+      {
+        ...CLIENT,
+        redirectUris: [`${url}/auth/callback`],
+        postLogoutRedirectUris: [`${url}/auth/signed-out`],
+        ...(options.tokenEndpointAuthMethod ? { tokenEndpointAuthMethod: options.tokenEndpointAuthMethod } : {}),
+      },
+    ],
+  })
+  const providerJson = (overrides: Record<string, unknown> = {}) =>
+    JSON.stringify({ displayName: 'Test SSO', issuer: provider.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, scopes: ['openid', 'profile', 'email', 'roles'], ...overrides }, null, 2)
+  const initial = options.providers ? options.providers({ issuer: provider.issuer, providerJson }) : { 'dev.json': providerJson() }
+  for (const [file, content] of Object.entries(initial)) await writeFile(join(providersDir, file), content)
+
+  const logs = new LogCapture()
+  const app = await startApp({
+    configFile: false,
+    env: {},
+    overrides: { port, host: '127.0.0.1', publicUrl: url, database: join(dir, 'otpki.sqlite'), providersDir, logLevel: 'debug', ...options.overrides },
+    logDestination: logs,
+    ...(options.clock ? { clock: options.clock } : {}),
+  }).catch(async (error: unknown) => {
+    await provider.close()
+    throw error
+  })
+
+  const nextReload = (action: () => Promise<void>) =>
+    new Promise<ReloadReport>((resolve, reject) => {
+      const off = app.registry.onReload((report) => {
+        off()
+        resolve(report)
+      })
+      action().catch(reject)
+    })
+
+  return {
+    app,
+    url,
+    provider,
+    providersDir,
+    dir,
+    logs,
+    providerJson,
+    writeProvider: (file, content) => nextReload(() => writeFile(join(providersDir, file), content)),
+    removeProvider: (file) => nextReload(() => unlink(join(providersDir, file))),
+    async close() {
+      await app.close()
+      await provider.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Signs in through the sign-in page and the provider's login form, as a
+ * person would. Returns the final response (the signed-in page on success).
+ */
+export async function signIn(browser: TestBrowser, h: Pick<Harness, 'url'>, username: string, password = username, options: { provider?: string; returnTo?: string } = {}): Promise<BrowserResponse> {
+  const start = options.provider
+    ? await browser.request(`${h.url}/auth/sign-in?provider=${options.provider}${options.returnTo ? `&returnTo=${encodeURIComponent(options.returnTo)}` : ''}`)
+    : await submitSignInForm(browser, h, options.returnTo)
+  const loginPage = await browser.follow(new URL(start.headers.get('location')!, start.url).href)
+  if (loginPage.status !== 200 || !loginPage.body.includes('name="password"')) return loginPage
+  const form = parseForm(loginPage.body, '/login')
+  return browser.follow(new URL(form.action, loginPage.url).href, { form: { ...form.fields, username, password } })
+}
+
+async function submitSignInForm(browser: TestBrowser, h: Pick<Harness, 'url'>, returnTo?: string): Promise<BrowserResponse> {
+  const page = await browser.request(`${h.url}/auth/sign-in${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`)
+  const form = parseForm(page.body, '/auth/sign-in')
+  return browser.request(`${h.url}/auth/sign-in`, { form: form.fields })
+}
