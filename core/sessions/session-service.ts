@@ -30,6 +30,8 @@ export interface ActiveSession {
 }
 
 interface CachedSession {
+  /** When this entry was read from the database (clock ms). */
+  loadedAt: number
   principal: Principal
   userId: number
   expiresAt: number
@@ -58,11 +60,8 @@ export class SessionService {
   ) {
     this.cache = new LRUCache<string, CachedSession>({
       max: 10_000,
-      ttl: CACHE_TTL_MS,
-      ttlAutopurge: false,
-      perf: { now: () => this.clock.now() },
       disposeAfter: (entry, idHash, reason) => {
-        if (reason !== 'delete' && entry.lastSeenAt > entry.persistedLastSeenAt) void this.persistLastSeen(idHash, entry)
+        if (reason === 'evict' && entry.lastSeenAt > entry.persistedLastSeenAt) void this.persistLastSeen(idHash, entry)
       },
     })
   }
@@ -99,9 +98,15 @@ export class SessionService {
   async lookup(id: string | undefined): Promise<ActiveSession | undefined> {
     if (!id || id.length > 128) return undefined
     const idHash = hashId(id)
-    const cached = this.cache.get(idHash) ?? (await this.load(idHash))
-    if (!cached) return undefined
     const now = this.clock.now()
+    let cached = this.cache.get(idHash)
+    if (!cached || now - cached.loadedAt > CACHE_TTL_MS) {
+      // Read again now and then, so a session revoked or changed elsewhere is seen.
+      const fresh = await this.load(idHash)
+      if (fresh && cached) fresh.lastSeenAt = Math.max(fresh.lastSeenAt, cached.lastSeenAt)
+      cached = fresh
+    }
+    if (!cached) return undefined
     if (now >= cached.expiresAt || now - cached.lastSeenAt >= cached.maxInactiveMs) {
       await this.end(idHash, 'expired')
       return undefined
@@ -144,10 +149,14 @@ export class SessionService {
   private async load(idHash: string): Promise<CachedSession | undefined> {
     const em = this.orm.em.fork()
     const row = await em.findOne(SessionSchema, { idHash }, { populate: ['user'], exclude: ['idToken'] })
-    if (!row) return undefined
+    if (!row) {
+      this.cache.delete(idHash)
+      return undefined
+    }
     const user = row.user as User
     const links = await em.find(UserRoleSchema, { user: user.id }, { populate: ['role'] })
     const entry: CachedSession = {
+      loadedAt: this.clock.now(),
       userId: user.id,
       principal: {
         user: {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { definePlugin } from '../../core/index.ts'
 import { startDevProvider, type DevProvider } from './dev-provider.ts'
 
-export { demoUsers, startDevProvider, type DevProvider, type DevProviderOptions, type DevUser } from './dev-provider.ts'
+export { demoUsers, startDevProvider, type DevClient, type DevProvider, type DevProviderOptions, type DevUser } from './dev-provider.ts'
 
 /** Client registered at the development provider; matches providers/development.ts. */
 export const DEV_CLIENT = { clientId: 'otpki-dev', clientSecret: 'otpki-dev-secret' } as const
