@@ -1,9 +1,7 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { definePlugin } from '../../core/index.ts'
-import { startDevProvider, type DevProvider } from './dev-provider.ts'
-
-export { demoUsers, startDevProvider, type DevClient, type DevProvider, type DevProviderOptions, type DevUser } from './dev-provider.ts'
+import type { DevProvider } from './dev-provider.ts'
 
 /** Client registered at the development provider; matches providers/development.ts. */
 export const DEV_CLIENT = { clientId: 'otpki-dev', clientSecret: 'otpki-dev-secret' } as const
@@ -24,6 +22,8 @@ export default definePlugin<{ port?: number }>({
     const here = fileURLToPath(new URL('.', import.meta.url)).replace(/\/dist\/plugins\//, '/plugins/')
     ctx.addProvidersDir(join(here, 'providers'))
     ctx.onStart(async () => {
+      // Loaded only when used: oidc-provider never loads in `otpki start`.
+      const { startDevProvider } = await import('./dev-provider.ts')
       running = await startDevProvider({
         port,
         clients: [

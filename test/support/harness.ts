@@ -6,7 +6,7 @@ import { Writable } from 'node:stream'
 import { startApp, type RunningApp } from '../../core/app.ts'
 import type { ReloadReport } from '../../core/config/provider-registry.ts'
 import type { Clock } from '../../core/clock.ts'
-import { startDevProvider, type DevClient, type DevProvider, type DevUser } from '../../plugins/dev-provider/index.ts'
+import { startDevProvider, type DevClient, type DevProvider, type DevUser } from '../../plugins/dev-provider/dev-provider.ts'
 import { TestBrowser, parseForm, type BrowserResponse } from './browser.ts'
 
 /** A free TCP port on loopback (the OS picks; the socket is closed before use). */

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
-import { demoUsers } from '../../../plugins/dev-provider/index.ts'
+import { demoUsers } from '../../../plugins/dev-provider/dev-provider.ts'
 import { TestBrowser, parseForm } from '../../support/browser.ts'
 import { signIn, startHarness, type Harness } from '../../support/harness.ts'
 

@@ -1,0 +1,120 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { durationToSeconds } from '../../../core/config/duration.ts'
+import { loadMainConfig } from '../../../core/config/main-config.ts'
+import { loadProviderFile, validateProvider } from '../../../core/config/provider-loader.ts'
+import { isOtpkiError } from '../../../core/errors.ts'
+
+const defaults = { publicUrl: 'https://pki.example.com', sessionMaxInactive: 1800, sessionMaxLength: 36000 }
+const base = { issuer: 'https://sso.example.com/realms/pki', clientId: 'otpki', clientSecret: 's3cret-value' }
+const issuesOf = (input: unknown, file = '/etc/otpki/providers/keycloak.json') => {
+  const result = validateProvider(input, file, defaults)
+  return result.ok ? [] : result.issues
+}
+
+describe('provider validation', () => {
+  it('applies defaults and names the provider after its file', () => {
+    const result = validateProvider(base, '/x/keycloak.json', defaults)
+    expect(result.ok && result.provider).toMatchObject({
+      name: 'keycloak',
+      displayName: 'keycloak',
+      redirectUrl: 'https://pki.example.com/auth/callback',
+      postLogoutUrl: 'https://pki.example.com/auth/signed-out',
+      scopes: ['openid', 'profile', 'email'],
+      clientAuthentication: 'client_secret_basic',
+      sessionMaxInactive: 1800,
+      sessionMaxLength: 36000,
+      createUnknownUsers: true,
+      createUnknownRoles: false,
+      enabled: true,
+    })
+  })
+
+  it('an unknown key is an error naming the key', () => {
+    expect(issuesOf({ ...base, clientSecrett: 'x' })).toEqual([{ key: 'clientSecrett', reason: 'is not a known key' }])
+  })
+
+  it('names each wrong or missing key with its reason, and never echoes a value', () => {
+    const issues = issuesOf({ issuer: 'not a url', displayOrder: 'first', enabled: 'yes', scopes: 'openid', sessionMaxInactive: 'soon', clientSecret: 42 })
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { key: 'issuer', reason: 'must be an absolute URL' },
+        { key: 'clientId', reason: 'is required' },
+        { key: 'displayOrder', reason: 'must be a whole number' },
+        { key: 'enabled', reason: 'must be true or false' },
+        { key: 'scopes', reason: 'must be an array of non-empty strings' },
+        { key: 'sessionMaxInactive', reason: expect.stringContaining('must be a duration') },
+        { key: 'clientSecret', reason: expect.stringContaining('must be a non-empty string') },
+      ]),
+    )
+    expect(JSON.stringify(issues)).not.toContain('42')
+  })
+
+  it('requires https except for loopback hosts', () => {
+    expect(issuesOf({ ...base, issuer: 'http://sso.example.com' })).toEqual([{ key: 'issuer', reason: expect.stringContaining('must use https') }])
+    for (const issuer of ['http://localhost:8080', 'http://127.0.0.1:8080/realms/x', 'http://127.10.0.1', 'http://[::1]:9000']) {
+      expect(issuesOf({ ...base, issuer }), issuer).toEqual([])
+    }
+    expect(issuesOf({ ...base, issuer: 'http://127.0.0.1.evil.example' })).toHaveLength(1)
+  })
+
+  it('requires the openid scope and a client secret', () => {
+    expect(issuesOf({ ...base, scopes: ['profile'] })).toEqual([{ key: 'scopes', reason: 'must include "openid"' }])
+    const { clientSecret: _unused, ...noSecret } = base
+    expect(issuesOf(noSecret)).toEqual([{ key: 'clientSecret', reason: 'is required for clientAuthentication client_secret_basic' }])
+  })
+
+  it('resolves secrets from env and file, with a clear error when missing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otpki-secret-'))
+    await writeFile(join(dir, 'secret'), 'from-file\n')
+    const fromFile = validateProvider({ ...base, clientSecret: { file: join(dir, 'secret') } }, '/x/a.json', defaults)
+    expect(fromFile.ok && fromFile.provider.clientSecret).toBe('from-file')
+    expect(issuesOf({ ...base, clientSecret: { file: join(dir, 'missing') } })[0]).toMatchObject({ key: 'clientSecret', reason: expect.stringContaining('cannot read secret file') })
+    expect(issuesOf({ ...base, clientSecret: { env: 'OTPKI_SURELY_UNSET' } })).toEqual([{ key: 'clientSecret', reason: 'environment variable OTPKI_SURELY_UNSET is not set' }])
+    expect(issuesOf({ ...base, clientSecret: { vault: 'x' } })[0]?.key).toBe('clientSecret')
+  })
+
+  it('reports a file that is not an object or does not parse', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otpki-prov-'))
+    await writeFile(join(dir, 'a.json'), '[1, 2]')
+    await writeFile(join(dir, 'b.json'), '{ "issuer": ')
+    await writeFile(join(dir, 'c.ts'), 'export default {')
+    expect(await loadProviderFile(join(dir, 'a.json'), defaults)).toMatchObject({ ok: false, issues: [{ key: '(root)', reason: 'must be an object' }] })
+    expect(await loadProviderFile(join(dir, 'b.json'), defaults)).toMatchObject({ ok: false, issues: [{ key: '(file)', reason: expect.stringContaining('invalid JSON') }] })
+    expect(await loadProviderFile(join(dir, 'c.ts'), defaults)).toMatchObject({ ok: false, issues: [{ key: '(file)' }] })
+  })
+})
+
+describe('main configuration', () => {
+  it('OTPKI_* variables override the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otpki-cfg-'))
+    const file = join(dir, 'otpki.config.ts')
+    await writeFile(file, "export default { port: 4000, publicUrl: 'https://pki.example.com/' }\n")
+    const config = await loadMainConfig(file, { env: { OTPKI_PORT: '5000', OTPKI_LOG_LEVEL: 'warn', OTPKI_DATABASE: '/var/lib/otpki/db.sqlite' } })
+    expect(config).toMatchObject({ port: 5000, logLevel: 'warn', publicUrl: 'https://pki.example.com', database: '/var/lib/otpki/db.sqlite', providersDir: join(dir, 'config/providers') })
+  })
+
+  it('an unknown key or a bad variable is an error naming file and key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otpki-cfg-'))
+    const file = join(dir, 'otpki.config.ts')
+    await writeFile(file, 'export default { prot: 4000 }\n')
+    const error = await loadMainConfig(file, { env: {} }).catch((e: unknown) => e)
+    expect(isOtpkiError(error, 'CONFIG_INVALID') && error.message).toBe(`${file}: prot: is not a known key`)
+    await writeFile(file, 'export default {}\n')
+    const bad = await loadMainConfig(file, { env: { OTPKI_PORT: 'eighty' } }).catch((e: unknown) => e)
+    expect(isOtpkiError(bad) && bad.message).toBe(`${file}: port: must be a whole number`)
+  })
+})
+
+describe('durations', () => {
+  it('accepts seconds and ms-style strings', () => {
+    expect(durationToSeconds(90)).toBe(90)
+    expect(durationToSeconds('30m')).toBe(1800)
+    expect(durationToSeconds('10h')).toBe(36000)
+    expect(durationToSeconds('7d')).toBe(604800)
+    expect(durationToSeconds('3600')).toBe(3600)
+    for (const bad of [0, -5, 1.5, 'soon', '10ms', '']) expect(() => durationToSeconds(bad as never), String(bad)).toThrow()
+  })
+})
