@@ -30,6 +30,7 @@ export interface ActiveSession {
 }
 
 interface CachedSession {
+  readonly idHash: string
   /** When this entry was read from the database (clock ms). */
   loadedAt: number
   principal: Principal
@@ -38,6 +39,7 @@ interface CachedSession {
   maxInactiveMs: number
   lastSeenAt: number
   persistedLastSeenAt: number
+  active(now: number): ActiveSession
 }
 
 /** How long a cached session is trusted before it is read again from the database. */
@@ -60,8 +62,8 @@ export class SessionService {
   ) {
     this.cache = new LRUCache<string, CachedSession>({
       max: 10_000,
-      disposeAfter: (entry, idHash, reason) => {
-        if (reason === 'evict' && entry.lastSeenAt > entry.persistedLastSeenAt) void this.persistLastSeen(idHash, entry)
+      disposeAfter: (entry, _id, reason) => {
+        if (reason === 'evict' && entry.lastSeenAt > entry.persistedLastSeenAt) void this.persistLastSeen(entry)
       },
     })
   }
@@ -94,26 +96,30 @@ export class SessionService {
     return { id, expiresAt: Math.min(expiresAt, now + input.maxInactive * 1000) }
   }
 
-  /** The active session for a cookie value, or undefined. Refreshes the idle timer. */
+  /**
+   * The active session for a cookie value, or undefined. Refreshes the idle
+   * timer. The in-memory cache is keyed by the cookie value itself (process
+   * memory only, like the request that carries it); the database only ever
+   * sees its hash. A cache hit costs no hashing and no database round trip.
+   */
   async lookup(id: string | undefined): Promise<ActiveSession | undefined> {
     if (!id || id.length > 128) return undefined
-    const idHash = hashId(id)
     const now = this.clock.now()
-    let cached = this.cache.get(idHash)
+    let cached = this.cache.get(id)
     if (!cached || now - cached.loadedAt > CACHE_TTL_MS) {
       // Read again now and then, so a session revoked or changed elsewhere is seen.
-      const fresh = await this.load(idHash)
+      const fresh = await this.load(id)
       if (fresh && cached) fresh.lastSeenAt = Math.max(fresh.lastSeenAt, cached.lastSeenAt)
       cached = fresh
     }
     if (!cached) return undefined
     if (now >= cached.expiresAt || now - cached.lastSeenAt >= cached.maxInactiveMs) {
-      await this.end(idHash, 'expired')
+      await this.end(cached.idHash, 'expired')
       return undefined
     }
     cached.lastSeenAt = now
-    if (now - cached.persistedLastSeenAt >= Math.min(60_000, cached.maxInactiveMs / 4)) void this.persistLastSeen(idHash, cached)
-    return { idHash, principal: cached.principal, expiresAt: Math.min(cached.expiresAt, now + cached.maxInactiveMs) }
+    if (now - cached.persistedLastSeenAt >= Math.min(60_000, cached.maxInactiveMs / 4)) void this.persistLastSeen(cached)
+    return cached.active(now)
   }
 
   /** Ends a session for good. Returns what sign-out at the provider needs. */
@@ -126,13 +132,13 @@ export class SessionService {
 
   /** Drops cached sessions of a user whose data changed, so the next request reads it anew. */
   invalidateUser(userId: number): void {
-    for (const [idHash, entry] of this.cache.entries()) if (entry.userId === userId) this.cache.delete(idHash)
+    for (const [id, entry] of this.cache.entries()) if (entry.userId === userId) this.cache.delete(id)
   }
 
   /** Writes pending idle timestamps (at shutdown). */
   async flush(): Promise<void> {
-    const pending = [...this.cache.entries()].filter(([, e]) => e.lastSeenAt > e.persistedLastSeenAt)
-    await Promise.all(pending.map(([idHash, e]) => this.persistLastSeen(idHash, e)))
+    const pending = [...this.cache.values()].filter((e) => e.lastSeenAt > e.persistedLastSeenAt)
+    await Promise.all(pending.map((e) => this.persistLastSeen(e)))
   }
 
   /** Deletes sessions past their absolute end. */
@@ -141,49 +147,55 @@ export class SessionService {
   }
 
   private async end(idHash: string, reason: string): Promise<void> {
-    this.cache.delete(idHash)
+    for (const [id, entry] of this.cache.entries()) if (entry.idHash === idHash) this.cache.delete(id)
     await this.orm.em.fork().nativeDelete(SessionSchema, { idHash })
     this.logger.debug({ session: idHash.slice(0, 12), reason }, 'session ended')
   }
 
-  private async load(idHash: string): Promise<CachedSession | undefined> {
+  private async load(id: string): Promise<CachedSession | undefined> {
+    const idHash = hashId(id)
     const em = this.orm.em.fork()
     const row = await em.findOne(SessionSchema, { idHash }, { populate: ['user'], exclude: ['idToken'] })
     if (!row) {
-      this.cache.delete(idHash)
+      this.cache.delete(id)
       return undefined
     }
     const user = row.user as User
     const links = await em.find(UserRoleSchema, { user: user.id }, { populate: ['role'] })
+    const principal: Principal = {
+      user: {
+        id: user.id,
+        username: user.username,
+        firstName: user.firstName ?? null,
+        lastName: user.lastName ?? null,
+        email: user.email ?? null,
+        roles: links.map((l) => l.role.name).sort(),
+      },
+      method: row.method,
+      provider: row.provider ?? null,
+    }
     const entry: CachedSession = {
+      idHash,
       loadedAt: this.clock.now(),
       userId: user.id,
-      principal: {
-        user: {
-          id: user.id,
-          username: user.username,
-          firstName: user.firstName ?? null,
-          lastName: user.lastName ?? null,
-          email: user.email ?? null,
-          roles: links.map((l) => l.role.name).sort(),
-        },
-        method: row.method,
-        provider: row.provider ?? null,
-      },
+      principal,
       expiresAt: row.expiresAt,
       maxInactiveMs: row.maxInactive * 1000,
       lastSeenAt: row.lastSeenAt,
       persistedLastSeenAt: row.lastSeenAt,
+      active(now) {
+        return { idHash, principal, expiresAt: Math.min(this.expiresAt, now + this.maxInactiveMs) }
+      },
     }
-    this.cache.set(idHash, entry)
+    this.cache.set(id, entry)
     return entry
   }
 
-  private async persistLastSeen(idHash: string, entry: CachedSession): Promise<void> {
+  private async persistLastSeen(entry: CachedSession): Promise<void> {
     const at = entry.lastSeenAt
     entry.persistedLastSeenAt = at
     try {
-      await this.orm.em.fork().nativeUpdate(SessionSchema, { idHash }, { lastSeenAt: at })
+      await this.orm.em.fork().nativeUpdate(SessionSchema, { idHash: entry.idHash }, { lastSeenAt: at })
     } catch (error) {
       this.logger.warn({ err: error }, 'could not record session activity')
     }

@@ -29,12 +29,18 @@ describe('provider files reload while the server runs', () => {
   it('adds a provider file: the sign-in page offers both in displayOrder', async () => {
     const report = await h.writeProvider('second.json', JSON.stringify({ displayName: 'Second IdP', displayOrder: -1, issuer: 'http://127.0.0.2:9/realms/x', clientId: 'c', clientSecret: 's' }))
     expect(report.added).toEqual(['second'])
+    // Unreachable discovery is not a file error: the provider is in force, shown as not reachable.
+    await h.app.registry.get('second')!.context().catch(() => undefined)
     const page = await signInPage(h)
     expect(page).toContain('Sign in with SSO')
     expect(page.indexOf('Second IdP')).toBeLessThan(page.indexOf('Test SSO'))
-    // Unreachable discovery is not a file error: the provider is listed as not reachable.
-    const ready = await (await fetch(`${h.url}/readyz`)).json()
-    expect(ready.providers.dev.state).toBe('ready')
+    expect(page).toContain('Second IdP (not reachable right now)')
+    const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { providers: Record<string, { state: string }> }
+    expect(ready.providers.dev!.state).toBe('ready')
+    expect(ready.providers.second!.state).toBe('unavailable')
+    const res = await new TestBrowser().request(`${h.url}/auth/sign-in?provider=second`)
+    expect(res.status).toBe(503)
+    expect(res.body).toContain('Second IdP is not available right now')
   })
 
   it('changes a provider file: the new definition applies', async () => {

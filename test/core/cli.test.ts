@@ -1,0 +1,71 @@
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { packageRoot } from '../../core/paths.ts'
+import { startDevProvider, type DevProvider } from '../../plugins/dev-provider/dev-provider.ts'
+
+const root = packageRoot()
+const cli = join(root, 'dist/core/cli.js')
+
+function otpki(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { env, cwd: root }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+    })
+  })
+}
+
+describe('otpki CLI (compiled)', () => {
+  let dir: string
+  let provider: DevProvider
+  const secret = 'cli-test-secret-7c1e'
+
+  beforeAll(async () => {
+    if (!existsSync(cli)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
+    provider = await startDevProvider({ port: 0, clients: [] })
+    dir = await mkdtemp(join(tmpdir(), 'otpki-cli-'))
+    await mkdir(join(dir, 'providers'))
+    await writeFile(join(dir, 'otpki.config.ts'), "export default { publicUrl: 'https://pki.example.com', providersDir: 'providers' }\n")
+    await writeFile(join(dir, 'providers', 'corp.json'), JSON.stringify({ displayName: 'Corp', issuer: provider.issuer, clientId: 'otpki-corp', clientSecret: secret, createUnknownRoles: true }))
+  }, 120_000)
+  afterAll(() => provider?.close())
+
+  it('providers lists name, client ID, issuer, redirect URL and flags, never the secret', async () => {
+    const { code, stdout } = await otpki(['providers', '--config', join(dir, 'otpki.config.ts')])
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/^NAME\s+CLIENT ID\s+ISSUER\s+DISCOVERY\s+REDIRECT URL\s+CREATE USERS\s+CREATE ROLES/m)
+    expect(stdout).toMatch(new RegExp(`^corp\\s+otpki-corp\\s+${provider.issuer}\\s+auto\\s+https://pki.example.com/auth/callback\\s+true\\s+true`, 'm'))
+    expect(stdout).not.toContain(secret)
+    const json = await otpki(['providers', '--json', '--config', join(dir, 'otpki.config.ts')])
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ name: 'corp', clientId: 'otpki-corp', issuer: provider.issuer })])
+    expect(json.stdout).not.toContain(secret)
+  })
+
+  it('check passes a valid configuration and reports the provider ready', async () => {
+    const { code, stdout } = await otpki(['check', '--config', join(dir, 'otpki.config.ts')])
+    expect(code).toBe(0)
+    expect(stdout).toContain('provider corp')
+    expect(stdout).toContain(': ready')
+    expect(stdout).toContain('configuration ok')
+  })
+
+  it('check exits 1 with each error and its file', async () => {
+    await writeFile(join(dir, 'providers', 'broken.json'), JSON.stringify({ issuer: 'http://sso.example.com', clientId: 'x', clientSecret: secret, scope: ['openid'] }))
+    const { code, stderr } = await otpki(['check', '--config', join(dir, 'otpki.config.ts')])
+    expect(code).toBe(1)
+    const file = join(dir, 'providers', 'broken.json')
+    expect(stderr).toContain(`error: ${file}: scope: is not a known key`)
+    expect(stderr).not.toContain(secret)
+  })
+
+  it('check exits 1 on an invalid main config, naming file and key', async () => {
+    await writeFile(join(dir, 'bad.config.ts'), 'export default { port: "http" }\n')
+    const { code, stderr } = await otpki(['check', '--config', join(dir, 'bad.config.ts')])
+    expect(code).toBe(1)
+    expect(stderr).toContain(`${join(dir, 'bad.config.ts')}: port: must be a whole number`)
+  })
+})
