@@ -40,21 +40,26 @@ export function page(ctx: HttpContext, template: string, data: Record<string, un
  */
 export function guarded(ctx: HttpContext, route: string, handler: Handler, options: { clearOnError?: string[] } = {}): Handler {
   const cookies = (options.clearOnError ?? []).map((name) => ctx.cookies.clear(name))
-  return async (event) => {
+  const fail = (error: unknown): Response => {
+    if (isOtpkiError(error)) {
+      ctx.logger.warn({ route, code: error.code, reason: error.message }, `${route} refused: ${error.code}: ${error.message}`)
+      return page(
+        ctx,
+        'error',
+        { title: titleFor(error.status), message: error.publicMessage ?? defaultMessage(error.status) },
+        { status: error.status, cookies },
+      )
+    }
+    ctx.logger.error({ route, err: error }, `${route} failed`)
+    return page(ctx, 'error', { title: 'Something went wrong', message: defaultMessage(500) }, { status: 500, cookies })
+  }
+  // No async frame of its own: a handler that answers synchronously stays synchronous.
+  return (event) => {
     try {
-      return await handler(event)
+      const result = handler(event)
+      return result instanceof Promise ? result.catch(fail) : result
     } catch (error) {
-      if (isOtpkiError(error)) {
-        ctx.logger.warn({ route, code: error.code, reason: error.message }, `${route} refused: ${error.code}: ${error.message}`)
-        return page(
-          ctx,
-          'error',
-          { title: titleFor(error.status), message: error.publicMessage ?? defaultMessage(error.status) },
-          { status: error.status, cookies },
-        )
-      }
-      ctx.logger.error({ route, err: error }, `${route} failed`)
-      return page(ctx, 'error', { title: 'Something went wrong', message: defaultMessage(500) }, { status: 500, cookies })
+      return fail(error)
     }
   }
 }

@@ -97,6 +97,27 @@ export class SessionService {
   }
 
   /**
+   * The cache-hit path of {@link lookup}, without a promise: the session when
+   * the cache can answer alone, else undefined (then call `lookup`).
+   */
+  peek(id: string | undefined): ActiveSession | undefined {
+    if (!id) return undefined
+    const cached = this.cache.get(id)
+    if (!cached) return undefined
+    const now = this.clock.now()
+    if (
+      now - cached.loadedAt > CACHE_TTL_MS ||
+      now >= cached.expiresAt ||
+      now - cached.lastSeenAt >= cached.maxInactiveMs ||
+      now - cached.persistedLastSeenAt >= Math.min(60_000, cached.maxInactiveMs / 4)
+    ) {
+      return undefined
+    }
+    cached.lastSeenAt = now
+    return cached.active(now)
+  }
+
+  /**
    * The active session for a cookie value, or undefined. Refreshes the idle
    * timer. The in-memory cache is keyed by the cookie value itself (process
    * memory only, like the request that carries it); the database only ever

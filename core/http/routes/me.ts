@@ -1,10 +1,10 @@
+import type { ActiveSession } from '../../sessions/session-service.ts'
 import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { jsonResponse } from '../respond.ts'
 
 /** `GET /auth/me`: the current principal as JSON, or 401 JSON. */
 export function me(ctx: HttpContext): Handler {
-  return guarded(ctx, 'me', async (event) => {
-    const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
+  const answer = (session: ActiveSession | undefined): Response => {
     if (!session) {
       return jsonResponse({ error: 'unauthenticated', message: 'No valid session.' }, { status: 401, headers: { 'www-authenticate': 'Cookie' } })
     }
@@ -15,5 +15,10 @@ export function me(ctx: HttpContext): Handler {
       provider,
       session: { expiresAt: new Date(session.expiresAt).toISOString() },
     })
+  }
+  return guarded(ctx, 'me', (event) => {
+    const id = sessionCookie(ctx, event)
+    const hit = ctx.sessions.peek(id)
+    return hit ? answer(hit) : ctx.sessions.lookup(id).then(answer)
   })
 }
