@@ -44,6 +44,11 @@ export async function loadProviderFile(file: string, defaults: ProviderDefaults)
 
 /** Validates a provider object as read from `file`. */
 export function validateProvider(input: unknown, file: string, defaults: ProviderDefaults): ProviderLoadResult {
+  // `$schema` points editors at the published JSON Schema; it is not a setting.
+  if (input && typeof input === 'object' && '$schema' in input) {
+    const { $schema: _schema, ...rest } = input as Record<string, unknown>
+    input = rest
+  }
   const { value, issues } = validateFields(providerFields, input)
   if (issues.length > 0) return { ok: false, file, issues }
   const v = value as {

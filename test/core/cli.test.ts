@@ -1,11 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../core/paths.ts'
 import { startDevProvider, type DevProvider } from '../../plugins/dev-provider/dev-provider.ts'
+import { ensureBuilt } from '../support/build.ts'
 
 const root = packageRoot()
 const cli = join(root, 'dist/core/cli.js')
@@ -25,7 +25,7 @@ describe('otpki CLI (compiled)', () => {
   const secret = 'cli-test-secret-7c1e'
 
   beforeAll(async () => {
-    if (!existsSync(cli)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
+    ensureBuilt()
     provider = await startDevProvider({ port: 0, clients: [] })
     dir = await mkdtemp(join(tmpdir(), 'otpki-cli-'))
     await mkdir(join(dir, 'providers'))

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { mainConfigFields } from '../core/config/main-schema.ts'
+import { providerFields } from '../core/config/provider-schema.ts'
+import { packageRoot } from '../core/paths.ts'
+
+const readme = readFileSync(join(packageRoot(), 'README.md'), 'utf8')
+
+describe('README', () => {
+  it('starts with the two commands', () => {
+    expect(readme).toMatch(/^# OTPKI Sign-in\n\n```sh\nnpm install && npm start\nnpm test\n```/)
+  })
+
+  it('documents every main config key with its variable', () => {
+    for (const [key, field] of Object.entries(mainConfigFields)) {
+      expect(readme, key).toContain(`| \`${key}\` | ${field.env ? `\`${field.env}\`` : '(none)'} |`)
+    }
+  })
+
+  it('documents every provider key', () => {
+    for (const key of Object.keys(providerFields)) expect(readme, key).toContain(`| \`${key}\` |`)
+  })
+})
