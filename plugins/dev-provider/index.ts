@@ -23,7 +23,7 @@ export default definePlugin<{ port?: number }>({
     ctx.addProvidersDir(join(here, 'providers'))
     ctx.onStart(async () => {
       // Loaded only when used: oidc-provider never loads in `otpki start`.
-      const { startDevProvider } = await import('./dev-provider.ts')
+      const { startDevProvider } = await import('./dev-provider.js')
       running = await startDevProvider({
         port,
         clients: [

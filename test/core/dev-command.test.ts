@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { packageRoot } from '../../core/paths.ts'
+import { TestBrowser, parseForm } from '../support/browser.ts'
+import { ensureBuilt } from '../support/build.ts'
+import { freePort, signIn } from '../support/harness.ts'
+
+/** What a newcomer gets from `npm start`: the compiled `otpki dev`, run as a process. */
+describe('otpki dev (the embedded default of npm start)', () => {
+  let child: ChildProcess
+  let dir: string
+  let url: string
+  let output = ''
+
+  beforeAll(async () => {
+    ensureBuilt()
+    dir = await mkdtemp(join(tmpdir(), 'otpki-dev-'))
+    const port = await freePort()
+    const providerPort = await freePort()
+    url = `http://localhost:${port}`
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
+    child = spawn(process.execPath, [join(packageRoot(), 'dist/core/cli.js'), 'dev'], {
+      cwd: packageRoot(),
+      env: { ...env, OTPKI_PORT: String(port), OTPKI_DEV_PROVIDER_PORT: String(providerPort), OTPKI_DATABASE: join(dir, 'otpki.sqlite') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString()
+        if (output.includes('OTPKI Sign-in listening')) resolve()
+      }
+      child.stdout!.on('data', onData)
+      child.stderr!.on('data', onData)
+      child.once('exit', (code) => reject(new Error(`otpki dev exited with ${code}:\n${output}`)))
+    })
+  }, 120_000)
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('offers the development provider, signs in as the demo admin, and signs out', async () => {
+    const browser = new TestBrowser()
+    const page = await browser.request(`${url}/auth/sign-in`)
+    expect(page.body).toContain('Sign in with Development provider')
+    const signedIn = await signIn(browser, { url }, 'admin', 'admin')
+    expect(signedIn.status).toBe(200)
+    for (const text of ['>admin<', 'Ada Admin', 'admin@example.test', '>admin</dd>', 'Sign out']) expect(signedIn.body).toContain(text)
+    const out = await browser.follow(`${url}/auth/sign-out`, { form: parseForm(signedIn.body, '/auth/sign-out').fields })
+    const confirm = parseForm(out.body)
+    const back = await browser.follow(new URL(confirm.action, out.url).href, { form: { ...confirm.fields, logout: 'yes' } })
+    expect(back.url).toBe(`${url}/auth/signed-out`)
+    expect(back.body).toContain('Sign in with Development provider')
+    expect((await browser.request(`${url}/auth/me`)).status).toBe(401)
+  })
+
+  it('stops cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  })
+})
