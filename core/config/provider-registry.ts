@@ -66,6 +66,8 @@ export class ProviderRegistry {
   private running: Promise<ReloadReport> | undefined
   private again = false
   private listeners = new Set<(report: ReloadReport) => void>()
+  /** Issues already logged, so a file that stays broken is reported once, not at every reload. */
+  private loggedIssues = new Set<string>()
 
   constructor(
     @inject(TOKENS.ProviderSources) private readonly sources: ProviderSources,
@@ -311,9 +313,16 @@ export class ProviderRegistry {
   }
 
   private logReport(report: ReloadReport): void {
+    const current = new Set<string>()
     for (const issue of report.issues) {
-      this.logger.error({ file: issue.file, key: issue.key, reason: issue.reason }, `provider file rejected: ${issue.file}: ${issue.key}: ${issue.reason}`)
+      const line = `${issue.file}: ${issue.key}: ${issue.reason}`
+      current.add(line)
+      if (this.loggedIssues.has(line)) continue
+      const inForce = [...this.entries.values()].some((e) => e.definition.source === issue.file)
+      const kept = inForce ? ' (its last good definition stays in force)' : ''
+      this.logger.error({ file: issue.file, key: issue.key, reason: issue.reason }, `provider file rejected: ${line}${kept}`)
     }
+    this.loggedIssues = current
     if (report.added.length || report.changed.length || report.removed.length) {
       this.logger.info(
         { generation: report.generation, added: report.added, changed: report.changed, removed: report.removed },
