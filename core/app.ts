@@ -144,6 +144,10 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       logger,
       orm,
     }
+    const publicUrl = new URL(config.publicUrl)
+    if (publicUrl.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(publicUrl.hostname)) {
+      logger.warn({ publicUrl: config.publicUrl }, 'publicUrl is plain http on a host other than localhost: cookies are not Secure; serve OTPKI over https')
+    }
     if (!config.secret) logger.info('no secret configured: CSRF tokens use a key made at start (set secret when running several instances)')
     const server = createServer(toNodeHandler(createHttpApp(ctx)))
     await listen(server, config.port, config.host)

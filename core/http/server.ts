@@ -25,6 +25,7 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/auth/signed-out', signedOut(ctx))
   app.get('/auth/me', me(ctx))
   app.get('/auth/static/style.css', stylesheet(ctx))
+  app.get('/favicon.ico', () => new Response(null, { status: 204, headers: { 'cache-control': 'public, max-age=86400' } }))
   app.get('/healthz', healthz())
   app.get('/readyz', readyz(ctx))
   app.all('/**', () => page(ctx, 'error', { title: 'Page not found', message: 'There is nothing at this address.' }, { status: 404 }))

@@ -55,6 +55,8 @@ export interface DevProviderOptions {
   clients: DevClient[]
   /** Accounts by login name; edited in place by tests to change claims. */
   users?: Record<string, DevUser>
+  /** Offer RP-initiated logout (an end-session endpoint). Default true. */
+  endSession?: boolean
 }
 
 export interface DevProvider {
@@ -148,7 +150,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     features: {
       devInteractions: { enabled: false },
       rpInitiatedLogout: {
-        enabled: true,
+        enabled: options.endSession ?? true,
         logoutSource: async (ctx, form) => {
           ctx.body = page(
             'Development provider: sign out',

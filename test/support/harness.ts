@@ -63,6 +63,7 @@ export interface HarnessOptions {
   /** Initial provider files: name -> content. Default: dev.json for the dev provider. */
   providers?: (h: { issuer: string; providerJson: Harness['providerJson'] }) => Record<string, string>
   tokenEndpointAuthMethod?: DevClient['tokenEndpointAuthMethod']
+  endSession?: boolean
   overrides?: Record<string, unknown>
 }
 
@@ -77,6 +78,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const provider = await startDevProvider({
     port: 0,
     ...(options.users ? { users: options.users } : {}),
+    ...(options.endSession !== undefined ? { endSession: options.endSession } : {}),
     clients: [
       {
         ...CLIENT,

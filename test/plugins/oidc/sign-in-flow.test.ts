@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
 import { demoUsers } from '../../../plugins/dev-provider/dev-provider.ts'
@@ -128,6 +131,39 @@ describe('sign-in through a real OpenID provider', () => {
     expect(replay.status).toBe(400)
   })
 
+  it('takes redirect_uri from configuration, never from Host or X-Forwarded-* headers', async () => {
+    const browser = new TestBrowser()
+    const res = await browser.request(`${h.url}/auth/sign-in?provider=dev`, {
+      headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    })
+    const authorize = new URL(res.headers.get('location')!)
+    expect(authorize.origin).toBe(h.provider.issuer)
+    expect(authorize.searchParams.get('redirect_uri')).toBe(`${h.url}/auth/callback`)
+    expect(authorize.searchParams.get('code_challenge_method')).toBe('S256')
+    for (const p of ['state', 'nonce', 'code_challenge']) expect(authorize.searchParams.get(p)?.length).toBeGreaterThanOrEqual(43)
+    const spoofedHost = await fetch(`${h.url}/auth/sign-in?provider=dev`, { headers: { host: 'evil.example' }, redirect: 'manual' })
+    expect(new URL(spoofedHost.headers.get('location')!).searchParams.get('redirect_uri')).toBe(`${h.url}/auth/callback`)
+  })
+
+  it('refuses a callback whose iss parameter is altered or missing (RFC 9207)', async () => {
+    for (const tamper of [(u: URL) => u.searchParams.set('iss', 'http://127.0.0.1:1/other'), (u: URL) => u.searchParams.delete('iss')]) {
+      const browser = new TestBrowser()
+      const start = await browser.request(`${h.url}/auth/sign-in?provider=dev`)
+      const login = await browser.follow(start.headers.get('location')!)
+      const form = parseForm(login.body, '/login')
+      let res = await browser.request(new URL(form.action, login.url).href, { form: { ...form.fields, username: 'alice', password: 'alice' } })
+      while (!res.headers.get('location')!.startsWith(`${h.url}/auth/callback`)) res = await browser.request(new URL(res.headers.get('location')!, res.url).href)
+      const callback = new URL(res.headers.get('location')!)
+      expect(callback.searchParams.get('iss')).toBe(h.provider.issuer)
+      tamper(callback)
+      const refused = await browser.request(callback.href)
+      expect(refused.status).toBe(400)
+      expect(refused.body).toContain('could not be verified')
+      expect((await me(browser, h)).status).toBe(401)
+    }
+    expect(h.logs.messages().filter((m) => m.includes('AUTH_RESPONSE_INVALID')).length).toBeGreaterThanOrEqual(2)
+  })
+
   it('returns to a same-origin returnTo only', async () => {
     const ok = new TestBrowser()
     const page = await signIn(ok, h, 'admin', 'admin', { returnTo: '/certificates?x=1' })
@@ -145,6 +181,46 @@ describe('sign-in through a real OpenID provider', () => {
     expect(res.status).toBe(400)
     expect(res.body).not.toMatch(/at .*\.ts:\d+|Error:|test-client-secret/)
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+  })
+})
+
+describe('provider variations', () => {
+  let h: Harness
+  afterEach(() => h?.close())
+
+  it('refuses a sign-in without a required claim, naming it', async () => {
+    h = await startHarness()
+    h.provider.users.nameless = { password: 'nameless', claims: { given_name: 'No', family_name: 'Name' } }
+    const browser = new TestBrowser()
+    const page = await signIn(browser, h, 'nameless')
+    expect(page.status).toBe(400)
+    expect(page.body).toContain('did not send the &quot;username&quot; or &quot;preferred_username&quot; claim')
+    expect((await me(browser, h)).status).toBe(401)
+    expect(await dbRows(h, 'select count(*) as n from users')).toEqual([{ n: 0 }])
+  })
+
+  it('without an end-session endpoint, sign-out returns to the sign-in page saying so', async () => {
+    h = await startHarness({ endSession: false })
+    const browser = new TestBrowser()
+    const page = await signIn(browser, h, 'alice')
+    const out = await browser.follow(`${h.url}/auth/sign-out`, { form: parseForm(page.body, '/auth/sign-out').fields })
+    expect(out.url).toBe(`${h.url}/auth/signed-out?provider=kept`)
+    expect(out.body).toContain('your session there may still be active')
+    expect(out.body).toContain('Sign in with Test SSO')
+    expect((await me(browser, h)).status).toBe(401)
+  })
+
+  it("renders the operator's own templates, falling back to the built-in ones", async () => {
+    const templates = await mkdtemp(join(tmpdir(), 'otpki-templates-'))
+    await mkdir(join(templates, 'static'))
+    await writeFile(join(templates, 'error.eta'), "<% layout('layout', { title: it.title }) %><h1 id=\"page-title\">ACME: <%= it.title %></h1><p><%= it.message %></p>")
+    await writeFile(join(templates, 'static', 'style.css'), 'body { background: papayawhip; }')
+    h = await startHarness({ overrides: { templatesDir: templates } })
+    const error = await new TestBrowser().request(`${h.url}/auth/callback?state=<script>`)
+    expect(error.body).toContain('ACME: Sign-in failed')
+    expect(error.body).not.toContain('<script>')
+    expect((await new TestBrowser().request(`${h.url}/auth/sign-in`)).body).toContain('Sign in with Test SSO')
+    expect((await new TestBrowser().request(`${h.url}/auth/static/style.css`)).body).toContain('papayawhip')
   })
 })
 
