@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { composeApp, startApp, type AppOptions, type RunningApp } from './app.ts'
+import { composeApp, startApp, type AppOptions, type ComposedApp, type ReloadReport, type RunningApp } from './app.ts'
 import { isOtpkiError } from './errors.ts'
 import { packageRoot } from './paths.ts'
 import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
@@ -29,6 +29,17 @@ async function run(options: AppOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
+/** Composes the app without database or server, and reads the provider files once. */
+async function loadProviders(opts: { config?: string; dev?: boolean }): Promise<{ app: ComposedApp; report: ReloadReport }> {
+  let app: ComposedApp
+  try {
+    app = await composeApp({ ...(opts.config ? { configFile: opts.config } : {}), dev: Boolean(opts.dev), overrides: { logLevel: 'silent' }, watch: false })
+  } catch (error) {
+    fail(error)
+  }
+  return { app, report: await app.registry.reload() }
+}
+
 const program = new Command()
 program.name('otpki').description('OTPKI Sign-in: OpenID Connect and client-certificate sign-in for OTPKI').showHelpAfterError()
 
@@ -50,13 +61,7 @@ program
   .option('-c, --config <file>', 'config file')
   .option('--dev', 'include the development provider, as `otpki dev` does')
   .action(async (opts: { config?: string; dev?: boolean }) => {
-    let app
-    try {
-      app = await composeApp({ ...(opts.config ? { configFile: opts.config } : {}), dev: Boolean(opts.dev), overrides: { logLevel: 'silent' }, watch: false })
-    } catch (error) {
-      fail(error)
-    }
-    const report = await app.registry.reload()
+    const { app, report } = await loadProviders(opts)
     console.log(`config: ${app.config.file ?? '(defaults)'}`)
     console.log(`plugins: ${app.registrations.plugins.join(', ')}`)
     for (const issue of report.issues) console.error(`error: ${issue.file}: ${issue.key}: ${issue.reason}`)
@@ -85,13 +90,7 @@ program
   .option('--dev', 'include the development provider')
   .option('--json', 'print JSON')
   .action(async (opts: { config?: string; dev?: boolean; json?: boolean }) => {
-    let app
-    try {
-      app = await composeApp({ ...(opts.config ? { configFile: opts.config } : {}), dev: Boolean(opts.dev), overrides: { logLevel: 'silent' }, watch: false })
-    } catch (error) {
-      fail(error)
-    }
-    const report = await app.registry.reload()
+    const { app, report } = await loadProviders(opts)
     const rows = app.registry.list().map(({ definition: p }) => ({
       name: p.name,
       clientId: p.clientId,

@@ -146,6 +146,19 @@ export async function signIn(browser: TestBrowser, h: Pick<Harness, 'url'>, user
   return browser.follow(new URL(form.action, loginPage.url).href, { form: { ...form.fields, username, password } })
 }
 
+/**
+ * Starts a sign-in at `provider` and signs in at the provider's login form,
+ * stopping at the redirect back to OTPKI: returns the callback URL unvisited.
+ */
+export async function signInUntilCallback(browser: TestBrowser, h: Pick<Harness, 'url'>, username: string, provider = 'dev'): Promise<URL> {
+  const start = await browser.request(`${h.url}/auth/sign-in?provider=${provider}`)
+  const login = await browser.follow(new URL(start.headers.get('location')!, start.url).href)
+  const form = parseForm(login.body, '/login')
+  let res = await browser.request(new URL(form.action, login.url).href, { form: { ...form.fields, username, password: username } })
+  while (!res.headers.get('location')!.startsWith(`${h.url}/auth/callback`)) res = await browser.request(new URL(res.headers.get('location')!, res.url).href)
+  return new URL(res.headers.get('location')!)
+}
+
 async function submitSignInForm(browser: TestBrowser, h: Pick<Harness, 'url'>, returnTo?: string): Promise<BrowserResponse> {
   const page = await browser.request(`${h.url}/auth/sign-in${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`)
   const form = parseForm(page.body, '/auth/sign-in')

@@ -5,11 +5,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
 import { demoUsers } from '../../../plugins/dev-provider/dev-provider.ts'
 import { TestBrowser, parseForm } from '../../support/browser.ts'
-import { signIn, startHarness, type Harness } from '../../support/harness.ts'
+import { signIn, signInUntilCallback, startHarness, type Harness } from '../../support/harness.ts'
 
 async function me(browser: TestBrowser, h: Harness) {
   const res = await browser.request(`${h.url}/auth/me`)
   return { status: res.status, body: JSON.parse(res.body) as Record<string, any> }
+}
+
+/** A refused sign-in: the status, a message for people, and no session. */
+async function expectRefused(browser: TestBrowser, h: Harness, page: { status: number; body: string }, status: number, message: string) {
+  expect(page.status).toBe(status)
+  expect(page.body).toContain(message)
+  expect((await me(browser, h)).status).toBe(401)
 }
 
 async function dbRows(h: Harness, sql: string): Promise<Record<string, unknown>[]> {
@@ -59,10 +66,7 @@ describe('sign-in through a real OpenID provider', () => {
   it('refuses a new identity whose username belongs to another account', async () => {
     h.provider.users.mallory = { password: 'mallory', claims: { preferred_username: 'admin', given_name: 'Mal', roles: ['admin'] } }
     const browser = new TestBrowser()
-    const page = await signIn(browser, h, 'mallory')
-    expect(page.status).toBe(409)
-    expect(page.body).toContain('already belongs to another OTPKI account')
-    expect((await me(browser, h)).status).toBe(401)
+    await expectRefused(browser, h, await signIn(browser, h, 'mallory'), 409, 'already belongs to another OTPKI account')
     expect(await dbRows(h, "select count(*) as n from identities where subject = 'mallory'")).toEqual([{ n: 0 }])
     expect(h.logs.messages().some((m) => m.includes('USERNAME_TAKEN'))).toBe(true)
   })
@@ -112,13 +116,7 @@ describe('sign-in through a real OpenID provider', () => {
 
   it('a callback is single-use and bound to the browser that started it', async () => {
     const browser = new TestBrowser()
-    const start = await browser.request(`${h.url}/auth/sign-in?provider=dev`)
-    const login = await browser.follow(start.headers.get('location')!)
-    const form = parseForm(login.body, '/login')
-    // Follow the provider's redirects by hand up to the callback.
-    let res = await browser.request(new URL(form.action, login.url).href, { form: { ...form.fields, username: 'admin', password: 'admin' } })
-    while (!res.headers.get('location')!.startsWith(`${h.url}/auth/callback`)) res = await browser.request(new URL(res.headers.get('location')!, res.url).href)
-    const callbackUrl = res.headers.get('location')!
+    const callbackUrl = (await signInUntilCallback(browser, h, 'admin')).href
     const other = new TestBrowser()
     const stolen = await other.request(callbackUrl)
     expect(stolen.status).toBe(400)
@@ -148,12 +146,7 @@ describe('sign-in through a real OpenID provider', () => {
   it('refuses a callback whose iss parameter is altered or missing (RFC 9207)', async () => {
     for (const tamper of [(u: URL) => u.searchParams.set('iss', 'http://127.0.0.1:1/other'), (u: URL) => u.searchParams.delete('iss')]) {
       const browser = new TestBrowser()
-      const start = await browser.request(`${h.url}/auth/sign-in?provider=dev`)
-      const login = await browser.follow(start.headers.get('location')!)
-      const form = parseForm(login.body, '/login')
-      let res = await browser.request(new URL(form.action, login.url).href, { form: { ...form.fields, username: 'alice', password: 'alice' } })
-      while (!res.headers.get('location')!.startsWith(`${h.url}/auth/callback`)) res = await browser.request(new URL(res.headers.get('location')!, res.url).href)
-      const callback = new URL(res.headers.get('location')!)
+      const callback = await signInUntilCallback(browser, h, 'alice')
       expect(callback.searchParams.get('iss')).toBe(h.provider.issuer)
       tamper(callback)
       const refused = await browser.request(callback.href)
@@ -192,10 +185,7 @@ describe('provider variations', () => {
     h = await startHarness()
     h.provider.users.nameless = { password: 'nameless', claims: { given_name: 'No', family_name: 'Name' } }
     const browser = new TestBrowser()
-    const page = await signIn(browser, h, 'nameless')
-    expect(page.status).toBe(400)
-    expect(page.body).toContain('did not send the &quot;username&quot; or &quot;preferred_username&quot; claim')
-    expect((await me(browser, h)).status).toBe(401)
+    await expectRefused(browser, h, await signIn(browser, h, 'nameless'), 400, 'did not send the &quot;username&quot; or &quot;preferred_username&quot; claim')
     expect(await dbRows(h, 'select count(*) as n from users')).toEqual([{ n: 0 }])
   })
 
@@ -231,10 +221,7 @@ describe('sync flags', () => {
   it('createUnknownUsers off refuses a first sign-in with a clear page', async () => {
     h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownUsers: false }) }) })
     const browser = new TestBrowser()
-    const page = await signIn(browser, h, 'alice')
-    expect(page.status).toBe(403)
-    expect(page.body).toContain('There is no OTPKI account for you yet')
-    expect((await me(browser, h)).status).toBe(401)
+    await expectRefused(browser, h, await signIn(browser, h, 'alice'), 403, 'There is no OTPKI account for you yet')
     expect(await dbRows(h, 'select count(*) as n from users')).toEqual([{ n: 0 }])
   })
 
