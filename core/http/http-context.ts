@@ -10,7 +10,7 @@ import type { SignInService } from '../sign-in-service.ts'
 import type { Orm } from '../store/orm.ts'
 import type { CookieJar } from './cookies.ts'
 import type { Csrf } from './csrf.ts'
-import { htmlResponse, type ResponseOptions } from './respond.ts'
+import { htmlResponse, jsonResponse, type ResponseOptions } from './respond.ts'
 
 /** What the routes need; assembled once by the composition root. */
 export interface HttpContext {
@@ -38,20 +38,16 @@ export function page(ctx: HttpContext, template: string, data: Record<string, un
  * Wraps a route: any error becomes a neutral error page (never a stack,
  * token or secret) and a log line that says why.
  */
-export function guarded(ctx: HttpContext, route: string, handler: Handler, options: { clearOnError?: string[] } = {}): Handler {
+export function guarded(ctx: HttpContext, route: string, handler: Handler, options: { clearOnError?: string[]; json?: boolean } = {}): Handler {
   const cookies = (options.clearOnError ?? []).map((name) => ctx.cookies.clear(name))
   const fail = (error: unknown): Response => {
-    if (isOtpkiError(error)) {
-      ctx.logger.warn({ route, code: error.code, reason: error.message }, `${route} refused: ${error.code}: ${error.message}`)
-      return page(
-        ctx,
-        'error',
-        { title: titleFor(error.status), message: error.publicMessage ?? defaultMessage(error.status) },
-        { status: error.status, cookies },
-      )
-    }
-    ctx.logger.error({ route, err: error }, `${route} failed`)
-    return page(ctx, 'error', { title: 'Something went wrong', message: defaultMessage(500) }, { status: 500, cookies })
+    const known = isOtpkiError(error) ? error : undefined
+    if (known) ctx.logger.warn({ route, code: known.code, reason: known.message }, `${route} refused: ${known.code}: ${known.message}`)
+    else ctx.logger.error({ route, err: error }, `${route} failed`)
+    const status = known?.status ?? 500
+    const message = known?.publicMessage ?? defaultMessage(status)
+    if (options.json) return jsonResponse({ error: known?.code.toLowerCase() ?? 'internal', message }, { status })
+    return page(ctx, 'error', { title: titleFor(status), message }, { status, cookies })
   }
   // No async frame of its own: a handler that answers synchronously stays synchronous.
   return (event) => {

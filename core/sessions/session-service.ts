@@ -135,7 +135,7 @@ export class SessionService {
     }
     if (!cached) return undefined
     if (now >= cached.expiresAt || now - cached.lastSeenAt >= cached.maxInactiveMs) {
-      await this.end(cached.idHash, 'expired')
+      await this.end(id, 'expired')
       return undefined
     }
     cached.lastSeenAt = now
@@ -143,11 +143,11 @@ export class SessionService {
     return cached.active(now)
   }
 
-  /** Ends a session for good. Returns what sign-out at the provider needs. */
-  async revoke(idHash: string): Promise<{ provider: string | null; idToken: string | undefined } | undefined> {
+  /** Ends a session for good, by its cookie value. Returns what sign-out at the provider needs. */
+  async revoke(id: string): Promise<{ provider: string | null; idToken: string | undefined } | undefined> {
     const em = this.orm.em.fork()
-    const row = await em.findOne(SessionSchema, { idHash })
-    await this.end(idHash, 'sign-out')
+    const row = await em.findOne(SessionSchema, { idHash: hashId(id) })
+    await this.end(id, 'sign-out')
     return row ? { provider: row.provider ?? null, idToken: row.idToken ?? undefined } : undefined
   }
 
@@ -167,8 +167,9 @@ export class SessionService {
     return this.orm.em.fork().nativeDelete(SessionSchema, { expiresAt: { $lte: this.clock.now() } })
   }
 
-  private async end(idHash: string, reason: string): Promise<void> {
-    for (const [id, entry] of this.cache.entries()) if (entry.idHash === idHash) this.cache.delete(id)
+  private async end(id: string, reason: string): Promise<void> {
+    this.cache.delete(id)
+    const idHash = hashId(id)
     await this.orm.em.fork().nativeDelete(SessionSchema, { idHash })
     this.logger.debug({ session: idHash.slice(0, 12), reason }, 'session ended')
   }

@@ -20,5 +20,5 @@ export function me(ctx: HttpContext): Handler {
     const id = sessionCookie(ctx, event)
     const hit = ctx.sessions.peek(id)
     return hit ? answer(hit) : ctx.sessions.lookup(id).then(answer)
-  })
+  }, { json: true })
 }

@@ -87,10 +87,10 @@ export function signInSubmit(ctx: HttpContext): Handler {
 export async function readForm(event: H3Event): Promise<URLSearchParams> {
   const type = event.req.headers.get('content-type') ?? ''
   if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new OtpkiError('CSRF_INVALID', `unexpected content type ${type.slice(0, 64)}`, { status: 415, publicMessage: 'Unsupported request.' })
+    throw new OtpkiError('REQUEST_INVALID', `unexpected content type ${type.slice(0, 64)}`, { status: 415, publicMessage: 'Unsupported request.' })
   }
   const length = Number(event.req.headers.get('content-length') ?? 0)
-  if (length > 16_384) throw new OtpkiError('CSRF_INVALID', 'form too large', { status: 413, publicMessage: 'Request too large.' })
+  if (length > 16_384) throw new OtpkiError('REQUEST_INVALID', 'form too large', { status: 413, publicMessage: 'Request too large.' })
   const body = await readBody<Record<string, string> | string>(event)
   if (body && typeof body === 'object') return new URLSearchParams(body)
   return new URLSearchParams(typeof body === 'string' ? body : '')

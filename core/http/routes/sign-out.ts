@@ -11,16 +11,17 @@ import { readForm } from './sign-in.ts'
 export function signOut(ctx: HttpContext): Handler {
   return guarded(ctx, 'sign-out', async (event) => {
     const form = await readForm(event)
-    const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
+    const id = sessionCookie(ctx, event)
+    const session = await ctx.sessions.lookup(id)
     const clear = ctx.cookies.clear(ctx.cookies.session)
-    if (!session) return redirectResponse('/auth/sign-in', { cookies: [clear] })
+    if (!session || !id) return redirectResponse('/auth/sign-in', { cookies: [clear] })
     if (!ctx.csrf.verify(form.get('csrf'), session.idHash, 'sign-out')) {
       throw new OtpkiError('CSRF_INVALID', 'sign-out without a valid CSRF token', {
         status: 403,
         publicMessage: 'This sign-out form has expired. Please reload the page and try again.',
       })
     }
-    const ended = await ctx.sessions.revoke(session.idHash)
+    const ended = await ctx.sessions.revoke(id)
     ctx.logger.info({ user: session.principal.user.username, provider: ended?.provider }, 'signed out')
     const entry = ended?.provider ? ctx.registry.get(ended.provider) : undefined
     if (entry?.method.signOutUrl) {
