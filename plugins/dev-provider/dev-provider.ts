@@ -147,6 +147,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     },
     scopes: ['openid', 'profile', 'email', 'roles'],
     pkce: { required: () => true },
+    ttl: { Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600, AccessToken: 3600, IdToken: 3600 },
     features: {
       devInteractions: { enabled: false },
       rpInitiatedLogout: {
