@@ -1,5 +1,7 @@
 import 'reflect-metadata'
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
+import { dirname, join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { watch, type FSWatcher } from 'chokidar'
 import { toNodeHandler } from 'h3'
@@ -9,6 +11,7 @@ import oidcPlugin from '../plugins/oidc/index.ts'
 import claimsPlugin from '../plugins/claims/index.ts'
 import userSyncPlugin from '../plugins/user-sync/index.ts'
 import devProviderPlugin from '../plugins/dev-provider/index.ts'
+import { BearerAuthenticator } from './auth/bearer-authenticator.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
 import { ProviderRegistry, type ProviderSources, type ReloadReport } from './config/provider-registry.ts'
@@ -23,6 +26,7 @@ import { createLogger, type Logger } from './logger.ts'
 import { registerPlugins, type Registrations } from './plugins.ts'
 import { Renderer } from './render/renderer.ts'
 import { SessionService } from './sessions/session-service.ts'
+import { TokenVault } from './sessions/token-vault.ts'
 import { TransactionStore } from './sessions/transaction-store.ts'
 import { SignInService } from './sign-in-service.ts'
 import { openDatabase, type Orm } from './store/orm.ts'
@@ -103,6 +107,13 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const orm = await openDatabase(config.database)
     stops.push(() => orm.close())
     container.register(TOKENS.Orm, { useValue: orm })
+    container.register(TOKENS.TokenVault, {
+      useValue: config.tokenEncryptionKey
+        ? new TokenVault(config.tokenEncryptionKey)
+        : config.database === ':memory:'
+          ? new TokenVault(randomBytes(32).toString('base64url'))
+          : TokenVault.fromKeyFile(join(dirname(config.database), 'token-encryption.key')),
+    })
     container.registerSingleton(TOKENS.SessionService, SessionService)
     container.registerSingleton(TOKENS.TransactionStore, TransactionStore)
     container.registerSingleton(TOKENS.SignInService, SignInService)
@@ -131,13 +142,15 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     housekeeping.unref()
     stops.push(() => clearInterval(housekeeping))
 
+    const signIn = container.resolve<SignInService>(TOKENS.SignInService)
     const ctx: HttpContext = {
       publicUrl: config.publicUrl,
       transactionTtl: config.transactionTtl,
       registry,
       sessions,
       transactions,
-      signIn: container.resolve<SignInService>(TOKENS.SignInService),
+      signIn,
+      bearer: new BearerAuthenticator(registry, signIn, container.resolve<Clock>(TOKENS.Clock), logger),
       renderer: new Renderer(config.templatesDir),
       csrf: new Csrf(config.secret),
       cookies: new CookieJar(config.publicUrl),

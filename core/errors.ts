@@ -25,6 +25,10 @@ export type OtpkiErrorCode =
   | 'CLAIM_INVALID'
   | 'USER_UNKNOWN'
   | 'USERNAME_TAKEN'
+  | 'IDENTITY_LINKED'
+  | 'LINKING_ONLY'
+  | 'TOKEN_INVALID'
+  | 'FORBIDDEN'
   | 'SESSION_INVALID'
   | 'INTERNAL'
 

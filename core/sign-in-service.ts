@@ -29,11 +29,48 @@ export class SignInService {
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
 
-  /** Maps the claims and syncs the user; all or nothing. */
-  async signIn(provider: ProviderDefinition, result: AuthResult): Promise<{ user: StoredUser; sessionId: string; expiresAt: number }> {
-    const identity = await this.map(provider, result)
+  /** Maps the claims and syncs the user (created or refreshed), in one database transaction. */
+  async resolveUser(provider: ProviderDefinition, result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>): Promise<{ user: StoredUser; identity: MappedIdentity }> {
+    if (provider.accountLinkingOnly) {
+      throw new OtpkiError('LINKING_ONLY', `provider ${provider.name} is accountLinkingOnly`, {
+        status: 403,
+        publicMessage: `${provider.displayName} cannot be used to sign in; once signed in, you can link it to your account.`,
+      })
+    }
+    const identity = await this.map(provider, result as AuthResult)
     const user = await this.orm.em.fork().transactional((em) => this.userSync.sync(identity, provider, new OrmUserStore(em, this.clock)))
     this.sessions.invalidateUser(user.id)
+    return { user, identity }
+  }
+
+  /** The user an identity belongs to, without changing anything. */
+  async findUser(issuer: string, subject: string): Promise<StoredUser | undefined> {
+    return new OrmUserStore(this.orm.em.fork(), this.clock).findByIdentity(issuer, subject)
+  }
+
+  /**
+   * Attaches the identity of `result` to the signed-in user. An identity that
+   * belongs to another account is refused: linking never merges accounts.
+   */
+  async link(provider: ProviderDefinition, result: AuthResult, userId: number): Promise<void> {
+    const identity = await this.map(provider, result)
+    await this.orm.em.fork().transactional(async (em) => {
+      const store = new OrmUserStore(em, this.clock)
+      const owner = await store.findByIdentity(identity.issuer, identity.subject)
+      if (owner && owner.id !== userId) {
+        throw new OtpkiError('IDENTITY_LINKED', `identity ${identity.issuer} / ${identity.subject} belongs to user ${owner.id}`, {
+          status: 409,
+          publicMessage: `This ${provider.displayName} account is already linked to another OTPKI account. Accounts are never merged; please contact an administrator.`,
+        })
+      }
+      if (!owner) await store.linkIdentity(userId, { issuer: identity.issuer, subject: identity.subject, provider: provider.name })
+    })
+    this.logger.info({ provider: provider.name, userId, subject: identity.subject }, 'identity linked')
+  }
+
+  /** Maps the claims and syncs the user; all or nothing. */
+  async signIn(provider: ProviderDefinition, result: AuthResult): Promise<{ user: StoredUser; sessionId: string; expiresAt: number }> {
+    const { user, identity } = await this.resolveUser(provider, result)
     const session = await this.sessions.create({
       user,
       method: provider.strategy,
@@ -41,6 +78,10 @@ export class SignInService {
       maxInactive: provider.sessionMaxInactive,
       maxLength: provider.sessionMaxLength,
       idToken: result.idToken,
+      issuer: identity.issuer,
+      subject: identity.subject,
+      sid: result.sid,
+      tokens: provider.storeTokens ? result.tokens : undefined,
     })
     this.logger.info({ provider: provider.name, user: user.username, subject: identity.subject }, 'signed in')
     return { user, sessionId: session.id, expiresAt: session.expiresAt }

@@ -20,11 +20,13 @@ export interface Field<T, R extends boolean = boolean> {
   readonly max?: number
   /** Shown in the docs when the default is computed (for example from `publicUrl`). */
   readonly defaultText?: string
+  /** Nested keys of an `object` field. */
+  readonly fields?: Fields
   /** Type marker only. */
   readonly __type?: T
 }
 
-export type FieldKind = 'string' | 'url' | 'int' | 'boolean' | 'duration' | 'secret' | 'enum' | 'string-array' | 'any-array'
+export type FieldKind = 'string' | 'url' | 'int' | 'boolean' | 'duration' | 'secret' | 'enum' | 'string-array' | 'any-array' | 'object'
 
 type Options<T> = { doc: string; env?: string; default?: T; defaultText?: string }
 
@@ -39,9 +41,11 @@ export const field = {
   enum: <const V extends string>(values: readonly V[], o: Options<V>) => make<V, false>('enum', { ...o, values }),
   stringArray: (o: Options<string[]>) => make<string[], false>('string-array', o),
   anyArray: <T>(o: Options<T[]>) => make<T[], false>('any-array', o),
+  /** A nested group of keys; unknown nested keys are errors too. */
+  object: <F extends Fields>(fields: F, o: { doc: string; defaultText?: string }) => ({ ...make<InputOf<F>, false>('object', o), fields }),
 }
 
-function make<T, R extends boolean>(kind: FieldKind, o: Options<T> & { required?: R; values?: readonly string[]; pattern?: string; min?: number; max?: number }): Field<T, R> {
+function make<T, R extends boolean>(kind: FieldKind, o: Options<T> & { required?: R; values?: readonly string[]; pattern?: string; min?: number; max?: number; fields?: Fields }): Field<T, R> {
   return { ...o, kind, required: (o.required ?? false) as R }
 }
 
@@ -109,6 +113,8 @@ function validator(f: Field<unknown>): (value: unknown) => void {
       case 'any-array':
         if (!Array.isArray(value)) throw new Error('must be an array')
         return
+      case 'object':
+        return
     }
   }
 }
@@ -148,23 +154,20 @@ export function validateFields<F extends Fields>(
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { value: {}, issues: [{ key: '(root)', reason: 'must be an object' }] }
   }
-  const schema: Record<string, convict.SchemaObj> = {}
+  const issues: FieldIssue[] = []
   for (const [key, f] of Object.entries(fields)) {
-    schema[key] = {
-      doc: f.doc,
-      default: f.default ?? null,
-      nullable: !f.required,
-      format: formatName(f),
-      sensitive: f.kind === 'secret',
-      ...(f.env ? { env: f.env } : {}),
+    const given = (input as Record<string, unknown>)[key]
+    if (f.kind === 'object' && given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
+      issues.push({ key, reason: 'must be an object' })
     }
   }
-  const issues: FieldIssue[] = []
+  if (issues.length > 0) return { value: {}, issues }
+  const schema = convictSchema(fields)
   // Keys whose value is an object (secrets, arrays) must not be deep-merged by
   // convict with a default; load them as whole values.
   let config: convict.Config<Record<string, unknown>>
   try {
-    config = convict(schema, { env: pickEnv(fields, env), args: [] })
+    config = convict(schema as convict.Schema<Record<string, unknown>>, { env: pickEnv(fields, env), args: [] })
     config.load(input)
   } catch (cause) {
     return { value: {}, issues: [{ key: '(root)', reason: cause instanceof Error ? cause.message : String(cause) }] }
@@ -182,9 +185,38 @@ export function validateFields<F extends Fields>(
   } catch (cause) {
     issues.push(...parseConvictErrors(cause instanceof Error ? cause.message : String(cause)))
   }
+  return { value: readValues(fields, (key) => config.get(key)), issues }
+}
+
+function convictSchema(fields: Fields): Record<string, unknown> {
+  const schema: Record<string, unknown> = {}
+  for (const [key, f] of Object.entries(fields)) {
+    if (f.kind === 'object') {
+      schema[key] = { doc: f.doc, ...convictSchema(f.fields!) }
+      continue
+    }
+    schema[key] = {
+      doc: f.doc,
+      default: f.default ?? null,
+      nullable: !f.required,
+      format: formatName(f),
+      sensitive: f.kind === 'secret',
+      ...(f.env ? { env: f.env } : {}),
+    }
+  }
+  return schema
+}
+
+/** Values by key; an object field none of whose keys is set reads as null. */
+function readValues(fields: Fields, get: (key: string) => unknown, prefix = ''): Record<string, unknown> {
   const value: Record<string, unknown> = {}
-  for (const key of Object.keys(fields)) value[key] = config.get(key)
-  return { value, issues }
+  for (const [key, f] of Object.entries(fields)) {
+    if (f.kind === 'object') {
+      const nested = readValues(f.fields!, get, `${prefix}${key}.`)
+      value[key] = Object.values(nested).every((v) => v === null || v === undefined) ? null : nested
+    } else value[key] = get(`${prefix}${key}`)
+  }
+  return value
 }
 
 function pickEnv(fields: Fields, env: NodeJS.ProcessEnv): Record<string, string> {
@@ -253,5 +285,10 @@ function jsonType(f: Field<unknown>): object {
       return { type: 'array', items: { type: 'string', minLength: 1 } }
     case 'any-array':
       return { type: 'array' }
+    case 'object': {
+      const nested = toJsonSchema(f.fields!, { $id: '', title: '', description: '' }) as { properties: Record<string, unknown>; required: string[] }
+      const { $schema: _s, ...properties } = nested.properties
+      return { type: 'object', additionalProperties: false, properties, ...(nested.required.length ? { required: nested.required } : {}) }
+    }
   }
 }

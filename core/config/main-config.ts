@@ -22,6 +22,7 @@ export interface ResolvedConfig {
   readonly templatesDir: string | undefined
   readonly logLevel: string
   readonly secret: string | undefined
+  readonly tokenEncryptionKey: string | undefined
   readonly sessionMaxInactive: number
   readonly sessionMaxLength: number
   readonly transactionTtl: number
@@ -68,11 +69,12 @@ export async function loadMainConfig(
   }
   const baseDir = file ? dirname(file) : (options.cwd ?? process.cwd())
   const v = value as Record<keyof typeof mainConfigFields, unknown>
-  let secret: string | undefined
-  try {
-    secret = v.secret ? resolveSecret(v.secret as SecretRef, 'secret') : undefined
-  } catch (cause) {
-    throw new OtpkiError('CONFIG_INVALID', `${label}: ${(cause as Error).message}`, { cause })
+  const secret = (key: 'secret' | 'tokenEncryptionKey'): string | undefined => {
+    try {
+      return v[key] ? resolveSecret(v[key] as SecretRef, key) : undefined
+    } catch (cause) {
+      throw new OtpkiError('CONFIG_INVALID', `${label}: ${(cause as Error).message}`, { cause })
+    }
   }
   const port = v.port as number
   return {
@@ -85,7 +87,8 @@ export async function loadMainConfig(
     providersDir: resolve(baseDir, v.providersDir as string),
     templatesDir: v.templatesDir ? resolve(baseDir, v.templatesDir as string) : undefined,
     logLevel: v.logLevel as string,
-    secret,
+    secret: secret('secret'),
+    tokenEncryptionKey: secret('tokenEncryptionKey'),
     sessionMaxInactive: durationToSeconds(v.sessionMaxInactive as Duration),
     sessionMaxLength: durationToSeconds(v.sessionMaxLength as Duration),
     transactionTtl: durationToSeconds(v.transactionTtl as Duration),

@@ -36,6 +36,10 @@ export const mainConfigFields = {
     doc: 'Key for CSRF tokens. Set it (the same on every instance) when running several instances; otherwise a random key is made at start.',
     env: 'OTPKI_SECRET',
   }),
+  tokenEncryptionKey: field.secret({
+    doc: 'Key that encrypts provider tokens stored with sessions (storeTokens). Without one, a random key is made and kept in token-encryption.key beside the database.',
+    env: 'OTPKI_TOKEN_ENCRYPTION_KEY',
+  }),
   sessionMaxInactive: field.duration({
     doc: 'Default idle timeout of a session, for providers that do not set their own.',
     env: 'OTPKI_SESSION_MAX_INACTIVE',

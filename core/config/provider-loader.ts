@@ -1,5 +1,6 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { basename, extname } from 'node:path'
-import type { ProviderDefinition } from '../contracts/provider.ts'
+import type { ClientAuthentication, ProviderDefinition, ProviderEndpoints } from '../contracts/provider.ts'
 import { durationToSeconds, type Duration } from './duration.ts'
 import { validateFields, type FieldIssue } from './fields.ts'
 import { loadConfigModule } from './module-loader.ts'
@@ -21,7 +22,7 @@ export interface ProviderDefaults {
 }
 
 export type ProviderLoadResult =
-  | { ok: true; file: string; provider: ProviderDefinition }
+  | { ok: true; file: string; provider: ProviderDefinition; warnings: string[] }
   | { ok: false; file: string; issues: FieldIssue[] }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
@@ -59,23 +60,83 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
     issues.push({ key: 'name', reason: `"${name}" (from the file name) must match ${providerFields.name.pattern}; set name explicitly` })
   }
   const issuer = new URL(v.issuer as string)
-  if (issuer.protocol !== 'https:' && !isLoopbackUrl(issuer)) {
-    issues.push({ key: 'issuer', reason: 'must use https (plain http is allowed only for localhost, 127.0.0.0/8 and ::1)' })
-  }
   if (issuer.search || issuer.hash) issues.push({ key: 'issuer', reason: 'must not have a query or fragment' })
-  const scopes = v.scopes as string[]
-  if (!scopes.includes('openid')) issues.push({ key: 'scopes', reason: 'must include "openid"' })
-  let clientSecret: string | undefined
-  if (v.clientSecret === null || v.clientSecret === undefined) {
-    issues.push({ key: 'clientSecret', reason: `is required for clientAuthentication ${String(v.clientAuthentication)}` })
-  } else {
-    try {
-      clientSecret = resolveSecret(v.clientSecret as SecretRef, 'clientSecret')
-    } catch (cause) {
-      issues.push({ key: 'clientSecret', reason: (cause as Error).message.replace(/^clientSecret: /, '') })
+  const endpoints = Object.fromEntries(Object.entries((v.endpoints as Record<string, string | null> | null) ?? {}).filter(([, url]) => url)) as ProviderEndpoints
+  const providerUrls: [string, string | undefined][] = [
+    ['issuer', v.issuer as string],
+    ['backchannelUrl', (v.backchannelUrl as string | null) ?? undefined],
+    ...Object.entries(endpoints).map(([k, url]) => [`endpoints.${k}`, url] as [string, string]),
+  ]
+  for (const [key, url] of providerUrls) {
+    if (url && new URL(url).protocol !== 'https:' && !isLoopbackUrl(new URL(url))) {
+      issues.push({ key, reason: 'must use https (plain http is allowed only for localhost, 127.0.0.0/8 and ::1)' })
     }
   }
+  if (v.discovery === false) {
+    for (const key of ['authorization', 'token'] as const) {
+      if (!endpoints[key]) issues.push({ key: `endpoints.${key}`, reason: 'is required when discovery is off' })
+    }
+  }
+  const scopes = v.scopes as string[]
+  if (!scopes.includes('openid')) issues.push({ key: 'scopes', reason: 'must include "openid"' })
+
+  const auth = v.clientAuthentication as ClientAuthentication
+  const secret = (key: 'clientSecret' | 'clientPrivateKey'): string | undefined => {
+    if (v[key] === null || v[key] === undefined) return undefined
+    try {
+      return resolveSecret(v[key] as SecretRef, key)
+    } catch (cause) {
+      issues.push({ key, reason: (cause as Error).message.replace(`${key}: `, '') })
+      return undefined
+    }
+  }
+  const clientSecret = secret('clientSecret')
+  const clientPrivateKey = secret('clientPrivateKey')
+  const needsSecret = auth === 'client_secret_basic' || auth === 'client_secret_post' || auth === 'client_secret_jwt'
+  if (needsSecret && v.clientSecret === null) issues.push({ key: 'clientSecret', reason: `is required for clientAuthentication ${auth}` })
+  if (auth === 'private_key_jwt' && v.clientPrivateKey === null) issues.push({ key: 'clientPrivateKey', reason: 'is required for clientAuthentication private_key_jwt' })
+  if (clientPrivateKey) {
+    try {
+      const text = clientPrivateKey.trim()
+      createPrivateKey(text.startsWith('{') ? { key: JSON.parse(text) as never, format: 'jwk' } : text)
+    } catch {
+      issues.push({ key: 'clientPrivateKey', reason: 'must be a PEM (PKCS#8) private key or a private JWK' })
+    }
+  }
+  let alg = (v.clientAssertionSigningAlg as string | null) ?? undefined
+  if (auth === 'client_secret_jwt') {
+    alg ??= 'HS256'
+    if (!alg.startsWith('HS')) issues.push({ key: 'clientAssertionSigningAlg', reason: 'must be HS256, HS384 or HS512 for client_secret_jwt' })
+  } else if (auth === 'private_key_jwt') {
+    alg ??= 'RS256'
+    if (alg.startsWith('HS')) issues.push({ key: 'clientAssertionSigningAlg', reason: 'must be an asymmetric algorithm for private_key_jwt' })
+  }
+
+  const warnings: string[] = []
+  if (v.pkce === 'off') {
+    if (auth === 'none') issues.push({ key: 'pkce', reason: 'cannot be off for a public client (clientAuthentication none)' })
+    else warnings.push('pkce is off: authorization codes of this provider are not bound to the browser that asked for them')
+  }
+  const validatingPublicKey = (v.validatingPublicKey as string | null) ?? undefined
+  if (v.useJwksUrl === false && v.validateSignatures !== false) {
+    if (!validatingPublicKey) issues.push({ key: 'validatingPublicKey', reason: 'is required when useJwksUrl is off' })
+    else {
+      try {
+        createPublicKey(validatingPublicKey)
+      } catch {
+        issues.push({ key: 'validatingPublicKey', reason: 'must be a PEM public key or certificate' })
+      }
+    }
+  }
+  if (v.validateSignatures === false) {
+    warnings.push('validateSignatures is off: ID tokens are trusted because they come straight from the token endpoint over TLS; every claim is still checked')
+    if (v.backchannelLogout === true) issues.push({ key: 'backchannelLogout', reason: 'needs validateSignatures: logout tokens arrive from outside and must be verified' })
+  }
+  const algorithms = (v.signatureAlgorithms as string[] | null) ?? undefined
+  if (algorithms?.some((a) => a.toLowerCase() === 'none')) issues.push({ key: 'signatureAlgorithms', reason: 'must not include none' })
+  if (v.storedTokensReadable === true && v.storeTokens !== true) issues.push({ key: 'storedTokensReadable', reason: 'needs storeTokens' })
   if (issues.length > 0) return { ok: false, file, issues }
+
   const publicUrl = defaults.publicUrl.replace(/\/+$/, '')
   const seconds = (d: unknown, fallback: number) => (d === null || d === undefined ? fallback : durationToSeconds(d as Duration))
   const provider: ProviderDefinition = {
@@ -86,19 +147,39 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
     hideOnLoginPage: v.hideOnLoginPage as boolean,
     strategy: 'oidc',
     issuer: v.issuer as string,
+    discovery: v.discovery as boolean,
+    endpoints,
+    backchannelUrl: (v.backchannelUrl as string | null) ?? undefined,
     clientId: v.clientId as string,
     clientSecret,
-    clientAuthentication: v.clientAuthentication as ProviderDefinition['clientAuthentication'],
+    clientAuthentication: auth,
+    clientAssertionSigningAlg: alg,
+    clientPrivateKey,
     redirectUrl: (v.redirectUrl as string | null) ?? `${publicUrl}/auth/callback`,
     postLogoutUrl: (v.postLogoutUrl as string | null) ?? `${publicUrl}/auth/signed-out`,
     scopes,
+    prompt: (v.prompt as ProviderDefinition['prompt'] | null) ?? undefined,
+    acceptsPromptNoneForward: v.acceptsPromptNoneForward as boolean,
+    pkce: v.pkce as 'S256' | 'off',
+    validateSignatures: v.validateSignatures as boolean,
+    useJwksUrl: v.useJwksUrl as boolean,
+    validatingPublicKey,
+    validatingPublicKeyId: (v.validatingPublicKeyId as string | null) ?? undefined,
+    signatureAlgorithms: algorithms,
     sessionMaxInactive: seconds(v.sessionMaxInactive, defaults.sessionMaxInactive),
     sessionMaxLength: seconds(v.sessionMaxLength, defaults.sessionMaxLength),
     createUnknownUsers: v.createUnknownUsers as boolean,
     createUnknownRoles: v.createUnknownRoles as boolean,
+    trustEmail: v.trustEmail as boolean,
+    accountLinkingOnly: v.accountLinkingOnly as boolean,
+    storeTokens: v.storeTokens as boolean,
+    storedTokensReadable: v.storedTokensReadable as boolean,
+    backchannelLogout: v.backchannelLogout as boolean,
+    bearerAudience: (v.bearerAudience as string[] | null) ?? [v.clientId as string],
+    introspectTokens: v.introspectTokens as boolean,
     source: file,
   }
-  return { ok: true, file, provider }
+  return { ok: true, file, provider, warnings }
 }
 
 /** One line per issue: `file: key: reason`. */

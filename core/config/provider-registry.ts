@@ -60,6 +60,7 @@ const MAX_RETRY_MS = 60_000
 export class ProviderRegistry {
   private entries = new Map<string, ProviderEntry>()
   private lastGood = new Map<string, ProviderDefinition>()
+  private warnings = new Map<string, string[]>()
   private generation = 0
   private watcher: FSWatcher | undefined
   private timer: NodeJS.Timeout | undefined
@@ -196,6 +197,7 @@ export class ProviderRegistry {
   private acceptOrKeep(result: ProviderLoadResult, issues: ReloadIssue[]): ProviderDefinition | undefined {
     if (result.ok) {
       this.lastGood.set(result.file, result.provider)
+      this.warnings.set(result.file, result.warnings)
       return result.provider
     }
     for (const issue of result.issues) issues.push({ file: result.file, ...issue })
@@ -206,6 +208,7 @@ export class ProviderRegistry {
   private resolveConflicts(candidates: Map<string, ProviderDefinition>, issues: ReloadIssue[]): ProviderDefinition[] {
     const byName = new Map<string, ProviderDefinition>()
     const byIssuer = new Map<string, ProviderDefinition>()
+    let introspecting: ProviderDefinition | undefined
     const ordered = [...candidates.values()].sort((a, b) => {
       const aHeld = this.entries.get(a.name)?.definition.source === a.source ? 0 : 1
       const bHeld = this.entries.get(b.name)?.definition.source === b.source ? 0 : 1
@@ -228,6 +231,16 @@ export class ProviderRegistry {
         refused.add(sameIssuer)
         continue
       }
+      if (definition.introspectTokens && introspecting) {
+        issues.push({
+          file: definition.source,
+          key: 'introspectTokens',
+          reason: `only one provider may introspect opaque tokens (also ${introspecting.name} in ${introspecting.source}), so a token is never sent to another provider`,
+        })
+        refused.add(definition)
+        continue
+      }
+      if (definition.introspectTokens) introspecting = definition
       byName.set(definition.name, definition)
       byIssuer.set(issuerKey, definition)
     }
@@ -323,6 +336,10 @@ export class ProviderRegistry {
       this.logger.error({ file: issue.file, key: issue.key, reason: issue.reason }, `provider file rejected: ${line}${kept}`)
     }
     this.loggedIssues = current
+    for (const name of [...report.added, ...report.changed]) {
+      const source = this.entries.get(name)?.definition.source
+      for (const warning of (source && this.warnings.get(source)) || []) this.logger.warn({ provider: name, file: source }, `provider ${name}: ${warning}`)
+    }
     if (report.added.length || report.changed.length || report.removed.length) {
       this.logger.info(
         { generation: report.generation, added: report.added, changed: report.changed, removed: report.removed },

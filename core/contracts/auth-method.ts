@@ -16,6 +16,26 @@ export interface AuthResult {
   readonly userinfo: Claims | undefined
   /** The raw ID token, kept server-side for the sign-out hint. */
   readonly idToken: string | undefined
+  /** The provider's session id (`sid`), for back-channel logout. */
+  readonly sid?: string | undefined
+  /** The provider's tokens, for `storeTokens`. */
+  readonly tokens?: ProviderTokens | undefined
+}
+
+/** Tokens from a provider's token endpoint. */
+export interface ProviderTokens {
+  readonly accessToken: string
+  readonly refreshToken?: string | undefined
+  readonly idToken?: string | undefined
+  /** Epoch ms, when the access token expires (if the provider said). */
+  readonly expiresAt?: number | undefined
+  readonly scope?: string | undefined
+}
+
+/** Who a verified back-channel logout token names. */
+export interface LogoutSubject {
+  readonly sub?: string | undefined
+  readonly sid?: string | undefined
 }
 
 /** What an interactive auth method returns to start a flow. */
@@ -44,11 +64,21 @@ export interface AuthMethod<Context = unknown> {
   readonly strategy: string
   /** Prepares a provider (discovery, keys). Failing here marks the provider unavailable, not broken. */
   initialize(provider: ProviderDefinition, io: AuthMethodIO): Promise<Context>
-  /** Interactive flows: build the redirect to the provider. */
-  start?(context: Context, provider: ProviderDefinition): Promise<StartResult>
+  /** Interactive flows: build the redirect to the provider. `prompt` overrides the provider's. */
+  start?(context: Context, provider: ProviderDefinition, options?: { prompt?: 'none' }): Promise<StartResult>
   /** Interactive flows: finish at the callback URL, with the data `start` returned. */
   callback?(context: Context, provider: ProviderDefinition, callbackUrl: URL, data: Readonly<Record<string, string>>): Promise<AuthResult>
   /** Where to send the browser after the local session ended, to end the provider's session too. */
   signOutUrl?(context: Context, provider: ProviderDefinition, idToken: string | undefined): URL | undefined
+  /** Verifies a back-channel logout token from this provider; throws when it is not valid. */
+  verifyLogoutToken?(context: Context, provider: ProviderDefinition, token: string): Promise<LogoutSubject>
+  /**
+   * Validates a bearer access token (a JWT with the provider's keys, or by
+   * introspection at this provider when it is configured to). Returns the
+   * token's claims, or undefined when the token is not this provider's.
+   */
+  verifyAccessToken?(context: Context, provider: ProviderDefinition, token: string): Promise<{ claims: Claims; expiresAt: number } | undefined>
+  /** New tokens from a refresh token. */
+  refresh?(context: Context, provider: ProviderDefinition, refreshToken: string): Promise<ProviderTokens>
   dispose?(context: Context): Promise<void>
 }

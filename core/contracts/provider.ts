@@ -1,3 +1,15 @@
+/** Endpoints given by hand (discovery off) or overriding discovered ones. */
+export interface ProviderEndpoints {
+  readonly authorization?: string
+  readonly token?: string
+  readonly userinfo?: string
+  readonly endSession?: string
+  readonly jwks?: string
+  readonly introspection?: string
+}
+
+export type ClientAuthentication = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none'
+
 /**
  * A provider as the running server uses it: validated, defaults applied,
  * durations in seconds, secrets resolved. Built from a provider file.
@@ -11,12 +23,34 @@ export interface ProviderDefinition {
   /** The auth-method strategy that serves this provider. */
   readonly strategy: 'oidc'
   readonly issuer: string
+  readonly discovery: boolean
+  readonly endpoints: ProviderEndpoints
+  readonly backchannelUrl: string | undefined
   readonly clientId: string
   readonly clientSecret: string | undefined
-  readonly clientAuthentication: 'client_secret_basic' | 'client_secret_post'
+  readonly clientAuthentication: ClientAuthentication
+  /** Resolved: RS256 for private_key_jwt, HS256 for client_secret_jwt unless set. */
+  readonly clientAssertionSigningAlg: string | undefined
+  /** PEM or JWK text. */
+  readonly clientPrivateKey: string | undefined
   readonly redirectUrl: string
   readonly postLogoutUrl: string
   readonly scopes: readonly string[]
+  readonly prompt: 'none' | 'login' | 'consent' | 'select_account' | undefined
+  readonly acceptsPromptNoneForward: boolean
+  readonly pkce: 'S256' | 'off'
+  readonly validateSignatures: boolean
+  readonly useJwksUrl: boolean
+  readonly validatingPublicKey: string | undefined
+  readonly validatingPublicKeyId: string | undefined
+  readonly signatureAlgorithms: readonly string[] | undefined
+  readonly trustEmail: boolean
+  readonly accountLinkingOnly: boolean
+  readonly storeTokens: boolean
+  readonly storedTokensReadable: boolean
+  readonly backchannelLogout: boolean
+  readonly bearerAudience: readonly string[]
+  readonly introspectTokens: boolean
   /** Seconds. */
   readonly sessionMaxInactive: number
   /** Seconds. */

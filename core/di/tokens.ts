@@ -23,5 +23,6 @@ export const TOKENS = {
   SignInService: Symbol('otpki.SignInService'),
   Renderer: Symbol('otpki.Renderer'),
   Csrf: Symbol('otpki.Csrf'),
-  UserStoreFactory: Symbol('otpki.UserStoreFactory'),
+  /** Encrypts stored provider tokens ({@link import('../sessions/token-vault.ts').TokenVault}). */
+  TokenVault: Symbol('otpki.TokenVault'),
 } as const

@@ -1,5 +1,6 @@
 import type { H3Event } from 'h3'
 import { getCookie } from 'h3'
+import type { BearerAuthenticator } from '../auth/bearer-authenticator.ts'
 import type { ProviderRegistry } from '../config/provider-registry.ts'
 import { isOtpkiError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -20,6 +21,7 @@ export interface HttpContext {
   readonly sessions: SessionService
   readonly transactions: TransactionStore
   readonly signIn: SignInService
+  readonly bearer: BearerAuthenticator
   readonly renderer: Renderer
   readonly csrf: Csrf
   readonly cookies: CookieJar

@@ -1,6 +1,9 @@
 import { H3 } from 'h3'
 import { page, type HttpContext } from './http-context.ts'
+import { backchannelLogout } from './routes/backchannel-logout.ts'
 import { callback } from './routes/callback.ts'
+import { link } from './routes/link.ts'
+import { tokens } from './routes/tokens.ts'
 import { healthz, readyz } from './routes/health.ts'
 import { me } from './routes/me.ts'
 import { home, signedOut, stylesheet } from './routes/pages.ts'
@@ -23,7 +26,10 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/auth/callback', callback(ctx))
   app.post('/auth/sign-out', signOut(ctx))
   app.get('/auth/signed-out', signedOut(ctx))
+  app.post('/auth/link', link(ctx))
+  app.post('/auth/backchannel-logout', backchannelLogout(ctx))
   app.get('/auth/me', me(ctx))
+  app.get('/auth/tokens', tokens(ctx))
   app.get('/auth/static/style.css', stylesheet(ctx))
   app.get('/favicon.ico', () => new Response(null, { status: 204, headers: { 'cache-control': 'public, max-age=86400' } }))
   app.get('/healthz', healthz())

@@ -1,12 +1,14 @@
 import { LRUCache } from 'lru-cache'
 import { inject, injectable } from 'tsyringe'
 import type { Clock } from '../clock.ts'
+import type { LogoutSubject, ProviderTokens } from '../contracts/auth-method.ts'
 import type { StoredUser } from '../contracts/user-sync.ts'
 import { TOKENS } from '../di/tokens.ts'
 import type { Logger } from '../logger.ts'
 import { SessionSchema, UserRoleSchema, type User } from '../store/entities.ts'
 import type { Orm } from '../store/orm.ts'
 import { hashId, newId } from './ids.ts'
+import type { TokenVault } from './token-vault.ts'
 
 /** Who is signed in, as `/auth/me` and the pages show it. */
 export interface Principal {
@@ -31,6 +33,9 @@ export interface ActiveSession {
 
 interface CachedSession {
   readonly idHash: string
+  readonly issuer: string | null
+  readonly subject: string | null
+  readonly sid: string | null
   /** When this entry was read from the database (clock ms). */
   loadedAt: number
   principal: Principal
@@ -59,6 +64,7 @@ export class SessionService {
     @inject(TOKENS.Orm) private readonly orm: Orm,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.TokenVault) private readonly vault: TokenVault,
   ) {
     this.cache = new LRUCache<string, CachedSession>({
       max: 10_000,
@@ -76,6 +82,12 @@ export class SessionService {
     maxInactive: number
     maxLength: number
     idToken?: string | undefined
+    /** The identity and provider session, for back-channel logout. */
+    issuer?: string | undefined
+    subject?: string | undefined
+    sid?: string | undefined
+    /** Provider tokens to keep, encrypted (storeTokens). */
+    tokens?: ProviderTokens | undefined
   }): Promise<{ id: string; expiresAt: number }> {
     const id = newId()
     const now = this.clock.now()
@@ -91,6 +103,10 @@ export class SessionService {
       expiresAt,
       maxInactive: input.maxInactive,
       idToken: input.idToken ?? null,
+      issuer: input.issuer ?? null,
+      subject: input.subject ?? null,
+      sid: input.sid ?? null,
+      tokens: input.tokens ? this.vault.seal(input.tokens) : null,
     })
     await em.flush()
     return { id, expiresAt: Math.min(expiresAt, now + input.maxInactive * 1000) }
@@ -151,6 +167,29 @@ export class SessionService {
     return row ? { provider: row.provider ?? null, idToken: row.idToken ?? undefined } : undefined
   }
 
+  /** The provider tokens stored with a session, if any. */
+  async storedTokens(idHash: string): Promise<ProviderTokens | undefined> {
+    const row = await this.orm.em.fork().findOne(SessionSchema, { idHash }, { fields: ['tokens'] })
+    return row?.tokens ? this.vault.open(row.tokens) : undefined
+  }
+
+  async replaceTokens(idHash: string, tokens: ProviderTokens): Promise<void> {
+    await this.orm.em.fork().nativeUpdate(SessionSchema, { idHash }, { tokens: this.vault.seal(tokens), idToken: tokens.idToken ?? undefined })
+  }
+
+  /**
+   * Back-channel logout: ends the sessions of an issuer's session id, or of
+   * an issuer's subject. Returns how many ended.
+   */
+  async endByLogout(issuer: string, subject: LogoutSubject): Promise<number> {
+    const where = subject.sid ? { issuer, sid: subject.sid } : { issuer, subject: subject.sub! }
+    const ended = await this.orm.em.fork().nativeDelete(SessionSchema, where)
+    for (const [id, entry] of this.cache.entries()) {
+      if (entry.issuer === issuer && (subject.sid ? entry.sid === subject.sid : entry.subject === subject.sub)) this.cache.delete(id)
+    }
+    return ended
+  }
+
   /** Drops cached sessions of a user whose data changed, so the next request reads it anew. */
   invalidateUser(userId: number): void {
     for (const [id, entry] of this.cache.entries()) if (entry.userId === userId) this.cache.delete(id)
@@ -177,7 +216,7 @@ export class SessionService {
   private async load(id: string): Promise<CachedSession | undefined> {
     const idHash = hashId(id)
     const em = this.orm.em.fork()
-    const row = await em.findOne(SessionSchema, { idHash }, { populate: ['user'], exclude: ['idToken'] })
+    const row = await em.findOne(SessionSchema, { idHash }, { populate: ['user'], exclude: ['idToken', 'tokens'] })
     if (!row) {
       this.cache.delete(id)
       return undefined
@@ -198,6 +237,9 @@ export class SessionService {
     }
     const entry: CachedSession = {
       idHash,
+      issuer: row.issuer ?? null,
+      subject: row.subject ?? null,
+      sid: row.sid ?? null,
       loadedAt: this.clock.now(),
       userId: user.id,
       principal,

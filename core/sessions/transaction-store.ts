@@ -13,6 +13,10 @@ export interface SignInTransaction {
   generation: number
   returnTo: string
   data: Record<string, string>
+  purpose: 'sign-in' | 'link'
+  /** For `link`: the signed-in user the identity is attached to. */
+  linkUserId?: number | undefined
+  prompt?: 'none' | undefined
 }
 
 /**
@@ -38,6 +42,9 @@ export class TransactionStore {
       generation: tx.generation,
       returnTo: tx.returnTo,
       data: JSON.stringify(tx.data),
+      purpose: tx.purpose,
+      linkUserId: tx.linkUserId ?? null,
+      prompt: tx.prompt ?? null,
       createdAt: now,
       expiresAt: now + ttlSeconds * 1000,
     })
@@ -69,6 +76,9 @@ export class TransactionStore {
       generation: row.generation,
       returnTo: row.returnTo,
       data: JSON.parse(row.data) as Record<string, string>,
+      purpose: row.purpose === 'link' ? 'link' : 'sign-in',
+      linkUserId: row.linkUserId ?? undefined,
+      prompt: row.prompt === 'none' ? 'none' : undefined,
     }
   }
 

@@ -76,6 +76,13 @@ export const SessionSchema = defineEntity({
     maxInactive: p.integer(),
     /** Kept server-side for the sign-out `id_token_hint`. */
     idToken: p.text().nullable(),
+    /** The identity behind the session, for back-channel logout by (issuer, subject). */
+    issuer: p.string().length(1024).nullable(),
+    subject: p.string().length(255).nullable(),
+    /** The provider's session id (`sid`), for back-channel logout by (issuer, sid). */
+    sid: p.string().length(255).nullable(),
+    /** The provider's tokens (storeTokens), encrypted with the token key. */
+    tokens: p.text().nullable(),
   },
 })
 export type Session = InferEntity<typeof SessionSchema>
@@ -92,6 +99,11 @@ export const AuthTransactionSchema = defineEntity({
     returnTo: p.string().length(2048),
     /** What the auth method needs at the callback (state, nonce, PKCE verifier), JSON. */
     data: p.text(),
+    /** `sign-in`, or `link` (attach an identity to linkUserId, the signed-in user). */
+    purpose: p.string().length(16).default('sign-in'),
+    linkUserId: p.integer().nullable(),
+    /** `none` for a silent (prompt=none) sign-in: provider errors then go back to returnTo. */
+    prompt: p.string().length(16).nullable(),
     createdAt: epochMs(),
     expiresAt: epochMs().index(),
   },

@@ -22,7 +22,8 @@ export function parseRoles(value: unknown): string[] | undefined {
  * The OTPKI default mapping:
  * `sub` (required) -> subject; `iss` (required, must equal the provider's
  * issuer) -> issuer; `username`, else `preferred_username` (required) ->
- * username; `given_name`, `family_name`, `email`, `email_verified`, `roles`.
+ * username; `given_name`, `family_name`, `email` (verified when
+ * `email_verified` is true, or always with the provider's `trustEmail`), `roles`.
  */
 export const defaultMapping: ClaimMapper = {
   name: 'otpki-default',
@@ -46,7 +47,8 @@ export const defaultMapping: ClaimMapper = {
       firstName: text(claims, 'given_name'),
       lastName: text(claims, 'family_name'),
       email: text(claims, 'email'),
-      emailVerified: claims.email_verified === true,
+      // trustEmail: the operator vouches for this provider's emails.
+      emailVerified: provider.trustEmail || claims.email_verified === true,
       roles: parseRoles(claims.roles),
       attributes: identity.attributes ?? {},
     }

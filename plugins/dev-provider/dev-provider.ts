@@ -42,10 +42,17 @@ export function demoUsers(): Record<string, DevUser> {
 
 export interface DevClient {
   clientId: string
-  clientSecret: string
+  /** Absent for public clients and private_key_jwt. */
+  clientSecret?: string
   redirectUris: string[]
   postLogoutRedirectUris: string[]
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post'
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none'
+  /** Signing algorithm the provider requires of client assertions. */
+  tokenEndpointAuthSigningAlg?: string
+  /** Public keys for private_key_jwt. */
+  jwks?: { keys: Record<string, unknown>[] }
+  /** Where the provider sends back-channel logout tokens. */
+  backchannelLogoutUri?: string
 }
 
 export interface DevProviderOptions {
@@ -57,6 +64,8 @@ export interface DevProviderOptions {
   users?: Record<string, DevUser>
   /** Offer RP-initiated logout (an end-session endpoint). Default true. */
   endSession?: boolean
+  /** Offer token introspection (RFC 7662). Default true. */
+  introspection?: boolean
 }
 
 export interface DevProvider {
@@ -130,13 +139,17 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
   const configuration: Configuration = {
     clients: options.clients.map((c) => ({
       client_id: c.clientId,
-      client_secret: c.clientSecret,
+      ...(c.clientSecret ? { client_secret: c.clientSecret } : {}),
       redirect_uris: c.redirectUris,
       post_logout_redirect_uris: c.postLogoutRedirectUris,
       token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_basic',
-      grant_types: ['authorization_code'],
+      ...(c.tokenEndpointAuthSigningAlg ? { token_endpoint_auth_signing_alg: c.tokenEndpointAuthSigningAlg as never } : {}),
+      ...(c.jwks ? { jwks: c.jwks as never } : {}),
+      ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+      grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
     })),
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     jwks: { keys: [jwk as never] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     claims: {
@@ -150,6 +163,8 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     ttl: { Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600, AccessToken: 3600, IdToken: 3600 },
     features: {
       devInteractions: { enabled: false },
+      introspection: { enabled: options.introspection ?? true },
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: options.endSession ?? true,
         logoutSource: async (ctx, form) => {

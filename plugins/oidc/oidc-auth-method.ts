@@ -1,66 +1,100 @@
 import * as client from 'openid-client'
-import { OtpkiError, type AuthMethod, type AuthResult, type Claims, type ProviderDefinition } from '../../core/index.ts'
+import type { JWTPayload } from 'jose'
+import { OtpkiError, type AuthMethod, type AuthResult, type Claims, type ProviderDefinition, type ProviderTokens } from '../../core/index.ts'
+import { HTTP_TIMEOUT_SECONDS, providerFetch } from './backchannel-fetch.ts'
+import { clientAuthentication } from './client-auth.ts'
+import { tokenVerifier, type TokenVerifier } from './token-verifier.ts'
 
 /** What the OIDC method keeps per provider and configuration generation. */
 export interface OidcContext {
   readonly config: client.Configuration
+  readonly verifier: TokenVerifier | undefined
 }
 
-/** Seconds for any call to a provider (discovery, token, userinfo). */
-const HTTP_TIMEOUT = 10
+const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
 
-function clientAuth(provider: ProviderDefinition): client.ClientAuth {
-  switch (provider.clientAuthentication) {
-    case 'client_secret_post':
-      return client.ClientSecretPost(provider.clientSecret)
-    case 'client_secret_basic':
-      return client.ClientSecretBasic(provider.clientSecret)
+/** The server metadata: discovered (optionally overridden by `endpoints`) or given by hand. */
+async function serverMetadata(provider: ProviderDefinition, fetchImpl: typeof fetch, insecure: boolean): Promise<client.ServerMetadata> {
+  const e = provider.endpoints
+  const overrides: Partial<client.ServerMetadata> = {
+    ...(e.authorization ? { authorization_endpoint: e.authorization } : {}),
+    ...(e.token ? { token_endpoint: e.token } : {}),
+    ...(e.userinfo ? { userinfo_endpoint: e.userinfo } : {}),
+    ...(e.endSession ? { end_session_endpoint: e.endSession } : {}),
+    ...(e.jwks ? { jwks_uri: e.jwks } : {}),
+    ...(e.introspection ? { introspection_endpoint: e.introspection } : {}),
+  }
+  if (!provider.discovery) return { issuer: provider.issuer, ...overrides }
+  const discovered = await client.discovery(new URL(provider.issuer), provider.clientId, undefined, undefined, {
+    timeout: HTTP_TIMEOUT_SECONDS,
+    [client.customFetch]: fetchImpl,
+    ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+  })
+  return { ...discovered.serverMetadata(), ...overrides }
+}
+
+function tokensOf(response: client.TokenEndpointResponse, now: number): ProviderTokens {
+  return {
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token,
+    idToken: response.id_token,
+    expiresAt: response.expires_in !== undefined ? now + response.expires_in * 1000 : undefined,
+    scope: response.scope,
   }
 }
 
 /**
- * OpenID Connect relying party (authorization code flow with PKCE S256,
- * state, nonce, RFC 9207 `iss` check), built on openid-client.
+ * OpenID Connect relying party: authorization code flow with PKCE, state,
+ * nonce and the RFC 9207 `iss` check (openid-client); signatures verified
+ * with the provider's keys (jose); RP-initiated and back-channel logout;
+ * bearer access tokens as JWTs or by introspection.
  */
 export const oidcAuthMethod: AuthMethod<OidcContext> = {
   strategy: 'oidc',
 
-  async initialize(provider) {
-    const issuer = new URL(provider.issuer)
-    const config = await client.discovery(
-      issuer,
+  async initialize(provider, io) {
+    const fetchImpl = providerFetch(provider)
+    const insecure = [provider.issuer, provider.backchannelUrl].some((u) => u?.startsWith('http:'))
+    const metadata = await serverMetadata(provider, fetchImpl, insecure)
+    const config = new client.Configuration(
+      metadata,
       provider.clientId,
       { redirect_uris: [provider.redirectUrl], response_types: ['code'] },
-      clientAuth(provider),
-      {
-        timeout: HTTP_TIMEOUT,
-        // Provider URLs are https; plain http only passes validation for loopback hosts.
-        ...(issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}),
-      },
+      clientAuthentication(provider),
     )
-    return { config }
+    config[client.customFetch] = fetchImpl
+    config.timeout = HTTP_TIMEOUT_SECONDS
+    if (insecure) client.allowInsecureRequests(config)
+    let verifier: TokenVerifier | undefined
+    if (provider.validateSignatures || provider.backchannelLogout) {
+      verifier = tokenVerifier(provider, metadata.jwks_uri, metadata.id_token_signing_alg_values_supported, fetchImpl)
+      await verifier.load()
+    }
+    if (!provider.validateSignatures) io.logger.warn({ provider: provider.name }, 'ID token signatures are not verified (validateSignatures: false)')
+    return { config, verifier }
   },
 
-  async start({ config }, provider) {
-    const codeVerifier = client.randomPKCECodeVerifier()
+  async start({ config }, provider, options = {}) {
     const state = client.randomState()
     const nonce = client.randomNonce()
+    const codeVerifier = provider.pkce === 'S256' ? client.randomPKCECodeVerifier() : undefined
+    const prompt = options.prompt ?? provider.prompt
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: provider.redirectUrl,
       scope: provider.scopes.join(' '),
-      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
       state,
       nonce,
+      ...(codeVerifier ? { code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' } : {}),
+      ...(prompt ? { prompt } : {}),
     })
-    return { url, data: { state, nonce, codeVerifier } }
+    return { url, data: { state, nonce, ...(codeVerifier ? { codeVerifier } : {}) } }
   },
 
-  async callback({ config }, provider, callbackUrl, data): Promise<AuthResult> {
-    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
+  async callback({ config, verifier }, provider, callbackUrl, data): Promise<AuthResult> {
+    let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
     try {
-      tokens = await client.authorizationCodeGrant(config, callbackUrl, {
-        pkceCodeVerifier: data.codeVerifier!,
+      response = await client.authorizationCodeGrant(config, callbackUrl, {
+        ...(data.codeVerifier ? { pkceCodeVerifier: data.codeVerifier } : {}),
         expectedState: data.state!,
         expectedNonce: data.nonce!,
         idTokenExpected: true,
@@ -68,19 +102,33 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     } catch (cause) {
       throw asOtpkiError(cause, provider)
     }
-    const idTokenClaims = tokens.claims() as Claims | undefined
-    if (!idTokenClaims) throw new OtpkiError('AUTH_RESPONSE_INVALID', 'token response without an ID token')
+    const idTokenClaims = response.claims() as Claims | undefined
+    if (!idTokenClaims || !response.id_token) throw invalid(provider, 'token response without an ID token')
+    if (provider.validateSignatures) {
+      try {
+        await verifier!.verify(response.id_token, { issuer: provider.issuer, audience: provider.clientId })
+      } catch (cause) {
+        throw invalid(provider, `ID token signature: ${(cause as Error).message}`, cause)
+      }
+    }
     let userinfo: Claims | undefined
     if (config.serverMetadata().userinfo_endpoint) {
       try {
-        userinfo = (await client.fetchUserInfo(config, tokens.access_token, idTokenClaims.sub as string)) as Claims
+        userinfo = (await client.fetchUserInfo(config, response.access_token, idTokenClaims.sub as string)) as Claims
       } catch (cause) {
         throw asOtpkiError(cause, provider)
       }
     }
     // Userinfo is fresher for profile claims; identity claims stay the ID token's.
     const claims: Claims = { ...idTokenClaims, ...userinfo, iss: idTokenClaims.iss, sub: idTokenClaims.sub, aud: idTokenClaims.aud }
-    return { claims, idTokenClaims, userinfo, idToken: tokens.id_token }
+    return {
+      claims,
+      idTokenClaims,
+      userinfo,
+      idToken: response.id_token,
+      sid: typeof idTokenClaims.sid === 'string' ? idTokenClaims.sid : undefined,
+      tokens: tokensOf(response, Date.now()),
+    }
   },
 
   signOutUrl({ config }, provider, idToken) {
@@ -88,12 +136,80 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     return client.buildEndSessionUrl(config, {
       client_id: provider.clientId,
       post_logout_redirect_uri: provider.postLogoutUrl,
+      state: client.randomState(),
       ...(idToken ? { id_token_hint: idToken } : {}),
     })
   },
+
+  async verifyLogoutToken({ verifier }, provider, token) {
+    if (!verifier) throw new Error('no keys to verify logout tokens with')
+    const { payload, protectedHeader } = await verifier.verify(token, {
+      issuer: provider.issuer,
+      audience: provider.clientId,
+      requiredClaims: ['iat', 'exp'],
+      maxTokenAge: '10m',
+    })
+    const typ = protectedHeader.typ?.toLowerCase()
+    if (typ !== undefined && typ !== 'logout+jwt' && typ !== 'application/logout+jwt') throw new Error(`typ ${typ} is not logout+jwt`)
+    const events = payload.events as Record<string, unknown> | undefined
+    if (!events || typeof events !== 'object' || typeof events[LOGOUT_EVENT] !== 'object' || events[LOGOUT_EVENT] === null) {
+      throw new Error('events does not hold the back-channel logout event')
+    }
+    if ('nonce' in payload) throw new Error('a logout token must not have a nonce')
+    const sub = typeof payload.sub === 'string' ? payload.sub : undefined
+    const sid = typeof payload.sid === 'string' ? payload.sid : undefined
+    if (!sub && !sid) throw new Error('a logout token needs sub or sid')
+    return { sub, sid }
+  },
+
+  async verifyAccessToken({ config, verifier }, provider, token) {
+    if (looksLikeJwt(token)) {
+      if (!verifier || !provider.validateSignatures) return undefined
+      const { payload } = await verifier.verify(token, { issuer: provider.issuer, audience: [...provider.bearerAudience], requiredClaims: ['exp', 'sub'] })
+      if (isIdToken(payload)) throw new Error('an ID token is not an access token')
+      return { claims: payload as Claims, expiresAt: payload.exp! * 1000 }
+    }
+    if (!provider.introspectTokens) return undefined
+    if (!config.serverMetadata().introspection_endpoint) throw new Error('the provider has no introspection endpoint')
+    const result = await client.tokenIntrospection(config, token)
+    if (!result.active) throw new Error('the token is not active')
+    if (result.iss !== undefined && result.iss !== provider.issuer) throw new Error('the introspected token is from another issuer')
+    if (typeof result.sub !== 'string' || typeof result.exp !== 'number') throw new Error('introspection returned no sub or exp')
+    if (result.token_type !== undefined && result.token_type.toLowerCase() !== 'bearer' && result.token_type !== 'access_token') {
+      throw new Error(`token_type ${result.token_type} is not an access token`)
+    }
+    return { claims: { ...result, iss: provider.issuer } as Claims, expiresAt: result.exp * 1000 }
+  },
+
+  async refresh({ config }, provider, refreshToken) {
+    try {
+      return tokensOf(await client.refreshTokenGrant(config, refreshToken), Date.now())
+    } catch (cause) {
+      throw asOtpkiError(cause, provider)
+    }
+  },
+}
+
+function looksLikeJwt(token: string): boolean {
+  return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)
+}
+
+/** ID tokens carry a nonce or token hashes, or say so; access tokens carry a scope or client_id (RFC 9068). */
+function isIdToken(payload: JWTPayload): boolean {
+  if ('nonce' in payload || 'at_hash' in payload || 'c_hash' in payload || payload.typ === 'ID') return true
+  return !('scope' in payload) && !('client_id' in payload) && !('scp' in payload)
+}
+
+function invalid(provider: ProviderDefinition, reason: string, cause?: unknown): OtpkiError {
+  return new OtpkiError('AUTH_RESPONSE_INVALID', `response from ${provider.name} refused: ${reason}`, {
+    status: 400,
+    publicMessage: `The answer from ${provider.displayName} could not be verified. Please sign in again.`,
+    cause,
+  })
 }
 
 function asOtpkiError(cause: unknown, provider: ProviderDefinition): OtpkiError {
+  if (cause instanceof OtpkiError) return cause
   if (cause instanceof client.AuthorizationResponseError) {
     return new OtpkiError('AUTH_PROVIDER_ERROR', `provider returned ${cause.error}: ${cause.error_description ?? ''}`.trim(), {
       status: 400,
@@ -102,9 +218,5 @@ function asOtpkiError(cause: unknown, provider: ProviderDefinition): OtpkiError 
     })
   }
   const reason = cause instanceof Error ? `${(cause as { code?: string }).code ?? cause.name}: ${cause.message}` : String(cause)
-  return new OtpkiError('AUTH_RESPONSE_INVALID', `response from ${provider.name} refused: ${reason}`, {
-    status: 400,
-    publicMessage: `The answer from ${provider.displayName} could not be verified. Please sign in again.`,
-    cause,
-  })
+  return invalid(provider, reason, cause)
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { getQuery } from 'h3'
 import { BUILTIN_TEMPLATES } from '../../render/renderer.ts'
+import { IdentitySchema } from '../../store/entities.ts'
 import { guarded, page, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse, textResponse } from '../respond.ts'
 import { renderSignIn } from './sign-in.ts'
@@ -11,12 +12,20 @@ export function home(ctx: HttpContext): Handler {
   return guarded(ctx, 'home', async (event) => {
     const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
     if (!session) return redirectResponse('/auth/sign-in')
-    const provider = session.principal.provider ? ctx.registry.get(session.principal.provider)?.definition.displayName : undefined
+    const displayName = (name: string) => ctx.registry.get(name)?.definition.displayName ?? name
+    const identities = await ctx.orm.em.fork().find(IdentitySchema, { user: session.principal.user.id }, { orderBy: { createdAt: 'asc' } })
+    const linked = new Set(identities.map((i) => i.provider))
+    const linkable = ctx.registry.list().filter((e) => e.definition.enabled && !linked.has(e.definition.name))
+    const justLinked = getQuery<{ linked?: string }>(event).linked
     return page(ctx, 'signed-in', {
       user: session.principal.user,
-      provider: provider ?? session.principal.provider,
+      provider: session.principal.provider ? displayName(session.principal.provider) : undefined,
       expiresAt: new Date(session.expiresAt).toISOString(),
       csrfToken: ctx.csrf.token(session.idHash, 'sign-out'),
+      identities: identities.map((i) => ({ provider: displayName(i.provider), subject: i.subject })),
+      linkable: linkable.map((e) => ({ name: e.definition.name, displayName: e.definition.displayName })),
+      linkCsrfToken: ctx.csrf.token(session.idHash, 'link'),
+      notice: justLinked && linked.has(justLinked) ? `Your ${displayName(justLinked)} account is now linked.` : undefined,
     })
   })
 }

@@ -8,7 +8,7 @@ import { safeReturnTo } from '../return-to.ts'
 
 /** Providers offered on the sign-in page: enabled, not hidden, in display order. */
 export function visibleProviders(ctx: HttpContext): ProviderEntry[] {
-  return ctx.registry.list().filter((e) => e.definition.enabled && !e.definition.hideOnLoginPage)
+  return ctx.registry.list().filter((e) => e.definition.enabled && !e.definition.hideOnLoginPage && !e.definition.accountLinkingOnly)
 }
 
 /** The browser's CSRF binding for the sign-in form: the cookie's value, made when missing. */
@@ -35,8 +35,24 @@ export function renderSignIn(ctx: HttpContext, event: H3Event, options: { return
   )
 }
 
+export interface StartOptions {
+  purpose?: 'sign-in' | 'link'
+  linkUserId?: number
+  prompt?: 'none'
+}
+
+/** Silent sign-in errors that go back to returnTo instead of a page. */
+export const SILENT_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required'])
+
+/** returnTo with an `error` parameter, for silent (prompt=none) sign-ins. */
+export function returnWithError(ctx: HttpContext, returnTo: string, error: string): Response {
+  const url = new URL(returnTo, ctx.publicUrl)
+  url.searchParams.set('error', error)
+  return redirectResponse(url.pathname + url.search + url.hash)
+}
+
 /** Starts the flow at a provider: a transaction, its cookie, and a 303 to the provider. */
-async function startAt(ctx: HttpContext, name: string, returnTo: string): Promise<Response> {
+export async function startAt(ctx: HttpContext, name: string, returnTo: string, options: StartOptions = {}): Promise<Response> {
   const entry = ctx.registry.get(name)
   if (!entry || !entry.definition.enabled) {
     throw new OtpkiError('PROVIDER_UNKNOWN', `no enabled provider named ${JSON.stringify(name.slice(0, 64))}`, {
@@ -45,22 +61,46 @@ async function startAt(ctx: HttpContext, name: string, returnTo: string): Promis
     })
   }
   const { method, definition } = entry
+  const purpose = options.purpose ?? 'sign-in'
+  if (purpose === 'sign-in' && definition.accountLinkingOnly) {
+    throw new OtpkiError('LINKING_ONLY', `provider ${name} is accountLinkingOnly`, {
+      status: 403,
+      publicMessage: `${definition.displayName} cannot be used to sign in; once signed in, you can link it to your account.`,
+    })
+  }
+  if (options.prompt === 'none' && !definition.acceptsPromptNoneForward) return returnWithError(ctx, returnTo, 'login_required')
   if (!method.start) throw new OtpkiError('PROVIDER_UNKNOWN', `provider ${name} has no interactive sign-in`, { status: 404 })
   const context = await entry.context()
-  const started = await method.start(context, definition)
+  const started = await method.start(context, definition, options.prompt ? { prompt: options.prompt } : {})
   const txId = await ctx.transactions.create(
-    { provider: definition.name, issuer: definition.issuer, generation: entry.generation, returnTo, data: started.data },
+    {
+      provider: definition.name,
+      issuer: definition.issuer,
+      generation: entry.generation,
+      returnTo,
+      data: started.data,
+      purpose,
+      linkUserId: options.linkUserId,
+      prompt: options.prompt,
+    },
     ctx.transactionTtl,
   )
-  ctx.logger.debug({ provider: definition.name }, 'sign-in started')
+  ctx.logger.debug({ provider: definition.name, purpose }, 'sign-in started')
   return redirectResponse(started.url.href, { cookies: [ctx.cookies.set(ctx.cookies.transaction, txId, ctx.transactionTtl)] })
 }
 
-/** `GET /auth/sign-in[?returnTo=&provider=]` */
+/** `GET /auth/sign-in[?returnTo=&provider=&prompt=none]` */
 export function signInPage(ctx: HttpContext): Handler {
   return guarded(ctx, 'sign-in', async (event) => {
-    const query = getQuery<{ returnTo?: string; provider?: string }>(event)
+    const query = getQuery<{ returnTo?: string; provider?: string; prompt?: string }>(event)
     const returnTo = safeReturnTo(query.returnTo, ctx.publicUrl)
+    if (query.prompt === 'none') {
+      // Silent re-authentication: never a page. Without a provider, the only one offered.
+      const visible = visibleProviders(ctx)
+      const name = typeof query.provider === 'string' && query.provider !== '' ? query.provider : visible.length === 1 ? visible[0]!.definition.name : undefined
+      if (!name || !ctx.registry.get(name)?.definition.enabled) return returnWithError(ctx, returnTo, 'login_required')
+      return startAt(ctx, name, returnTo, { prompt: 'none' })
+    }
     if (typeof query.provider === 'string' && query.provider !== '') return startAt(ctx, query.provider, returnTo)
     return renderSignIn(ctx, event, { returnTo })
   })

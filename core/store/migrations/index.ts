@@ -1,5 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core'
 import { InitialSchema } from './001-initial-schema.ts'
+import { SessionIdentityAndTokens } from './002-session-identity-and-tokens.ts'
 
 /** Every schema migration, in order. Names are stable: they are recorded in the database. */
-export const migrations: MigrationObject[] = [{ name: '001-initial-schema', class: InitialSchema }]
+export const migrations: MigrationObject[] = [
+  { name: '001-initial-schema', class: InitialSchema },
+  { name: '002-session-identity-and-tokens', class: SessionIdentityAndTokens },
+]

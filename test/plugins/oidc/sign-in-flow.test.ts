@@ -83,6 +83,8 @@ describe('sign-in through a real OpenID provider', () => {
     expect(endSession.origin).toBe(h.provider.issuer)
     expect(endSession.searchParams.get('id_token_hint')).toMatch(/^ey/)
     expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${h.url}/auth/signed-out`)
+    expect(endSession.searchParams.get('client_id')).toBe('otpki-test')
+    expect(endSession.searchParams.get('state')?.length).toBeGreaterThanOrEqual(43)
     expect((await me(browser, h)).status).toBe(401)
     // The old cookie value is dead server-side, not just cleared in the browser.
     const replay = await fetch(`${h.url}/auth/me`, { headers: { cookie: `otpki_session=${sessionCookie}` } })
@@ -91,7 +93,8 @@ describe('sign-in through a real OpenID provider', () => {
     const confirm = await browser.follow(endSession.href)
     const logoutForm = parseForm(confirm.body)
     const back = await browser.follow(new URL(logoutForm.action, confirm.url).href, { form: { ...logoutForm.fields, logout: 'yes' } })
-    expect(back.url).toBe(`${h.url}/auth/signed-out`)
+    expect(new URL(back.url).pathname).toBe('/auth/signed-out')
+    expect(new URL(back.url).searchParams.get('state')).toBe(endSession.searchParams.get('state'))
     expect(back.body).toContain('You are signed out')
     expect(back.body).toContain('Sign in with Test SSO')
   })

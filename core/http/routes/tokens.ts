@@ -1,0 +1,43 @@
+import { OtpkiError } from '../../errors.ts'
+import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
+import { jsonResponse } from '../respond.ts'
+
+/** Refresh this long before the access token expires. */
+const REFRESH_MARGIN_MS = 30_000
+
+/**
+ * `GET /auth/tokens`: the signed-in user's stored provider tokens (storeTokens),
+ * refreshed with the refresh token when expired; 403 unless the provider has
+ * storedTokensReadable.
+ */
+export function tokens(ctx: HttpContext): Handler {
+  return guarded(
+    ctx,
+    'tokens',
+    async (event) => {
+      const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
+      if (!session) throw new OtpkiError('SESSION_INVALID', 'no session', { status: 401, publicMessage: 'No valid session.' })
+      const entry = session.principal.provider ? ctx.registry.get(session.principal.provider) : undefined
+      if (!entry?.definition.storedTokensReadable) {
+        throw new OtpkiError('FORBIDDEN', 'stored tokens are not readable for this provider', { status: 403, publicMessage: 'Stored tokens are not readable for this sign-in.' })
+      }
+      let stored = await ctx.sessions.storedTokens(session.idHash)
+      if (!stored) throw new OtpkiError('FORBIDDEN', 'no tokens stored for this session', { status: 404, publicMessage: 'No tokens are stored for this session.' })
+      const expired = stored.expiresAt !== undefined && stored.expiresAt - REFRESH_MARGIN_MS <= Date.now()
+      if (expired && stored.refreshToken && entry.method.refresh) {
+        const fresh = await entry.method.refresh(await entry.context(), entry.definition, stored.refreshToken)
+        stored = { ...stored, ...fresh, refreshToken: fresh.refreshToken ?? stored.refreshToken, idToken: fresh.idToken ?? stored.idToken }
+        await ctx.sessions.replaceTokens(session.idHash, stored)
+      }
+      return jsonResponse({
+        tokenType: 'Bearer',
+        accessToken: stored.accessToken,
+        expiresAt: stored.expiresAt !== undefined ? new Date(stored.expiresAt).toISOString() : null,
+        refreshToken: stored.refreshToken ?? null,
+        idToken: stored.idToken ?? null,
+        scope: stored.scope ?? null,
+      })
+    },
+    { json: true },
+  )
+}

@@ -1,0 +1,49 @@
+import { createPrivateKey, randomUUID } from 'node:crypto'
+import { SignJWT } from 'jose'
+import * as client from 'openid-client'
+import type { ProviderDefinition } from '../../core/index.ts'
+
+/**
+ * The client authentication of a provider: client_secret_basic,
+ * client_secret_post, client_secret_jwt and private_key_jwt (a client
+ * assertion signed with `clientAssertionSigningAlg`), or none.
+ */
+export function clientAuthentication(provider: ProviderDefinition): client.ClientAuth {
+  switch (provider.clientAuthentication) {
+    case 'client_secret_basic':
+      return client.ClientSecretBasic(provider.clientSecret)
+    case 'client_secret_post':
+      return client.ClientSecretPost(provider.clientSecret)
+    case 'none':
+      return client.None()
+    case 'client_secret_jwt':
+      return assertion(provider, new TextEncoder().encode(provider.clientSecret), undefined)
+    case 'private_key_jwt': {
+      const text = provider.clientPrivateKey!.trim()
+      const jwk = text.startsWith('{') ? (JSON.parse(text) as { kid?: string }) : undefined
+      const key = createPrivateKey(jwk ? { key: jwk as never, format: 'jwk' } : text)
+      return assertion(provider, key, jwk?.kid)
+    }
+  }
+}
+
+/** RFC 7523 client assertion: iss = sub = client ID, aud = the issuer, short-lived, unique jti. */
+function assertion(provider: ProviderDefinition, key: Uint8Array | import('node:crypto').KeyObject, kid: string | undefined): client.ClientAuth {
+  const auth = async (as: client.ServerMetadata, _client: client.ClientMetadata, body: URLSearchParams) => {
+    const now = Math.floor(Date.now() / 1000)
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: provider.clientAssertionSigningAlg!, ...(kid ? { kid } : {}) })
+      .setIssuer(provider.clientId)
+      .setSubject(provider.clientId)
+      .setAudience(as.issuer)
+      .setJti(randomUUID())
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(key)
+    body.set('client_id', provider.clientId)
+    body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+    body.set('client_assertion', jwt)
+  }
+  // openid-client awaits a returned promise; its type says void.
+  return auth as unknown as client.ClientAuth
+}

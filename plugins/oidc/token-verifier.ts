@@ -1,0 +1,65 @@
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createRemoteJWKSet, customFetch, jwtVerify, type FlattenedJWSInput, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose'
+import type { ProviderDefinition } from '../../core/index.ts'
+
+/** After a JWKS fetch, no other for this long: a flood of unknown `kid`s is not a flood of fetches. */
+export const JWKS_COOLDOWN_MS = 30_000
+/** A cached JWKS is fetched again after this long, so rotation is seen without an unknown `kid`. */
+export const JWKS_MAX_AGE_MS = 10 * 60_000
+
+const ASYMMETRIC = /^(RS|PS|ES)(256|384|512)$|^(EdDSA|Ed25519)$/
+
+export interface TokenVerifier {
+  /** Algorithms accepted for this provider's tokens (never none). */
+  readonly algorithms: readonly string[]
+  verify(jwt: string, options: Omit<JWTVerifyOptions, 'algorithms'>): Promise<{ payload: JWTPayload; protectedHeader: JWTHeaderParameters }>
+  /** Fetches the JWKS now (at initialize: an unreachable JWKS makes the provider unavailable). */
+  load(): Promise<void>
+}
+
+/**
+ * Verifies the signatures of a provider's tokens with jose: keys from the
+ * JWKS URL (cached, one rate-limited refetch on an unknown kid) or the
+ * configured public key; HMAC algorithms only with the client secret, never
+ * with public key text; `none` never.
+ */
+export function tokenVerifier(provider: ProviderDefinition, jwksUri: string | undefined, metadataAlgorithms: readonly string[] | undefined, fetchImpl: typeof fetch): TokenVerifier {
+  const algorithms = (provider.signatureAlgorithms ?? metadataAlgorithms ?? ['RS256']).filter(
+    (alg) => ASYMMETRIC.test(alg) || (alg.startsWith('HS') && provider.clientSecret !== undefined),
+  )
+  const secret = provider.clientSecret ? new TextEncoder().encode(provider.clientSecret) : undefined
+  let staticKey: KeyObject | undefined
+  let remote: ReturnType<typeof createRemoteJWKSet> | undefined
+  if (provider.useJwksUrl) {
+    if (!jwksUri) throw new Error('the provider publishes no jwks_uri (set endpoints.jwks, or useJwksUrl: false with validatingPublicKey)')
+    remote = createRemoteJWKSet(new URL(jwksUri), {
+      cooldownDuration: JWKS_COOLDOWN_MS,
+      cacheMaxAge: JWKS_MAX_AGE_MS,
+      timeoutDuration: 10_000,
+      [customFetch]: fetchImpl,
+    })
+  } else if (provider.validatingPublicKey) {
+    staticKey = createPublicKey(provider.validatingPublicKey)
+  }
+  const key = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
+    if (header.alg.startsWith('HS')) {
+      if (!secret) throw new Error('HMAC-signed token, but the provider has no client secret')
+      return secret
+    }
+    if (staticKey) {
+      if (provider.validatingPublicKeyId !== undefined && header.kid !== provider.validatingPublicKeyId) {
+        throw new Error(`token kid ${JSON.stringify(header.kid)} is not validatingPublicKeyId`)
+      }
+      return staticKey
+    }
+    if (!remote) throw new Error('no key to verify with')
+    return remote(header, token)
+  }
+  return {
+    algorithms,
+    verify: (jwt, options) => jwtVerify(jwt, key, { ...options, algorithms: [...algorithms], clockTolerance: options.clockTolerance ?? 30 }),
+    async load() {
+      await remote?.reload()
+    },
+  }
+}
