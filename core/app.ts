@@ -143,6 +143,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     stops.push(() => clearInterval(housekeeping))
 
     const signIn = container.resolve<SignInService>(TOKENS.SignInService)
+    const clock = container.resolve<Clock>(TOKENS.Clock)
     const ctx: HttpContext = {
       publicUrl: config.publicUrl,
       transactionTtl: config.transactionTtl,
@@ -150,7 +151,8 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       sessions,
       transactions,
       signIn,
-      bearer: new BearerAuthenticator(registry, signIn, container.resolve<Clock>(TOKENS.Clock), logger),
+      bearer: new BearerAuthenticator(registry, signIn, clock, logger),
+      clock,
       renderer: new Renderer(config.templatesDir),
       csrf: new Csrf(config.secret),
       cookies: new CookieJar(config.publicUrl),

@@ -1,6 +1,7 @@
 import type { H3Event } from 'h3'
 import { getCookie } from 'h3'
 import type { BearerAuthenticator } from '../auth/bearer-authenticator.ts'
+import type { Clock } from '../clock.ts'
 import type { ProviderRegistry } from '../config/provider-registry.ts'
 import { isOtpkiError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -22,6 +23,7 @@ export interface HttpContext {
   readonly transactions: TransactionStore
   readonly signIn: SignInService
   readonly bearer: BearerAuthenticator
+  readonly clock: Clock
   readonly renderer: Renderer
   readonly csrf: Csrf
   readonly cookies: CookieJar

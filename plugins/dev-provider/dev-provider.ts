@@ -66,6 +66,8 @@ export interface DevProviderOptions {
   endSession?: boolean
   /** Offer token introspection (RFC 7662). Default true. */
   introspection?: boolean
+  /** Host name in the issuer URL when it differs from where it listens (a public name behind a proxy). */
+  issuerHost?: string
 }
 
 export interface DevProvider {
@@ -131,7 +133,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     server.listen(options.port, host === 'localhost' ? '127.0.0.1' : host, () => resolve())
   })
   const { port } = server.address() as AddressInfo
-  const issuer = `http://${host}:${port}`
+  const issuer = `http://${options.issuerHost ?? host}:${port}`
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true })
   const jwk = { ...(await exportJWK(privateKey)), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' }
@@ -160,6 +162,9 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     },
     scopes: ['openid', 'profile', 'email', 'roles'],
     pkce: { required: () => true },
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
+    },
     ttl: { Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600, AccessToken: 3600, IdToken: 3600 },
     features: {
       devInteractions: { enabled: false },

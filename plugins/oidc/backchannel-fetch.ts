@@ -35,3 +35,19 @@ function rewriteUrl(url: string, publicBase: string, internalBase: string, publi
 function withTimeout(init: RequestInit | undefined): RequestInit {
   return { ...init, signal: init?.signal ?? AbortSignal.timeout(HTTP_TIMEOUT_SECONDS * 1000) }
 }
+
+/**
+ * The inverse, for URLs a browser must open: some providers build their
+ * endpoint URLs from the request's host, so discovery through the internal URL
+ * names internal endpoints. Browsers always get the public ones.
+ */
+export function publicUrlFor(provider: ProviderDefinition, url: string | undefined): string | undefined {
+  if (!url || !provider.backchannelUrl) return url
+  return rewriteUrl(
+    url,
+    provider.backchannelUrl.replace(/\/+$/, ''),
+    provider.issuer.replace(/\/+$/, ''),
+    new URL(provider.backchannelUrl).origin,
+    new URL(provider.issuer).origin,
+  )
+}

@@ -1,7 +1,7 @@
 import * as client from 'openid-client'
 import type { JWTPayload } from 'jose'
-import { OtpkiError, type AuthMethod, type AuthResult, type Claims, type ProviderDefinition, type ProviderTokens } from '../../core/index.ts'
-import { HTTP_TIMEOUT_SECONDS, providerFetch } from './backchannel-fetch.ts'
+import { OtpkiError, type AuthMethod, type AuthResult, type Claims, type Clock, type ProviderDefinition, type ProviderTokens } from '../../core/index.ts'
+import { HTTP_TIMEOUT_SECONDS, providerFetch, publicUrlFor } from './backchannel-fetch.ts'
 import { clientAuthentication } from './client-auth.ts'
 import { tokenVerifier, type TokenVerifier } from './token-verifier.ts'
 
@@ -9,6 +9,7 @@ import { tokenVerifier, type TokenVerifier } from './token-verifier.ts'
 export interface OidcContext {
   readonly config: client.Configuration
   readonly verifier: TokenVerifier | undefined
+  readonly clock: Clock
 }
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
@@ -30,7 +31,14 @@ async function serverMetadata(provider: ProviderDefinition, fetchImpl: typeof fe
     [client.customFetch]: fetchImpl,
     ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
   })
-  return { ...discovered.serverMetadata(), ...overrides }
+  const { supportsPKCE: _helper, ...discoveredMetadata } = discovered.serverMetadata()
+  const metadata: client.ServerMetadata = { ...discoveredMetadata, ...overrides }
+  // Endpoints the browser opens are public, even when discovery went through the internal URL.
+  return {
+    ...metadata,
+    authorization_endpoint: publicUrlFor(provider, metadata.authorization_endpoint),
+    end_session_endpoint: publicUrlFor(provider, metadata.end_session_endpoint),
+  }
 }
 
 function tokensOf(response: client.TokenEndpointResponse, now: number): ProviderTokens {
@@ -67,11 +75,11 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     if (insecure) client.allowInsecureRequests(config)
     let verifier: TokenVerifier | undefined
     if (provider.validateSignatures || provider.backchannelLogout) {
-      verifier = tokenVerifier(provider, metadata.jwks_uri, metadata.id_token_signing_alg_values_supported, fetchImpl)
+      verifier = tokenVerifier(provider, metadata.jwks_uri, metadata.id_token_signing_alg_values_supported, fetchImpl, io.clock)
       await verifier.load()
     }
     if (!provider.validateSignatures) io.logger.warn({ provider: provider.name }, 'ID token signatures are not verified (validateSignatures: false)')
-    return { config, verifier }
+    return { config, verifier, clock: io.clock }
   },
 
   async start({ config }, provider, options = {}) {
@@ -90,7 +98,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     return { url, data: { state, nonce, ...(codeVerifier ? { codeVerifier } : {}) } }
   },
 
-  async callback({ config, verifier }, provider, callbackUrl, data): Promise<AuthResult> {
+  async callback({ config, verifier, clock }, provider, callbackUrl, data): Promise<AuthResult> {
     let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
     try {
       response = await client.authorizationCodeGrant(config, callbackUrl, {
@@ -127,7 +135,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
       userinfo,
       idToken: response.id_token,
       sid: typeof idTokenClaims.sid === 'string' ? idTokenClaims.sid : undefined,
-      tokens: tokensOf(response, Date.now()),
+      tokens: tokensOf(response, clock.now()),
     }
   },
 
@@ -181,9 +189,9 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     return { claims: { ...result, iss: provider.issuer } as Claims, expiresAt: result.exp * 1000 }
   },
 
-  async refresh({ config }, provider, refreshToken) {
+  async refresh({ config, clock }, provider, refreshToken) {
     try {
-      return tokensOf(await client.refreshTokenGrant(config, refreshToken), Date.now())
+      return tokensOf(await client.refreshTokenGrant(config, refreshToken), clock.now())
     } catch (cause) {
       throw asOtpkiError(cause, provider)
     }
@@ -216,6 +224,9 @@ function asOtpkiError(cause: unknown, provider: ProviderDefinition): OtpkiError 
       publicMessage: `${provider.displayName} did not complete the sign-in (${cause.error}). Please try again.`,
       cause,
     })
+  }
+  if (cause instanceof client.ResponseBodyError) {
+    return invalid(provider, `the provider answered ${cause.status} ${cause.error}${cause.error_description ? `: ${cause.error_description}` : ''}`, cause)
   }
   const reason = cause instanceof Error ? `${(cause as { code?: string }).code ?? cause.name}: ${cause.message}` : String(cause)
   return invalid(provider, reason, cause)

@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { createRemoteJWKSet, customFetch, jwtVerify, type FlattenedJWSInput, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose'
-import type { ProviderDefinition } from '../../core/index.ts'
+import { jwtVerify, type FlattenedJWSInput, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose'
+import type { Clock, ProviderDefinition } from '../../core/index.ts'
+import { RemoteKeys } from './remote-keys.ts'
 
 /** After a JWKS fetch, no other for this long: a flood of unknown `kid`s is not a flood of fetches. */
 export const JWKS_COOLDOWN_MS = 30_000
@@ -15,6 +16,8 @@ export interface TokenVerifier {
   verify(jwt: string, options: Omit<JWTVerifyOptions, 'algorithms'>): Promise<{ payload: JWTPayload; protectedHeader: JWTHeaderParameters }>
   /** Fetches the JWKS now (at initialize: an unreachable JWKS makes the provider unavailable). */
   load(): Promise<void>
+  /** The JWKS cache, when keys come from the JWKS URL. */
+  readonly remote: RemoteKeys | undefined
 }
 
 /**
@@ -23,21 +26,22 @@ export interface TokenVerifier {
  * configured public key; HMAC algorithms only with the client secret, never
  * with public key text; `none` never.
  */
-export function tokenVerifier(provider: ProviderDefinition, jwksUri: string | undefined, metadataAlgorithms: readonly string[] | undefined, fetchImpl: typeof fetch): TokenVerifier {
+export function tokenVerifier(
+  provider: ProviderDefinition,
+  jwksUri: string | undefined,
+  metadataAlgorithms: readonly string[] | undefined,
+  fetchImpl: typeof fetch,
+  clock: Clock,
+): TokenVerifier {
   const algorithms = (provider.signatureAlgorithms ?? metadataAlgorithms ?? ['RS256']).filter(
     (alg) => ASYMMETRIC.test(alg) || (alg.startsWith('HS') && provider.clientSecret !== undefined),
   )
   const secret = provider.clientSecret ? new TextEncoder().encode(provider.clientSecret) : undefined
   let staticKey: KeyObject | undefined
-  let remote: ReturnType<typeof createRemoteJWKSet> | undefined
+  let remote: RemoteKeys | undefined
   if (provider.useJwksUrl) {
     if (!jwksUri) throw new Error('the provider publishes no jwks_uri (set endpoints.jwks, or useJwksUrl: false with validatingPublicKey)')
-    remote = createRemoteJWKSet(new URL(jwksUri), {
-      cooldownDuration: JWKS_COOLDOWN_MS,
-      cacheMaxAge: JWKS_MAX_AGE_MS,
-      timeoutDuration: 10_000,
-      [customFetch]: fetchImpl,
-    })
+    remote = new RemoteKeys(jwksUri, fetchImpl, clock, { cooldownMs: JWKS_COOLDOWN_MS, maxAgeMs: JWKS_MAX_AGE_MS })
   } else if (provider.validatingPublicKey) {
     staticKey = createPublicKey(provider.validatingPublicKey)
   }
@@ -53,13 +57,15 @@ export function tokenVerifier(provider: ProviderDefinition, jwksUri: string | un
       return staticKey
     }
     if (!remote) throw new Error('no key to verify with')
-    return remote(header, token)
+    return remote.resolve(header, token)
   }
   return {
     algorithms,
-    verify: (jwt, options) => jwtVerify(jwt, key, { ...options, algorithms: [...algorithms], clockTolerance: options.clockTolerance ?? 30 }),
+    remote,
+    verify: (jwt, options) =>
+      jwtVerify(jwt, key, { ...options, algorithms: [...algorithms], clockTolerance: options.clockTolerance ?? 30, currentDate: new Date(clock.now()) }),
     async load() {
-      await remote?.reload()
+      await remote?.load()
     },
   }
 }

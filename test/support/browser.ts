@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { CookieJar } from 'tough-cookie'
 
 export interface BrowserResponse {
@@ -16,6 +17,9 @@ export class TestBrowser {
   /** Every URL visited, in order. */
   readonly history: string[] = []
 
+  /** `hosts`: names this browser resolves itself (like /etc/hosts), e.g. { 'idp.localhost': '127.0.0.1' }. */
+  constructor(private readonly hosts: Record<string, string> = {}) {}
+
   async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<BrowserResponse> {
     const headers = new Headers(init.headers)
     const cookie = await this.jar.getCookieString(url)
@@ -26,9 +30,33 @@ export class TestBrowser {
       body = new URLSearchParams(init.form).toString()
     }
     this.history.push(url)
-    const res = await fetch(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' })
+    const res = await this.send(new URL(url), init.method ?? (body ? 'POST' : 'GET'), headers, body)
     for (const setCookie of res.headers.getSetCookie()) await this.jar.setCookie(setCookie, url, { ignoreError: true })
-    return { status: res.status, url, headers: res.headers, body: await res.text() }
+    return { ...res, url }
+  }
+
+  /** One HTTP exchange: connects to the mapped address (if any) and sends the URL's own Host, as a browser would. */
+  private send(url: URL, method: string, headers: Headers, body: string | undefined): Promise<Omit<BrowserResponse, 'url'>> {
+    return new Promise((resolve, reject) => {
+      const outgoing: Record<string, string> = { host: url.host }
+      headers.forEach((value, name) => (outgoing[name] = value))
+      if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body))
+      const req = httpRequest(
+        { host: this.hosts[url.hostname] ?? url.hostname, port: url.port || 80, path: url.pathname + url.search, method, headers: outgoing },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => {
+            const responseHeaders = new Headers()
+            for (let i = 0; i < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!)
+            resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks).toString('utf8') })
+          })
+          res.on('error', reject)
+        },
+      )
+      req.on('error', reject)
+      req.end(body)
+    })
   }
 
   /** Follows redirects (303/302/301/307) until a non-redirect answer. */

@@ -61,13 +61,18 @@ export interface HarnessOptions {
   clock?: Clock
   users?: Record<string, DevUser>
   /** Initial provider files: name -> content. Default: dev.json for the dev provider. */
-  providers?: (h: { issuer: string; providerJson: Harness['providerJson'] }) => Record<string, string>
+  providers?: (h: { issuer: string; providerJson: Harness['providerJson']; url: string }) => Record<string, string>
   tokenEndpointAuthMethod?: DevClient['tokenEndpointAuthMethod']
   endSession?: boolean
+  /** More settings of the test client at the dev provider (auth method, keys, back-channel logout URI). */
+  client?: (url: string) => Partial<DevClient>
+  /** The dev provider's public host name, when it differs from where it listens. */
+  issuerHost?: string
   overrides?: Record<string, unknown>
 }
 
-export const CLIENT = { clientId: 'otpki-test', clientSecret: 'test-client-secret-4f9d2' }
+/** The test client. The secret is long enough for HS512 client assertions (64 bytes). */
+export const CLIENT = { clientId: 'otpki-test', clientSecret: 'test-client-secret-4f9d2-0123456789abcdef0123456789abcdef0123456789ab' }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'otpki-test-'))
@@ -79,18 +84,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     port: 0,
     ...(options.users ? { users: options.users } : {}),
     ...(options.endSession !== undefined ? { endSession: options.endSession } : {}),
+    ...(options.issuerHost ? { issuerHost: options.issuerHost } : {}),
     clients: [
       {
         ...CLIENT,
         redirectUris: [`${url}/auth/callback`],
         postLogoutRedirectUris: [`${url}/auth/signed-out`],
         ...(options.tokenEndpointAuthMethod ? { tokenEndpointAuthMethod: options.tokenEndpointAuthMethod } : {}),
+        ...options.client?.(url),
       },
     ],
   })
   const providerJson = (overrides: Record<string, unknown> = {}) =>
     JSON.stringify({ displayName: 'Test SSO', issuer: provider.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, scopes: ['openid', 'profile', 'email', 'roles'], ...overrides }, null, 2)
-  const initial = options.providers ? options.providers({ issuer: provider.issuer, providerJson }) : { 'dev.json': providerJson() }
+  const initial = options.providers ? options.providers({ issuer: provider.issuer, providerJson, url }) : { 'dev.json': providerJson() }
   for (const [file, content] of Object.entries(initial)) await writeFile(join(providersDir, file), content)
 
   const logs = new LogCapture()
@@ -125,6 +132,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     writeProvider: (file, content) => nextReload(() => writeFile(join(providersDir, file), content)),
     removeProvider: (file) => nextReload(() => unlink(join(providersDir, file))),
     async close() {
+      // OTPKI_TEST_LOGS=1 prints the server's warnings and errors, to see why a test failed.
+      if (process.env.OTPKI_TEST_LOGS) for (const l of logs.lines) if (Number(l.level) >= 40) console.error(`[otpki ${String(l.level)}] ${String(l.msg)}`)
       await app.close()
       await provider.close()
       await rm(dir, { recursive: true, force: true })

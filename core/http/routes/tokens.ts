@@ -23,7 +23,7 @@ export function tokens(ctx: HttpContext): Handler {
       }
       let stored = await ctx.sessions.storedTokens(session.idHash)
       if (!stored) throw new OtpkiError('FORBIDDEN', 'no tokens stored for this session', { status: 404, publicMessage: 'No tokens are stored for this session.' })
-      const expired = stored.expiresAt !== undefined && stored.expiresAt - REFRESH_MARGIN_MS <= Date.now()
+      const expired = stored.expiresAt !== undefined && stored.expiresAt - REFRESH_MARGIN_MS <= ctx.clock.now()
       if (expired && stored.refreshToken && entry.method.refresh) {
         const fresh = await entry.method.refresh(await entry.context(), entry.definition, stored.refreshToken)
         stored = { ...stored, ...fresh, refreshToken: fresh.refreshToken ?? stored.refreshToken, idToken: fresh.idToken ?? stored.idToken }

@@ -1,0 +1,279 @@
+import { createPublicKey } from 'node:crypto'
+import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
+import { afterEach, describe, expect, it } from 'vitest'
+import { TestBrowser } from '../../support/browser.ts'
+import { CLIENT, signIn, startHarness, type Harness } from '../../support/harness.ts'
+import { JoseProvider, newKey } from '../../support/jose-provider.ts'
+
+async function me(browser: TestBrowser, h: Harness) {
+  const res = await browser.request(`${h.url}/auth/me`)
+  return { status: res.status, body: JSON.parse(res.body) as Record<string, any> }
+}
+
+async function ready(h: Harness, name = 'dev') {
+  await h.app.registry.get(name)!.context().catch(() => undefined)
+  return h.app.registry.get(name)!.status()
+}
+
+describe('endpoints and transport', () => {
+  let h: Harness
+  let jose: JoseProvider | undefined
+  afterEach(async () => {
+    await h?.close()
+    await jose?.close()
+    jose = undefined
+  })
+
+  it('refuses a provider whose discovery document names another issuer', async () => {
+    jose = await JoseProvider.start('c', 's')
+    jose.behaviour.discoveryIssuer = 'http://127.0.0.1:1/evil'
+    h = await startHarness({ providers: () => ({ 'liar.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'c', clientSecret: 's' }) }) })
+    const status = await ready(h, 'liar')
+    expect(status.state).toBe('unavailable')
+    expect(status.error).toMatch(/issuer/i)
+    const page = await new TestBrowser().request(`${h.url}/auth/sign-in?provider=liar`)
+    expect(page.status).toBe(503)
+    const ready2 = (await (await fetch(`${h.url}/readyz`)).json()) as { providers: Record<string, { state: string; error?: string }> }
+    expect(ready2.providers.liar).toMatchObject({ state: 'unavailable', error: expect.stringMatching(/issuer/i) })
+  })
+
+  it('discovery off: endpoints given by hand', async () => {
+    h = await startHarness({
+      providers: ({ issuer, providerJson }) => ({
+        'dev.json': providerJson({
+          discovery: false,
+          endpoints: { authorization: `${issuer}/auth`, token: `${issuer}/token`, userinfo: `${issuer}/me`, jwks: `${issuer}/jwks`, endSession: `${issuer}/session/end` },
+        }),
+      }),
+    })
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'alice')).status).toBe(200)
+    expect((await me(browser, h)).body.user.username).toBe('alice')
+    // The discovery document was never asked for.
+    expect(h.logs.raw.join('\n')).not.toContain('.well-known')
+  })
+
+  it('backchannelUrl: server-to-server calls go to the internal URL, the browser to the public one', async () => {
+    // The provider's public name (idp.localhost) resolves only in the test browser.
+    const providersFor = (withBackchannel: boolean) => ({ issuer, providerJson }: { issuer: string; providerJson: Harness['providerJson'] }) => ({
+      'dev.json': providerJson(withBackchannel ? { backchannelUrl: issuer.replace('idp.localhost', '127.0.0.1') } : {}),
+    })
+    h = await startHarness({ issuerHost: 'idp.localhost', providers: providersFor(false) })
+    expect(h.provider.issuer).toMatch(/^http:\/\/idp\.localhost:\d+$/)
+    expect((await ready(h)).state).toBe('unavailable')
+    await h.close()
+
+    h = await startHarness({ issuerHost: 'idp.localhost', providers: providersFor(true) })
+    expect((await ready(h)).state).toBe('ready')
+    const browser = new TestBrowser({ 'idp.localhost': '127.0.0.1' })
+    const page = await signIn(browser, h, 'alice')
+    expect(page.status).toBe(200)
+    expect(browser.history.some((u) => u.startsWith(h.provider.issuer))).toBe(true)
+    expect(browser.history.some((u) => new URL(u).hostname === '127.0.0.1' && !u.startsWith(h.url))).toBe(false)
+    expect((await me(browser, h)).body.user.username).toBe('alice')
+  })
+})
+
+describe('client authentication, each against a provider that requires it', () => {
+  let h: Harness
+  afterEach(() => h?.close())
+
+  it.each([
+    ['client_secret_jwt', 'HS256'],
+    ['client_secret_jwt', 'HS512'],
+  ])('%s with %s', async (method, alg) => {
+    h = await startHarness({
+      client: () => ({ tokenEndpointAuthMethod: 'client_secret_jwt', tokenEndpointAuthSigningAlg: alg }),
+      providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: method, ...(alg !== 'HS256' ? { clientAssertionSigningAlg: alg } : {}) }) }),
+    })
+    const browser = new TestBrowser()
+    const page = await signIn(browser, h, 'alice')
+    expect(page.status).toBe(200)
+  })
+
+  it.each([
+    ['RS256', 'pem'],
+    ['PS256', 'pem'],
+    ['ES256', 'jwk'],
+    ['EdDSA', 'jwk'],
+  ])('private_key_jwt with %s (key as %s)', async (alg, format) => {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
+    const kid = `otpki-${alg.toLowerCase()}`
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }
+    const clientPrivateKey = format === 'pem' ? await exportPKCS8(privateKey) : JSON.stringify({ ...(await exportJWK(privateKey)), kid })
+    h = await startHarness({
+      client: () => ({ clientSecret: undefined, tokenEndpointAuthMethod: 'private_key_jwt', tokenEndpointAuthSigningAlg: alg, jwks: { keys: [publicJwk] } }),
+      providers: ({ providerJson }) => ({
+        'dev.json': providerJson({ clientAuthentication: 'private_key_jwt', clientSecret: undefined, clientPrivateKey, ...(alg !== 'RS256' ? { clientAssertionSigningAlg: alg } : {}) }),
+      }),
+    })
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'alice')).status).toBe(200)
+  })
+
+  it('none: a public client, with PKCE', async () => {
+    h = await startHarness({
+      client: () => ({ clientSecret: undefined, tokenEndpointAuthMethod: 'none' }),
+      providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'none', clientSecret: undefined }) }),
+    })
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'alice')).status).toBe(200)
+  })
+
+  it('a provider that requires another method refuses the wrong one', async () => {
+    h = await startHarness({
+      client: () => ({ tokenEndpointAuthMethod: 'client_secret_jwt' }),
+      providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'client_secret_basic' }) }),
+    })
+    const browser = new TestBrowser()
+    const page = await signIn(browser, h, 'alice')
+    expect(page.status).toBe(400)
+    expect((await me(browser, h)).status).toBe(401)
+  })
+})
+
+describe('token validation', () => {
+  let h: Harness
+  let jose: JoseProvider
+  afterEach(async () => {
+    await h?.close()
+    await jose?.close()
+  })
+
+  const joseHarness = async (overrides: Record<string, unknown> = {}) => {
+    jose = await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret)
+    h = await startHarness({
+      providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, ...overrides }) }),
+    })
+  }
+
+  it('verifies ID token signatures: a token signed with an unpublished key is refused', async () => {
+    await joseHarness()
+    jose.behaviour.idTokenKey = await newKey()
+    const browser = new TestBrowser()
+    const page = await signIn(browser, h, 'x', 'x', { provider: 'jose' })
+    expect(page.status).toBe(400)
+    expect((await me(browser, h)).status).toBe(401)
+    expect(h.logs.messages().some((m) => m.includes('ID token signature'))).toBe(true)
+  })
+
+  it('validateSignatures: false accepts it, with a warning at load, and still checks the claims', async () => {
+    await joseHarness({ validateSignatures: false })
+    expect(h.logs.messages().some((m) => m.includes('validateSignatures is off'))).toBe(true)
+    jose.behaviour.idTokenKey = await newKey()
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    jose.behaviour.claims = { ...jose.behaviour.claims, aud: 'someone-else' }
+    const other = new TestBrowser()
+    expect((await signIn(other, h, 'x', 'x', { provider: 'jose' })).status).toBe(400)
+  })
+
+  it('a rotated key is fetched once an unknown kid arrives', async () => {
+    await joseHarness()
+    expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    const before = jose.jwksFetches
+    await jose.rotate()
+    // The cooldown since the last fetch (at start) has passed in this test only if time moved; force it by advancing the cache's view.
+    const verifier = ((await h.app.registry.get('jose')!.context()) as { verifier: { remote: { fetchedAt: number } } }).verifier
+    verifier.remote.fetchedAt -= 60_000
+    expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    expect(jose.jwksFetches).toBe(before + 1)
+  })
+
+  it('useJwksUrl off: the configured public key and key id', async () => {
+    h = await startHarness()
+    const jwks = (await (await fetch(`${h.provider.issuer}/jwks`)).json()) as { keys: (Record<string, unknown> & { kid: string })[] }
+    const pem = createPublicKey({ key: jwks.keys[0]! as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
+    await h.writeProvider('dev.json', h.providerJson({ useJwksUrl: false, validatingPublicKey: pem, validatingPublicKeyId: jwks.keys[0]!.kid }))
+    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
+    await h.writeProvider('dev.json', h.providerJson({ useJwksUrl: false, validatingPublicKey: pem, validatingPublicKeyId: 'another-kid' }))
+    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(400)
+    const other = createPublicKey({ key: (await newKey()).publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
+    await h.writeProvider('dev.json', h.providerJson({ useJwksUrl: false, validatingPublicKey: other }))
+    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(400)
+  })
+})
+
+describe('authorization request', () => {
+  let h: Harness
+  afterEach(() => h?.close())
+
+  const authorizeUrl = async (h: Harness, query = 'provider=dev') => {
+    const res = await new TestBrowser().request(`${h.url}/auth/sign-in?${query}`)
+    return new URL(res.headers.get('location')!, h.url)
+  }
+
+  it('pkce off: no code challenge, and a warning', async () => {
+    h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ pkce: 'off' }) }) })
+    const url = await authorizeUrl(h)
+    expect(url.searchParams.has('code_challenge')).toBe(false)
+    expect(h.logs.messages().some((m) => m.includes('pkce is off'))).toBe(true)
+    await h.writeProvider('dev.json', h.providerJson())
+    expect((await authorizeUrl(h)).searchParams.get('code_challenge_method')).toBe('S256')
+  })
+
+  it('prompt is sent with every request: prompt=login asks again at the provider', async () => {
+    h = await startHarness()
+    const browser = new TestBrowser()
+    await signIn(browser, h, 'alice')
+    // Without prompt, the provider's session signs the browser in at once.
+    const again = await signIn(browser, h, 'alice')
+    expect(again.body).toContain('You are signed in')
+    await h.writeProvider('dev.json', h.providerJson({ prompt: 'login' }))
+    expect((await authorizeUrl(h)).searchParams.get('prompt')).toBe('login')
+    const forced = await browser.request(`${h.url}/auth/sign-in?provider=dev`)
+    const page = await browser.follow(new URL(forced.headers.get('location')!).href)
+    expect(page.body).toContain('name="password"')
+  })
+
+  it('prompt=none: answered at once with login_required unless the provider accepts the forward', async () => {
+    h = await startHarness()
+    const silent = await new TestBrowser().request(`${h.url}/auth/sign-in?prompt=none&returnTo=%2Fapp`)
+    expect(silent.status).toBe(303)
+    expect(silent.headers.get('location')).toBe('/app?error=login_required')
+
+    await h.writeProvider('dev.json', h.providerJson({ acceptsPromptNoneForward: true }))
+    const url = await authorizeUrl(h, 'prompt=none&returnTo=%2Fapp')
+    expect(url.searchParams.get('prompt')).toBe('none')
+    // No session at the provider: it answers login_required, which goes back to returnTo.
+    const stranger = new TestBrowser()
+    const back = await stranger.follow(`${h.url}/auth/sign-in?prompt=none&returnTo=%2Fapp`)
+    expect(back.url).toBe(`${h.url}/app?error=login_required`)
+    expect((await me(stranger, h)).status).toBe(401)
+    // With a session at the provider, the silent sign-in completes.
+    const known = new TestBrowser()
+    await signIn(known, h, 'alice')
+    await known.request(`${h.url}/auth/signed-out`)
+    const done = await known.follow(`${h.url}/auth/sign-in?prompt=none&returnTo=%2Fapp`)
+    expect(done.url).toBe(`${h.url}/app`)
+    expect((await me(known, h)).body.user.username).toBe('alice')
+  })
+
+  it('a hidden provider starts by hint; a linking-only one cannot sign in', async () => {
+    h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ hideOnLoginPage: true }) }) })
+    expect((await new TestBrowser().request(`${h.url}/auth/sign-in`)).body).toContain('Authentication is not available')
+    expect((await signIn(new TestBrowser(), h, 'alice', 'alice', { provider: 'dev' })).status).toBe(200)
+    await h.writeProvider('dev.json', h.providerJson({ accountLinkingOnly: true }))
+    const refused = await new TestBrowser().request(`${h.url}/auth/sign-in?provider=dev`)
+    expect(refused.status).toBe(403)
+    expect(refused.body).toContain('cannot be used to sign in')
+  })
+})
+
+describe('trustEmail', () => {
+  let h: Harness
+  afterEach(() => h?.close())
+
+  it('off: an unverified email stays unverified; on: stored as verified', async () => {
+    h = await startHarness()
+    h.provider.users.alice!.claims.email_verified = false
+    await signIn(new TestBrowser(), h, 'alice')
+    const verified = async () => (await h.app.orm.em.fork().getConnection().execute("select email_verified as v from users where username = 'alice'"))[0]!.v
+    expect(verified).toBeDefined()
+    expect(await verified()).toBe(0)
+    await h.app.orm.em.fork().getConnection().execute('delete from users')
+    await h.writeProvider('dev.json', h.providerJson({ trustEmail: true }))
+    await signIn(new TestBrowser(), h, 'alice')
+    expect(await verified()).toBe(1)
+  })
+})

@@ -1,0 +1,153 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTPayload, type CryptoKey } from 'jose'
+
+export interface SigningKey {
+  kid: string
+  alg: string
+  privateKey: CryptoKey
+  publicJwk: JWK
+}
+
+export async function newKey(alg = 'RS256', kid = randomUUID()): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
+  return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } }
+}
+
+/** How the provider behaves; tests change it between requests. */
+export interface JoseProviderBehaviour {
+  /** The issuer its discovery document claims (default: its own URL). */
+  discoveryIssuer?: string
+  /** Claims of the user the authorization endpoint signs in at once. */
+  claims: Record<string, unknown>
+  /** Sign ID tokens with this key instead of the published one. */
+  idTokenKey?: SigningKey
+}
+
+/**
+ * An OpenID provider built with jose and node:http, for tests that need
+ * behaviour oidc-provider will not produce: a discovery issuer that lies,
+ * tokens signed with unpublished keys, key rotation, access tokens minted on
+ * demand. The authorization endpoint signs the configured user in at once.
+ */
+export class JoseProvider {
+  readonly keys: SigningKey[] = []
+  jwksFetches = 0
+  behaviour: JoseProviderBehaviour = { claims: { sub: 'jose-user', preferred_username: 'jose-user', given_name: 'Jo', family_name: 'Se' } }
+  private server!: Server
+  private codes = new Map<string, { nonce: string; challenge: string | undefined; clientId: string }>()
+  issuer = ''
+
+  static async start(clientId: string, clientSecret: string): Promise<JoseProvider> {
+    const p = new JoseProvider(clientId, clientSecret)
+    p.keys.push(await newKey())
+    p.server = createServer((req, res) => void p.handle(req, res).catch((e: unknown) => p.send(res, 500, { error: String(e) })))
+    await new Promise<void>((resolve) => p.server.listen(0, '127.0.0.1', () => resolve()))
+    p.issuer = `http://127.0.0.1:${(p.server.address() as AddressInfo).port}`
+    return p
+  }
+
+  private constructor(
+    readonly clientId: string,
+    private readonly clientSecret: string,
+  ) {}
+
+  /** Publishes a new key and signs with it from now on; the old key stays published. */
+  async rotate(alg = 'RS256'): Promise<SigningKey> {
+    const key = await newKey(alg)
+    this.keys.unshift(key)
+    return key
+  }
+
+  /** Signs a JWT with the current key (or the one given). */
+  async sign(payload: JWTPayload, options: { key?: SigningKey; typ?: string; kid?: string | null } = {}): Promise<string> {
+    const key = options.key ?? this.keys[0]!
+    const kid = options.kid === null ? undefined : (options.kid ?? key.kid)
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: key.alg, ...(kid ? { kid } : {}), ...(options.typ ? { typ: options.typ } : {}) })
+      .sign(key.privateKey)
+  }
+
+  /** An RFC 9068 access token for `audience`, valid `seconds`. */
+  accessToken(audience: string, claims: Record<string, unknown> = {}, seconds = 300, options: { key?: SigningKey; kid?: string | null } = {}): Promise<string> {
+    const now = Math.floor(Date.now() / 1000)
+    return this.sign(
+      { iss: this.issuer, sub: String(this.behaviour.claims.sub), aud: audience, client_id: this.clientId, scope: 'openid profile', iat: now, exp: now + seconds, jti: randomUUID(), ...claims },
+      { typ: 'at+jwt', ...options },
+    )
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve())
+      this.server.closeAllConnections()
+    })
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
+    res.end(JSON.stringify(body))
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.issuer)
+    switch (url.pathname) {
+      case '/.well-known/openid-configuration':
+        return this.send(res, 200, {
+          issuer: this.behaviour.discoveryIssuer ?? this.issuer,
+          authorization_endpoint: `${this.issuer}/authorize`,
+          token_endpoint: `${this.issuer}/token`,
+          userinfo_endpoint: `${this.issuer}/userinfo`,
+          jwks_uri: `${this.issuer}/jwks`,
+          response_types_supported: ['code'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+          authorization_response_iss_parameter_supported: true,
+          code_challenge_methods_supported: ['S256'],
+        })
+      case '/jwks':
+        this.jwksFetches += 1
+        return this.send(res, 200, { keys: this.keys.map((k) => k.publicJwk) })
+      case '/authorize': {
+        const code = randomBytes(16).toString('base64url')
+        this.codes.set(code, { nonce: url.searchParams.get('nonce') ?? '', challenge: url.searchParams.get('code_challenge') ?? undefined, clientId: url.searchParams.get('client_id') ?? '' })
+        const back = new URL(url.searchParams.get('redirect_uri')!)
+        back.searchParams.set('code', code)
+        back.searchParams.set('state', url.searchParams.get('state') ?? '')
+        back.searchParams.set('iss', this.issuer)
+        res.writeHead(302, { location: back.href })
+        return void res.end()
+      }
+      case '/token': {
+        const body = new URLSearchParams(await readBody(req))
+        // client_secret_basic: both parts form-urlencoded (RFC 6749 2.3.1).
+        const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':').map((p) => decodeURIComponent(p.replace(/\+/g, ' ')))
+        if (id !== this.clientId || secret !== this.clientSecret) return this.send(res, 401, { error: 'invalid_client' })
+        const grant = this.codes.get(body.get('code') ?? '')
+        this.codes.delete(body.get('code') ?? '')
+        if (!grant) return this.send(res, 400, { error: 'invalid_grant' })
+        if (grant.challenge) {
+          const computed = createHash('sha256').update(body.get('code_verifier') ?? '').digest('base64url')
+          if (computed !== grant.challenge) return this.send(res, 400, { error: 'invalid_grant', error_description: 'PKCE' })
+        }
+        const now = Math.floor(Date.now() / 1000)
+        const idToken = await this.sign(
+          { iss: this.issuer, aud: this.clientId, iat: now, exp: now + 300, nonce: grant.nonce, ...this.behaviour.claims },
+          this.behaviour.idTokenKey ? { key: this.behaviour.idTokenKey } : {},
+        )
+        return this.send(res, 200, { access_token: await this.accessToken(this.clientId), token_type: 'Bearer', expires_in: 300, id_token: idToken })
+      }
+      case '/userinfo':
+        return this.send(res, 200, this.behaviour.claims)
+      default:
+        return this.send(res, 404, { error: 'not_found' })
+    }
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
