@@ -95,7 +95,7 @@ program
       name: p.name,
       clientId: p.clientId,
       issuer: p.issuer,
-      discovery: 'auto',
+      discovery: p.discovery ? (Object.keys(p.endpoints).length > 0 ? 'auto+overrides' : 'auto') : 'manual',
       redirectUrl: p.redirectUrl,
       createUnknownUsers: p.createUnknownUsers,
       createUnknownRoles: p.createUnknownRoles,

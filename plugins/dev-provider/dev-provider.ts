@@ -162,6 +162,13 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     },
     scopes: ['openid', 'profile', 'email', 'roles'],
     pkce: { required: () => true },
+    // oidc-provider refuses outbound calls to special-use addresses (SSRF protection); the
+    // development provider's relying party (OTPKI) runs on loopback, so back-channel logout
+    // calls must reach it there.
+    fetch: (url, options) => {
+      const { dispatcher: _ssrfGuard, ...rest } = options as RequestInit & { dispatcher?: unknown }
+      return globalThis.fetch(url, rest)
+    },
     enabledJWA: {
       clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
     },
@@ -193,6 +200,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
   }
   const provider = new Provider(issuer, configuration)
   provider.on('server_error', (_ctx, error) => console.error('development provider error', error))
+  provider.on('backchannel.error', (_ctx, error, client) => console.error(`development provider: back-channel logout to ${client.clientId} failed:`, error))
   const oidc = provider.callback()
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

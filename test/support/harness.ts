@@ -25,16 +25,26 @@ export async function freePort(): Promise<number> {
 export class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = []
   readonly raw: string[] = []
+  private waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = []
   override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-      this.raw.push(line)
+    for (const text of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      this.raw.push(text)
+      let line: Record<string, unknown>
       try {
-        this.lines.push(JSON.parse(line) as Record<string, unknown>)
+        line = JSON.parse(text) as Record<string, unknown>
       } catch {
-        this.lines.push({ msg: line })
+        line = { msg: text }
       }
+      this.lines.push(line)
+      this.waiters = this.waiters.filter((w) => !(w.match(line) && (w.resolve(line), true)))
     }
     done()
+  }
+  /** Resolves with the first line (logged already, or later) that matches. */
+  waitFor(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+    const seen = this.lines.find(match)
+    if (seen) return Promise.resolve(seen)
+    return new Promise((resolve) => this.waiters.push({ match, resolve }))
   }
   messages(): string[] {
     return this.lines.map((l) => String(l.msg))
