@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -51,6 +51,15 @@ describe('otpki CLI (compiled)', () => {
     expect(stdout).toContain('provider corp')
     expect(stdout).toContain(': ready')
     expect(stdout).toContain('configuration ok')
+  })
+
+  it('check reports a provider that cannot be reached, with the reason, without failing', async () => {
+    await writeFile(join(dir, 'providers', 'gone.json'), JSON.stringify({ issuer: 'http://127.0.0.1:9/realms/gone', clientId: 'x', clientSecret: secret }))
+    const { code, stdout, stderr } = await otpki(['check', '--config', join(dir, 'otpki.config.ts')])
+    expect(code).toBe(0)
+    expect(stdout).toContain('provider corp')
+    expect(stderr).toMatch(/warning: provider gone \(.*gone\.json\): unavailable: .+/)
+    await rm(join(dir, 'providers', 'gone.json'))
   })
 
   it('check exits 1 with each error and its file', async () => {

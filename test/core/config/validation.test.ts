@@ -87,6 +87,53 @@ describe('provider validation', () => {
   })
 })
 
+describe('provider options: rules between keys', () => {
+  it.each([
+    [{ discovery: false }, 'endpoints.authorization', 'is required when discovery is off'],
+    [{ discovery: false, endpoints: { authorization: 'https://sso.example.com/auth' } }, 'endpoints.token', 'is required when discovery is off'],
+    [{ endpoints: { token: 'http://sso.example.com/token' } }, 'endpoints.token', 'must use https'],
+    [{ endpoints: { tokn: 'https://sso.example.com/token' } }, 'endpoints.tokn', 'is not a known key'],
+    [{ endpoints: 'https://sso.example.com' }, 'endpoints', 'must be an object'],
+    [{ backchannelUrl: 'http://keycloak.internal:8080/realms/pki' }, 'backchannelUrl', 'must use https'],
+    [{ clientAuthentication: 'private_key_jwt' }, 'clientPrivateKey', 'is required for clientAuthentication private_key_jwt'],
+    [{ clientAuthentication: 'private_key_jwt', clientPrivateKey: 'not a key' }, 'clientPrivateKey', 'must be a PEM (PKCS#8) private key or a private JWK'],
+    [{ clientAuthentication: 'client_secret_jwt', clientAssertionSigningAlg: 'RS256' }, 'clientAssertionSigningAlg', 'must be HS256, HS384 or HS512 for client_secret_jwt'],
+    [{ clientAuthentication: 'none', pkce: 'off' }, 'pkce', 'cannot be off for a public client (clientAuthentication none)'],
+    [{ useJwksUrl: false }, 'validatingPublicKey', 'is required when useJwksUrl is off'],
+    [{ useJwksUrl: false, validatingPublicKey: 'nope' }, 'validatingPublicKey', 'must be a PEM public key or certificate'],
+    [{ validateSignatures: false, backchannelLogout: true }, 'backchannelLogout', 'needs validateSignatures: logout tokens arrive from outside and must be verified'],
+    [{ signatureAlgorithms: ['RS256', 'none'] }, 'signatureAlgorithms', 'must not include none'],
+    [{ storedTokensReadable: true }, 'storedTokensReadable', 'needs storeTokens'],
+    [{ prompt: 'always' }, 'prompt', 'must be one of none, login, consent, select_account'],
+  ])('%j: %s %s', (extra, key, reason) => {
+    expect(issuesOf({ ...base, ...extra })).toContainEqual({ key, reason: expect.stringContaining(reason) })
+  })
+
+  it('resolves the defaults of the new keys', () => {
+    const result = validateProvider({ ...base, clientAuthentication: 'client_secret_jwt' }, '/x/k.json', defaults)
+    expect(result.ok && result.provider).toMatchObject({
+      discovery: true,
+      endpoints: {},
+      clientAssertionSigningAlg: 'HS256',
+      pkce: 'S256',
+      validateSignatures: true,
+      useJwksUrl: true,
+      acceptsPromptNoneForward: false,
+      trustEmail: false,
+      accountLinkingOnly: false,
+      storeTokens: false,
+      backchannelLogout: false,
+      bearerAudience: ['otpki'],
+      introspectTokens: false,
+    })
+  })
+
+  it('warns (but accepts) pkce off and validateSignatures off', () => {
+    const result = validateProvider({ ...base, pkce: 'off', validateSignatures: false }, '/x/k.json', defaults)
+    expect(result.ok && result.warnings).toEqual([expect.stringContaining('pkce is off'), expect.stringContaining('validateSignatures is off')])
+  })
+})
+
 describe('main configuration', () => {
   it('OTPKI_* variables override the file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'otpki-cfg-'))
