@@ -3,6 +3,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { afterEach } from 'vitest'
 import { startApp, type RunningApp } from '../../core/app.ts'
 import type { ReloadReport } from '../../core/config/provider-registry.ts'
 import type { Clock } from '../../core/clock.ts'
@@ -182,4 +183,28 @@ async function submitSignInForm(browser: TestBrowser, h: Pick<Harness, 'url'>, r
   const page = await browser.request(`${h.url}/auth/sign-in${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`)
   const form = parseForm(page.body, '/auth/sign-in')
   return browser.request(`${h.url}/auth/sign-in`, { form: form.fields })
+}
+
+/**
+ * Closes, after each test, every server it was given (in reverse order).
+ *
+ * @example
+ * const track = closeAfterEach()
+ * const h = track(await startHarness())
+ */
+export function closeAfterEach(): <T extends { close(): Promise<void> }>(server: T) => T {
+  const open: { close(): Promise<void> }[] = []
+  afterEach(async () => {
+    while (open.length > 0) await open.pop()!.close()
+  })
+  return (server) => {
+    open.push(server)
+    return server
+  }
+}
+
+/** `GET /auth/me` as this browser (or with a bearer token): status, headers and JSON body. */
+export async function me(browser: TestBrowser, h: Pick<Harness, 'url'>, bearer?: string) {
+  const res = await browser.request(`${h.url}/auth/me`, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {})
+  return { status: res.status, headers: res.headers, body: JSON.parse(res.body) as Record<string, any> }
 }

@@ -1,33 +1,25 @@
 import { randomUUID } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
 import { demoUsers, startDevProvider, type DevProvider } from '../../../plugins/dev-provider/dev-provider.ts'
 import { TestBrowser, parseForm } from '../../support/browser.ts'
-import { CLIENT, signIn, startHarness, type Harness } from '../../support/harness.ts'
+import { CLIENT, closeAfterEach, me, signIn, startHarness, type Harness } from '../../support/harness.ts'
 import { JoseProvider, newKey } from '../../support/jose-provider.ts'
-
-async function me(browser: TestBrowser, h: Harness, bearer?: string) {
-  const res = await browser.request(`${h.url}/auth/me`, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {})
-  return { status: res.status, headers: res.headers, body: JSON.parse(res.body) as Record<string, any> }
-}
 
 const rows = (h: Harness, sql: string) => h.app.orm.em.fork().getConnection().execute(sql) as Promise<Record<string, unknown>[]>
 
 describe('account linking', () => {
+  const track = closeAfterEach()
   let h: Harness
   let partner: DevProvider
-  afterEach(async () => {
-    await h?.close()
-    await partner?.close()
-  })
 
   it('a signed-in user links an identity from a linking-only provider; it never signs in or merges accounts', async () => {
-    h = await startHarness()
-    partner = await startDevProvider({
+    h = track(await startHarness())
+    partner = track(await startDevProvider({
       port: 0,
       clients: [{ ...CLIENT, redirectUris: [`${h.url}/auth/callback`], postLogoutRedirectUris: [] }],
       users: { 'alice-at-partner': { password: 'pw', claims: { preferred_username: 'alice.partner' } } },
-    })
+    }))
     await h.writeProvider('partner.json', JSON.stringify({ displayName: 'Partner IdP', issuer: partner.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, accountLinkingOnly: true }))
     expect((await new TestBrowser().request(`${h.url}/auth/sign-in`)).body).not.toContain('Partner IdP')
 
@@ -63,7 +55,7 @@ describe('account linking', () => {
   })
 
   it('linking needs a session and the form token', async () => {
-    h = await startHarness()
+    h = track(await startHarness())
     expect((await new TestBrowser().request(`${h.url}/auth/link`, { form: { provider: 'dev', csrf: 'x' } })).status).toBe(401)
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice')
@@ -72,15 +64,15 @@ describe('account linking', () => {
 })
 
 describe('stored tokens', () => {
+  const track = closeAfterEach()
   let h: Harness
-  afterEach(() => h?.close())
 
   it('storeTokens keeps them encrypted; storedTokensReadable serves them, refreshed when expired', async () => {
     const clock = new ManualClock(Date.now())
-    h = await startHarness({
+    h = track(await startHarness({
       clock,
       providers: ({ providerJson }) => ({ 'dev.json': providerJson({ storeTokens: true, sessionMaxInactive: '1d', sessionMaxLength: '2d' }) }),
-    })
+    }))
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice')
     expect((await browser.request(`${h.url}/auth/tokens`)).status).toBe(403)
@@ -101,22 +93,18 @@ describe('stored tokens', () => {
 })
 
 describe('back-channel logout', () => {
+  const track = closeAfterEach()
   let h: Harness
-  let jose: JoseProvider | undefined
-  afterEach(async () => {
-    await h?.close()
-    await jose?.close()
-    jose = undefined
-  })
+  let jose: JoseProvider
 
   const backchannel = (h: Harness, body: string) =>
     fetch(`${h.url}/auth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
 
   it('a logout at the provider ends the OTPKI session', async () => {
-    h = await startHarness({
+    h = track(await startHarness({
       client: (url) => ({ backchannelLogoutUri: `${url}/auth/backchannel-logout` }),
       providers: ({ providerJson }) => ({ 'dev.json': providerJson({ backchannelLogout: true }) }),
-    })
+    }))
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice')
     expect((await me(browser, h)).status).toBe(200)
@@ -132,13 +120,13 @@ describe('back-channel logout', () => {
   })
 
   it('refuses invalid logout tokens with 400 and no-store, and a token from one provider never ends another provider’s sessions', async () => {
-    jose = await JoseProvider.start('jose-client', 'jose-secret')
-    h = await startHarness({
+    jose = track(await JoseProvider.start('jose-client', 'jose-secret'))
+    h = track(await startHarness({
       providers: ({ providerJson }) => ({
         'dev.json': providerJson({ backchannelLogout: true }),
         'jose.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'jose-client', clientSecret: 'jose-secret', backchannelLogout: true }),
       }),
-    })
+    }))
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice', 'alice', { provider: 'dev' })
     expect((await me(browser, h)).status).toBe(200)
@@ -171,16 +159,12 @@ describe('back-channel logout', () => {
 })
 
 describe('bearer tokens', () => {
+  const track = closeAfterEach()
   let h: Harness
-  let jose: JoseProvider | undefined
-  afterEach(async () => {
-    await h?.close()
-    await jose?.close()
-    jose = undefined
-  })
+  let jose: JoseProvider
 
   it('an opaque access token is introspected at the provider that issued it', async () => {
-    h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ storeTokens: true, storedTokensReadable: true }) }) })
+    h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ storeTokens: true, storedTokensReadable: true }) }) }))
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice')
     const { accessToken, idToken } = JSON.parse((await browser.request(`${h.url}/auth/tokens`)).body) as { accessToken: string; idToken: string }
@@ -203,14 +187,14 @@ describe('bearer tokens', () => {
 
   it('a JWT access token is verified with its provider’s keys; expired, foreign, mis-addressed or unknown-key tokens are refused', async () => {
     const clock = new ManualClock(Date.now())
-    jose = await JoseProvider.start('api-client', 'api-secret')
-    h = await startHarness({
+    jose = track(await JoseProvider.start('api-client', 'api-secret'))
+    h = track(await startHarness({
       clock,
       providers: ({ providerJson }) => ({
         'dev.json': providerJson(),
         'jose.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'api-client', clientSecret: 'api-secret', bearerAudience: ['https://otpki.example/api'] }),
       }),
-    })
+    }))
     const api = new TestBrowser()
     const aud = 'https://otpki.example/api'
     jose.behaviour.claims = { sub: 'robot-1', preferred_username: 'robot' }

@@ -1,14 +1,9 @@
 import { createPublicKey } from 'node:crypto'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { TestBrowser } from '../../support/browser.ts'
-import { CLIENT, signIn, startHarness, type Harness } from '../../support/harness.ts'
+import { CLIENT, closeAfterEach, me, signIn, startHarness, type Harness } from '../../support/harness.ts'
 import { JoseProvider, newKey } from '../../support/jose-provider.ts'
-
-async function me(browser: TestBrowser, h: Harness) {
-  const res = await browser.request(`${h.url}/auth/me`)
-  return { status: res.status, body: JSON.parse(res.body) as Record<string, any> }
-}
 
 async function ready(h: Harness, name = 'dev') {
   await h.app.registry.get(name)!.context().catch(() => undefined)
@@ -16,18 +11,14 @@ async function ready(h: Harness, name = 'dev') {
 }
 
 describe('endpoints and transport', () => {
+  const track = closeAfterEach()
   let h: Harness
-  let jose: JoseProvider | undefined
-  afterEach(async () => {
-    await h?.close()
-    await jose?.close()
-    jose = undefined
-  })
+  let jose: JoseProvider
 
   it('refuses a provider whose discovery document names another issuer', async () => {
-    jose = await JoseProvider.start('c', 's')
+    jose = track(await JoseProvider.start('c', 's'))
     jose.behaviour.discoveryIssuer = 'http://127.0.0.1:1/evil'
-    h = await startHarness({ providers: () => ({ 'liar.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'c', clientSecret: 's' }) }) })
+    h = track(await startHarness({ providers: () => ({ 'liar.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'c', clientSecret: 's' }) }) }))
     const status = await ready(h, 'liar')
     expect(status.state).toBe('unavailable')
     expect(status.error).toMatch(/issuer/i)
@@ -38,14 +29,14 @@ describe('endpoints and transport', () => {
   })
 
   it('discovery off: endpoints given by hand', async () => {
-    h = await startHarness({
+    h = track(await startHarness({
       providers: ({ issuer, providerJson }) => ({
         'dev.json': providerJson({
           discovery: false,
           endpoints: { authorization: `${issuer}/auth`, token: `${issuer}/token`, userinfo: `${issuer}/me`, jwks: `${issuer}/jwks`, endSession: `${issuer}/session/end` },
         }),
       }),
-    })
+    }))
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
     expect((await me(browser, h)).body.user.username).toBe('alice')
@@ -58,12 +49,12 @@ describe('endpoints and transport', () => {
     const providersFor = (withBackchannel: boolean) => ({ issuer, providerJson }: { issuer: string; providerJson: Harness['providerJson'] }) => ({
       'dev.json': providerJson(withBackchannel ? { backchannelUrl: issuer.replace('idp.localhost', '127.0.0.1') } : {}),
     })
-    h = await startHarness({ issuerHost: 'idp.localhost', providers: providersFor(false) })
+    h = track(await startHarness({ issuerHost: 'idp.localhost', providers: providersFor(false) }))
     expect(h.provider.issuer).toMatch(/^http:\/\/idp\.localhost:\d+$/)
     expect((await ready(h)).state).toBe('unavailable')
     await h.close()
 
-    h = await startHarness({ issuerHost: 'idp.localhost', providers: providersFor(true) })
+    h = track(await startHarness({ issuerHost: 'idp.localhost', providers: providersFor(true) }))
     expect((await ready(h)).state).toBe('ready')
     const browser = new TestBrowser({ 'idp.localhost': '127.0.0.1' })
     const page = await signIn(browser, h, 'alice')
@@ -75,17 +66,17 @@ describe('endpoints and transport', () => {
 })
 
 describe('client authentication, each against a provider that requires it', () => {
+  const track = closeAfterEach()
   let h: Harness
-  afterEach(() => h?.close())
 
   it.each([
     ['client_secret_jwt', 'HS256'],
     ['client_secret_jwt', 'HS512'],
   ])('%s with %s', async (method, alg) => {
-    h = await startHarness({
+    h = track(await startHarness({
       client: () => ({ tokenEndpointAuthMethod: 'client_secret_jwt', tokenEndpointAuthSigningAlg: alg }),
       providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: method, ...(alg !== 'HS256' ? { clientAssertionSigningAlg: alg } : {}) }) }),
-    })
+    }))
     const browser = new TestBrowser()
     const page = await signIn(browser, h, 'alice')
     expect(page.status).toBe(200)
@@ -101,30 +92,30 @@ describe('client authentication, each against a provider that requires it', () =
     const kid = `otpki-${alg.toLowerCase()}`
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }
     const clientPrivateKey = format === 'pem' ? await exportPKCS8(privateKey) : JSON.stringify({ ...(await exportJWK(privateKey)), kid })
-    h = await startHarness({
+    h = track(await startHarness({
       client: () => ({ clientSecret: undefined, tokenEndpointAuthMethod: 'private_key_jwt', tokenEndpointAuthSigningAlg: alg, jwks: { keys: [publicJwk] } }),
       providers: ({ providerJson }) => ({
         'dev.json': providerJson({ clientAuthentication: 'private_key_jwt', clientSecret: undefined, clientPrivateKey, ...(alg !== 'RS256' ? { clientAssertionSigningAlg: alg } : {}) }),
       }),
-    })
+    }))
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
   })
 
   it('none: a public client, with PKCE', async () => {
-    h = await startHarness({
+    h = track(await startHarness({
       client: () => ({ clientSecret: undefined, tokenEndpointAuthMethod: 'none' }),
       providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'none', clientSecret: undefined }) }),
-    })
+    }))
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
   })
 
   it('a provider that requires another method refuses the wrong one', async () => {
-    h = await startHarness({
+    h = track(await startHarness({
       client: () => ({ tokenEndpointAuthMethod: 'client_secret_jwt' }),
       providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'client_secret_basic' }) }),
-    })
+    }))
     const browser = new TestBrowser()
     const page = await signIn(browser, h, 'alice')
     expect(page.status).toBe(400)
@@ -133,18 +124,15 @@ describe('client authentication, each against a provider that requires it', () =
 })
 
 describe('token validation', () => {
+  const track = closeAfterEach()
   let h: Harness
   let jose: JoseProvider
-  afterEach(async () => {
-    await h?.close()
-    await jose?.close()
-  })
 
   const joseHarness = async (overrides: Record<string, unknown> = {}) => {
-    jose = await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret)
-    h = await startHarness({
+    jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
+    h = track(await startHarness({
       providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, ...overrides }) }),
-    })
+    }))
   }
 
   it('verifies ID token signatures: a token signed with an unpublished key is refused', async () => {
@@ -181,7 +169,7 @@ describe('token validation', () => {
   })
 
   it('useJwksUrl off: the configured public key and key id', async () => {
-    h = await startHarness()
+    h = track(await startHarness())
     const jwks = (await (await fetch(`${h.provider.issuer}/jwks`)).json()) as { keys: (Record<string, unknown> & { kid: string })[] }
     const pem = createPublicKey({ key: jwks.keys[0]! as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
     await h.writeProvider('dev.json', h.providerJson({ useJwksUrl: false, validatingPublicKey: pem, validatingPublicKeyId: jwks.keys[0]!.kid }))
@@ -195,8 +183,8 @@ describe('token validation', () => {
 })
 
 describe('authorization request', () => {
+  const track = closeAfterEach()
   let h: Harness
-  afterEach(() => h?.close())
 
   const authorizeUrl = async (h: Harness, query = 'provider=dev') => {
     const res = await new TestBrowser().request(`${h.url}/auth/sign-in?${query}`)
@@ -204,7 +192,7 @@ describe('authorization request', () => {
   }
 
   it('pkce off: no code challenge, and a warning', async () => {
-    h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ pkce: 'off' }) }) })
+    h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ pkce: 'off' }) }) }))
     const url = await authorizeUrl(h)
     expect(url.searchParams.has('code_challenge')).toBe(false)
     expect(h.logs.messages().some((m) => m.includes('pkce is off'))).toBe(true)
@@ -213,7 +201,7 @@ describe('authorization request', () => {
   })
 
   it('prompt is sent with every request: prompt=login asks again at the provider', async () => {
-    h = await startHarness()
+    h = track(await startHarness())
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice')
     // Without prompt, the provider's session signs the browser in at once.
@@ -227,7 +215,7 @@ describe('authorization request', () => {
   })
 
   it('prompt=none: answered at once with login_required unless the provider accepts the forward', async () => {
-    h = await startHarness()
+    h = track(await startHarness())
     const silent = await new TestBrowser().request(`${h.url}/auth/sign-in?prompt=none&returnTo=%2Fapp`)
     expect(silent.status).toBe(303)
     expect(silent.headers.get('location')).toBe('/app?error=login_required')
@@ -250,7 +238,7 @@ describe('authorization request', () => {
   })
 
   it('a hidden provider starts by hint; a linking-only one cannot sign in', async () => {
-    h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ hideOnLoginPage: true }) }) })
+    h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ hideOnLoginPage: true }) }) }))
     expect((await new TestBrowser().request(`${h.url}/auth/sign-in`)).body).toContain('Authentication is not available')
     expect((await signIn(new TestBrowser(), h, 'alice', 'alice', { provider: 'dev' })).status).toBe(200)
     await h.writeProvider('dev.json', h.providerJson({ accountLinkingOnly: true }))
@@ -261,11 +249,11 @@ describe('authorization request', () => {
 })
 
 describe('trustEmail', () => {
+  const track = closeAfterEach()
   let h: Harness
-  afterEach(() => h?.close())
 
   it('off: an unverified email stays unverified; on: stored as verified', async () => {
-    h = await startHarness()
+    h = track(await startHarness())
     h.provider.users.alice!.claims.email_verified = false
     await signIn(new TestBrowser(), h, 'alice')
     const verified = async () => (await h.app.orm.em.fork().getConnection().execute("select email_verified as v from users where username = 'alice'"))[0]!.v

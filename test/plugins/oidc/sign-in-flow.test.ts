@@ -1,16 +1,11 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
 import { demoUsers } from '../../../plugins/dev-provider/dev-provider.ts'
 import { TestBrowser, parseForm } from '../../support/browser.ts'
-import { signIn, signInUntilCallback, startHarness, type Harness } from '../../support/harness.ts'
-
-async function me(browser: TestBrowser, h: Harness) {
-  const res = await browser.request(`${h.url}/auth/me`)
-  return { status: res.status, body: JSON.parse(res.body) as Record<string, any> }
-}
+import { closeAfterEach, me, signIn, signInUntilCallback, startHarness, type Harness } from '../../support/harness.ts'
 
 /** A refused sign-in: the status, a message for people, and no session. */
 async function expectRefused(browser: TestBrowser, h: Harness, page: { status: number; body: string }, status: number, message: string) {
@@ -191,11 +186,11 @@ describe('sign-in through a real OpenID provider', () => {
 })
 
 describe('provider variations', () => {
+  const track = closeAfterEach()
   let h: Harness
-  afterEach(() => h?.close())
 
   it('refuses a sign-in without a required claim, naming it', async () => {
-    h = await startHarness()
+    h = track(await startHarness())
     h.provider.users.nameless = { password: 'nameless', claims: { given_name: 'No', family_name: 'Name' } }
     const browser = new TestBrowser()
     await expectRefused(browser, h, await signIn(browser, h, 'nameless'), 400, 'did not send the &quot;username&quot; or &quot;preferred_username&quot; claim')
@@ -203,7 +198,7 @@ describe('provider variations', () => {
   })
 
   it('without an end-session endpoint, sign-out returns to the sign-in page saying so', async () => {
-    h = await startHarness({ endSession: false })
+    h = track(await startHarness({ endSession: false }))
     const browser = new TestBrowser()
     const page = await signIn(browser, h, 'alice')
     const out = await browser.follow(`${h.url}/auth/sign-out`, { form: parseForm(page.body, '/auth/sign-out').fields })
@@ -218,7 +213,7 @@ describe('provider variations', () => {
     await mkdir(join(templates, 'static'))
     await writeFile(join(templates, 'error.eta'), "<% layout('layout', { title: it.title }) %><h1 id=\"page-title\">ACME: <%= it.title %></h1><p><%= it.message %></p>")
     await writeFile(join(templates, 'static', 'style.css'), 'body { background: papayawhip; }')
-    h = await startHarness({ overrides: { templatesDir: templates } })
+    h = track(await startHarness({ overrides: { templatesDir: templates } }))
     const error = await new TestBrowser().request(`${h.url}/auth/callback?state=<script>`)
     expect(error.body).toContain('ACME: Sign-in failed')
     expect(error.body).not.toContain('<script>')
@@ -228,18 +223,18 @@ describe('provider variations', () => {
 })
 
 describe('sync flags', () => {
+  const track = closeAfterEach()
   let h: Harness
-  afterEach(() => h?.close())
 
   it('createUnknownUsers off refuses a first sign-in with a clear page', async () => {
-    h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownUsers: false }) }) })
+    h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownUsers: false }) }) }))
     const browser = new TestBrowser()
     await expectRefused(browser, h, await signIn(browser, h, 'alice'), 403, 'There is no OTPKI account for you yet')
     expect(await dbRows(h, 'select count(*) as n from users')).toEqual([{ n: 0 }])
   })
 
   it('createUnknownRoles off ignores unknown role names; on creates them as system roles', async () => {
-    h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson() }) })
+    h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson() }) }))
     const browser = new TestBrowser()
     await signIn(browser, h, 'admin')
     expect((await me(browser, h)).body.user.roles).toEqual([])
@@ -252,10 +247,10 @@ describe('sync flags', () => {
   })
 
   it('works with client_secret_post', async () => {
-    h = await startHarness({
+    h = track(await startHarness({
       tokenEndpointAuthMethod: 'client_secret_post',
       providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'client_secret_post' }) }),
-    })
+    }))
     const browser = new TestBrowser()
     const page = await signIn(browser, h, 'alice')
     expect(page.status).toBe(200)
