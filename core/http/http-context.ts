@@ -78,7 +78,19 @@ function defaultMessage(status: number): string {
     : 'The sign-in could not be completed. Please sign in again.'
 }
 
-/** The session cookie's value, if any. */
+/**
+ * The session cookie's value, if any. On the per-request auth path: finds the
+ * one cookie in the header without parsing all of them (session ids are
+ * base64url, so no decoding is needed).
+ */
 export function sessionCookie(ctx: HttpContext, event: H3Event): string | undefined {
-  return getCookie(event, ctx.cookies.session)
+  const header = event.req.headers.get('cookie')
+  if (!header) return undefined
+  const name = ctx.cookies.session
+  let at = header.startsWith(`${name}=`) ? 0 : header.indexOf(`; ${name}=`)
+  if (at < 0) return getCookie(event, name)
+  at += header.startsWith(`${name}=`, at) ? name.length + 1 : name.length + 3
+  const end = header.indexOf(';', at)
+  const value = header.slice(at, end < 0 ? undefined : end).trim()
+  return /^[\w-]+$/.test(value) ? value : undefined
 }

@@ -172,7 +172,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     enabledJWA: {
       clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
     },
-    ttl: { Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600, AccessToken: 3600, IdToken: 3600 },
+    ttl: { Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600, AccessToken: 3600, IdToken: 3600, RefreshToken: 8 * 3600 },
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: options.introspection ?? true },

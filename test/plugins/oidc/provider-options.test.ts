@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
 import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../../../core/clock.ts'
 import { TestBrowser } from '../../support/browser.ts'
 import { CLIENT, closeAfterEach, me, signIn, startHarness, type Harness } from '../../support/harness.ts'
 import { JoseProvider, newKey } from '../../support/jose-provider.ts'
@@ -128,9 +129,11 @@ describe('token validation', () => {
   let h: Harness
   let jose: JoseProvider
 
+  const clock = new ManualClock(Date.now())
   const joseHarness = async (overrides: Record<string, unknown> = {}) => {
     jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
     h = track(await startHarness({
+      clock,
       providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, ...overrides }) }),
     }))
   }
@@ -161,9 +164,10 @@ describe('token validation', () => {
     expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
     const before = jose.jwksFetches
     await jose.rotate()
-    // The cooldown since the last fetch (at start) has passed in this test only if time moved; force it by advancing the cache's view.
-    const verifier = ((await h.app.registry.get('jose')!.context()) as { verifier: { remote: { fetchedAt: number } } }).verifier
-    verifier.remote.fetchedAt -= 60_000
+    // Within the refetch cooldown, an unknown kid is refused without a fetch; after it, one fetch finds the new key.
+    expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'jose' })).status).toBe(400)
+    expect(jose.jwksFetches).toBe(before)
+    clock.advance(31_000)
     expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
     expect(jose.jwksFetches).toBe(before + 1)
   })
