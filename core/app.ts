@@ -10,6 +10,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe'
 import oidcPlugin from '../plugins/oidc/index.ts'
 import claimsPlugin from '../plugins/claims/index.ts'
 import userSyncPlugin from '../plugins/user-sync/index.ts'
+import flowsPlugin from '../plugins/flows/index.ts'
 import devProviderPlugin from '../plugins/dev-provider/index.ts'
 import { BearerAuthenticator } from './auth/bearer-authenticator.ts'
 import { systemClock, type Clock } from './clock.ts'
@@ -32,7 +33,7 @@ import { SignInService } from './sign-in-service.ts'
 import { openDatabase, type Orm } from './store/orm.ts'
 
 /** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
-const BUILTIN_PLUGINS: readonly PluginSpec[] = [oidcPlugin, claimsPlugin, userSyncPlugin]
+const BUILTIN_PLUGINS: readonly PluginSpec[] = [oidcPlugin, claimsPlugin, flowsPlugin, userSyncPlugin]
 /** Added by `otpki dev`. */
 const DEV_PLUGINS: readonly PluginSpec[] = [devProviderPlugin]
 
@@ -87,10 +88,19 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
   const registrations = await registerPlugins(specs, { baseDir: config.baseDir, logger, clock, publicUrl: config.publicUrl })
   for (const method of registrations.authMethods) container.register(TOKENS.AuthMethod, { useValue: method })
   for (const mapper of registrations.claimMappers) container.register(TOKENS.ClaimMapper, { useValue: mapper })
+  for (const step of registrations.flowSteps) container.register(TOKENS.FlowStep, { useValue: step })
   container.register(TOKENS.UserSync, { useValue: registrations.userSync })
   const sources: ProviderSources = {
     dirs: [config.providersDir, ...registrations.providersDirs],
-    defaults: { publicUrl: config.publicUrl, sessionMaxInactive: config.sessionMaxInactive, sessionMaxLength: config.sessionMaxLength },
+    defaults: {
+      publicUrl: config.publicUrl,
+      sessionMaxInactive: config.sessionMaxInactive,
+      sessionMaxLength: config.sessionMaxLength,
+      extensions: {
+        mappers: new Map(registrations.claimMappers.map((m) => [m.name, m])),
+        flowSteps: new Map(registrations.flowSteps.map((f) => [f.name, f])),
+      },
+    },
   }
   container.register(TOKENS.ProviderSources, { useValue: sources })
   container.registerSingleton(TOKENS.ProviderRegistry, ProviderRegistry)

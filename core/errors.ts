@@ -29,6 +29,7 @@ export type OtpkiErrorCode =
   | 'LINKING_ONLY'
   | 'TOKEN_INVALID'
   | 'FORBIDDEN'
+  | 'FLOW_DENIED'
   | 'SESSION_INVALID'
   | 'INTERNAL'
 

@@ -3,7 +3,9 @@ import type { Clock } from './clock.ts'
 import type { AuthMethod } from './contracts/auth-method.ts'
 import type { ClaimMapper } from './contracts/claim-mapper.ts'
 import type { PluginContext, PluginDefinition, PluginSpec } from './contracts/plugin.ts'
+import type { FlowStep } from './contracts/flow-step.ts'
 import type { UserSync } from './contracts/user-sync.ts'
+import { validateFields } from './config/fields.ts'
 import { importModule } from './config/module-loader.ts'
 import { OtpkiError } from './errors.ts'
 import type { Logger } from './logger.ts'
@@ -12,6 +14,7 @@ import type { Logger } from './logger.ts'
 export interface Registrations {
   authMethods: AuthMethod<unknown>[]
   claimMappers: ClaimMapper[]
+  flowSteps: FlowStep[]
   userSync: UserSync | undefined
   providersDirs: string[]
   onStart: (() => Promise<void> | void)[]
@@ -19,7 +22,7 @@ export interface Registrations {
   plugins: string[]
 }
 
-const PLUGIN_KINDS = new Set(['auth-method', 'claim-mapper', 'user-sync', 'service'])
+const PLUGIN_KINDS = new Set(['auth-method', 'claim-mapper', 'user-sync', 'flow-step', 'service'])
 
 /** Loads a plugin named by path or package; `baseDir` anchors relative paths. */
 async function resolveSpec(spec: PluginSpec, baseDir: string): Promise<{ plugin: PluginDefinition<any>; options: Record<string, unknown>; label: string }> {
@@ -52,13 +55,19 @@ export async function registerPlugins(
   specs: readonly PluginSpec[],
   env: { baseDir: string; logger: Logger; clock: Clock; publicUrl: string },
 ): Promise<Registrations> {
-  const all: Registrations = { authMethods: [], claimMappers: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [], plugins: [] }
+  const all: Registrations = { authMethods: [], claimMappers: [], flowSteps: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [], plugins: [] }
   const names = new Set<string>()
   for (const spec of specs) {
     const { plugin, options, label } = await resolveSpec(spec, env.baseDir)
     check(plugin, label)
     if (names.has(plugin.name)) throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: a plugin named ${plugin.name} is already registered`)
-    const staged: Omit<Registrations, 'plugins'> = { authMethods: [], claimMappers: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [] }
+    if (plugin.optionsSchema) {
+      const { issues } = validateFields(plugin.optionsSchema, options)
+      if (issues.length > 0) {
+        throw new OtpkiError('PLUGIN_INVALID', issues.map((i) => `plugin ${plugin.name}: option ${i.key}: ${i.reason}`).join('\n'))
+      }
+    }
+    const staged: Omit<Registrations, 'plugins'> = { authMethods: [], claimMappers: [], flowSteps: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [] }
     const context: PluginContext<Record<string, unknown>> = {
       options,
       logger: env.logger.child({ plugin: plugin.name }),
@@ -66,6 +75,7 @@ export async function registerPlugins(
       publicUrl: env.publicUrl,
       registerAuthMethod: (m) => void staged.authMethods.push(m),
       registerClaimMapper: (m) => void staged.claimMappers.push(m),
+      registerFlowStep: (f) => void staged.flowSteps.push(f),
       registerUserSync: (s) => void (staged.userSync = s),
       addProvidersDir: (dir) => void staged.providersDirs.push(resolve(env.baseDir, dir)),
       onStart: (hook) => void staged.onStart.push(hook),
@@ -81,10 +91,20 @@ export async function registerPlugins(
         throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: an auth method for strategy ${m.strategy} is already registered`)
       }
     }
+    for (const [kind, list, known] of [
+      ['claim mapper', staged.claimMappers, all.claimMappers],
+      ['flow step', staged.flowSteps, all.flowSteps],
+    ] as const) {
+      for (const item of list as { name: string }[]) {
+        if (typeof item.name !== 'string' || item.name === '') throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: a ${kind} has no name`)
+        if ((known as { name: string }[]).some((x) => x.name === item.name)) throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: a ${kind} named ${item.name} is already registered`)
+      }
+    }
     names.add(plugin.name)
     all.plugins.push(plugin.name)
     all.authMethods.push(...staged.authMethods)
     all.claimMappers.push(...staged.claimMappers)
+    all.flowSteps.push(...staged.flowSteps)
     all.userSync = staged.userSync ?? all.userSync
     all.providersDirs.push(...staged.providersDirs)
     all.onStart.push(...staged.onStart)

@@ -1,8 +1,10 @@
 import { inject, injectable, injectAll } from 'tsyringe'
+import { mappingInput, providerChain, providerFlow, runChain, runFlow } from './claims/chain.ts'
 import type { Clock } from './clock.ts'
 import type { AuthResult } from './contracts/auth-method.ts'
 import type { ClaimMapper, MappedIdentity } from './contracts/claim-mapper.ts'
-import type { ProviderDefinition } from './contracts/provider.ts'
+import type { FlowStep } from './contracts/flow-step.ts'
+import type { Claims, ProviderDefinition } from './contracts/provider.ts'
 import type { StoredUser, UserSync } from './contracts/user-sync.ts'
 import { TOKENS } from './di/tokens.ts'
 import { OtpkiError } from './errors.ts'
@@ -11,36 +13,100 @@ import type { SessionService } from './sessions/session-service.ts'
 import type { Orm } from './store/orm.ts'
 import { OrmUserStore } from './store/user-store.ts'
 
-/** The name of the built-in mapper that always runs first. */
-export const DEFAULT_MAPPER = 'otpki-default'
+export { DEFAULT_MAPPER } from './claims/chain.ts'
+
+type ClaimsResult = Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>
+
+/** What `otpki explain` shows: the identity, who set each field, and what sync would do. */
+export interface Explanation {
+  identity: MappedIdentity
+  firstLogin: boolean
+  existing: StoredUser | undefined
+  user: StoredUser | undefined
+  refused: string | undefined
+}
+
+/** Thrown inside the explain transaction to roll it back. */
+class DryRun extends Error {
+  constructor(readonly result: StoredUser) {
+    super('dry run')
+  }
+}
 
 /**
  * Turns a provider's authentication result into an OTPKI session: claim
- * mapping, user sync in one database transaction, then a fresh session.
+ * mapping, flows and user sync in one database transaction, then a fresh session.
  */
 @injectable()
 export class SignInService {
+  private readonly mappers: ReadonlyMap<string, ClaimMapper>
+  private readonly flowSteps: ReadonlyMap<string, FlowStep>
+
   constructor(
     @inject(TOKENS.Orm) private readonly orm: Orm,
-    @injectAll(TOKENS.ClaimMapper) private readonly mappers: ClaimMapper[],
+    @injectAll(TOKENS.ClaimMapper) mappers: ClaimMapper[],
+    @injectAll(TOKENS.FlowStep, { isOptional: true }) flowSteps: FlowStep[],
     @inject(TOKENS.UserSync) private readonly userSync: UserSync,
     @inject(TOKENS.SessionService) private readonly sessions: SessionService,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.mappers = new Map(mappers.map((m) => [m.name, m]))
+    this.flowSteps = new Map((flowSteps ?? []).map((f) => [f.name, f]))
+  }
 
-  /** Maps the claims and syncs the user (created or refreshed), in one database transaction. */
-  async resolveUser(provider: ProviderDefinition, result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>): Promise<{ user: StoredUser; identity: MappedIdentity }> {
+  /** Runs the provider's claim-mapper chain: the default mapping, then its `mappers`. */
+  async map(provider: ProviderDefinition, result: ClaimsResult): Promise<MappedIdentity> {
+    return runChain(providerChain(provider, this.mappers), mappingInput(provider, result))
+  }
+
+  /** Maps the claims, runs the flows and syncs the user (created or refreshed), in one database transaction. */
+  async resolveUser(provider: ProviderDefinition, result: ClaimsResult): Promise<{ user: StoredUser; identity: MappedIdentity }> {
+    this.refuseLinkingOnly(provider)
+    const mapped = await this.map(provider, result)
+    const { user, identity } = await this.orm.em.fork().transactional((em) => this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock)))
+    this.sessions.invalidateUser(user.id)
+    return { user, identity }
+  }
+
+  /**
+   * The whole chain on sample claims (mapping, mappers, flows, sync decision)
+   * against the current database, writing nothing: the transaction is rolled back.
+   */
+  async explain(provider: ProviderDefinition, claims: Claims): Promise<Explanation> {
+    const result = { claims, idTokenClaims: claims, userinfo: undefined }
+    const identity = await this.map(provider, result)
+    const em = this.orm.em.fork()
+    const existing = await new OrmUserStore(em, this.clock).findByIdentity(identity.issuer, identity.subject)
+    try {
+      this.refuseLinkingOnly(provider)
+      await em.transactional(async (tx) => {
+        const { user } = await this.syncWithFlows(provider, result, identity, new OrmUserStore(tx, this.clock))
+        throw new DryRun(user)
+      })
+    } catch (error) {
+      if (error instanceof DryRun) return { identity, firstLogin: !existing, existing, user: error.result, refused: undefined }
+      if (error instanceof OtpkiError) return { identity, firstLogin: !existing, existing, user: undefined, refused: `${error.code}: ${error.publicMessage ?? error.message}` }
+      throw error
+    }
+    throw new OtpkiError('INTERNAL', 'explain ended without a result')
+  }
+
+  private async syncWithFlows(provider: ProviderDefinition, result: ClaimsResult, mapped: MappedIdentity, store: OrmUserStore) {
+    const existing = await store.findByIdentity(mapped.issuer, mapped.subject)
+    const input = { ...mappingInput(provider, result), user: existing, firstLogin: !existing }
+    let identity = existing ? mapped : await runFlow(providerFlow(provider, 'firstLoginFlow', this.flowSteps), input, mapped)
+    identity = await runFlow(providerFlow(provider, 'postLoginFlow', this.flowSteps), input, identity)
+    return { user: await this.userSync.sync(identity, provider, store), identity }
+  }
+
+  private refuseLinkingOnly(provider: ProviderDefinition): void {
     if (provider.accountLinkingOnly) {
       throw new OtpkiError('LINKING_ONLY', `provider ${provider.name} is accountLinkingOnly`, {
         status: 403,
         publicMessage: `${provider.displayName} cannot be used to sign in; once signed in, you can link it to your account.`,
       })
     }
-    const identity = await this.map(provider, result as AuthResult)
-    const user = await this.orm.em.fork().transactional((em) => this.userSync.sync(identity, provider, new OrmUserStore(em, this.clock)))
-    this.sessions.invalidateUser(user.id)
-    return { user, identity }
   }
 
   /** The user an identity belongs to, without changing anything. */
@@ -68,7 +134,7 @@ export class SignInService {
     this.logger.info({ provider: provider.name, userId, subject: identity.subject }, 'identity linked')
   }
 
-  /** Maps the claims and syncs the user; all or nothing. */
+  /** Maps the claims and syncs the user, then starts a fresh session; all or nothing. */
   async signIn(provider: ProviderDefinition, result: AuthResult): Promise<{ user: StoredUser; sessionId: string; expiresAt: number }> {
     const { user, identity } = await this.resolveUser(provider, result)
     const session = await this.sessions.create({
@@ -85,32 +151,5 @@ export class SignInService {
     })
     this.logger.info({ provider: provider.name, user: user.username, subject: identity.subject }, 'signed in')
     return { user, sessionId: session.id, expiresAt: session.expiresAt }
-  }
-
-  /** Runs the claim-mapper chain and checks the result is a whole identity. */
-  async map(provider: ProviderDefinition, result: AuthResult): Promise<MappedIdentity> {
-    const chain = this.mappers.filter((m) => m.name === DEFAULT_MAPPER)
-    if (chain.length === 0) throw new OtpkiError('INTERNAL', `no "${DEFAULT_MAPPER}" claim mapper is registered`)
-    let identity: Partial<MappedIdentity> = {}
-    const input = { claims: result.claims, idTokenClaims: result.idTokenClaims, userinfo: result.userinfo, provider }
-    for (const mapper of chain) identity = await mapper.map(input, identity)
-    for (const key of ['issuer', 'subject', 'username'] as const) {
-      if (typeof identity[key] !== 'string' || identity[key] === '') {
-        throw new OtpkiError('CLAIM_MISSING', `the mapped identity has no ${key}`, {
-          publicMessage: `The identity provider did not send what OTPKI needs (${key}). Please contact an administrator.`,
-        })
-      }
-    }
-    return {
-      issuer: identity.issuer!,
-      subject: identity.subject!,
-      username: identity.username!,
-      firstName: identity.firstName,
-      lastName: identity.lastName,
-      email: identity.email,
-      emailVerified: identity.emailVerified ?? false,
-      roles: identity.roles,
-      attributes: identity.attributes ?? {},
-    }
   }
 }

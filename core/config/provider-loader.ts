@@ -1,11 +1,12 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { basename, extname } from 'node:path'
-import type { ClientAuthentication, ProviderDefinition, ProviderEndpoints } from '../contracts/provider.ts'
+import type { ClaimNames, ClientAuthentication, ExtensionEntry, ProviderDefinition, ProviderEndpoints } from '../contracts/provider.ts'
 import { durationToSeconds, type Duration } from './duration.ts'
-import { validateFields, type FieldIssue } from './fields.ts'
+import { validateFields, type FieldIssue, type Fields } from './fields.ts'
 import { loadConfigModule } from './module-loader.ts'
 import { providerFields } from './provider-schema.ts'
 import { resolveSecret, type SecretRef } from './secrets.ts'
+import { parseClaimPath } from '../claims/claim-path.ts'
 
 /** Provider file extensions, in the order they are read. */
 export const PROVIDER_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.json'] as const
@@ -14,11 +15,43 @@ export function isProviderFile(path: string): boolean {
   return (PROVIDER_EXTENSIONS as readonly string[]).includes(extname(path)) && !path.endsWith('.d.ts') && !basename(path).startsWith('.')
 }
 
-/** Values a provider inherits from the main configuration. */
+/** The mappers and flow steps plugins registered, by type, with their option schemas. */
+export interface ProviderExtensions {
+  mappers: ReadonlyMap<string, { optionsSchema?: Fields | undefined }>
+  flowSteps: ReadonlyMap<string, { optionsSchema?: Fields | undefined }>
+}
+
+/** Values a provider inherits from the main configuration, and what the running app offers it. */
 export interface ProviderDefaults {
   publicUrl: string
   sessionMaxInactive: number
   sessionMaxLength: number
+  /** When given, `mappers` and flow entries are checked against them. */
+  extensions?: ProviderExtensions
+}
+
+const SYNC_MODES = ['force', 'import', 'legacy']
+
+/** Checks `mappers` / flow entries: objects with a known `type` and valid options. */
+function validateEntries(key: string, entries: unknown[], known: ProviderExtensions['mappers'] | undefined, issues: FieldIssue[]): ExtensionEntry[] {
+  entries.forEach((entry, i) => {
+    const at = `${key}[${i}]`
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return void issues.push({ key: at, reason: 'must be an object with a type' })
+    const { type, syncMode, ...options } = entry as Record<string, unknown>
+    if (typeof type !== 'string' || type === '') return void issues.push({ key: `${at}.type`, reason: 'is required' })
+    if (syncMode !== undefined && (key !== 'mappers' || !SYNC_MODES.includes(syncMode as string))) {
+      issues.push({ key: `${at}.syncMode`, reason: key === 'mappers' ? `must be one of ${SYNC_MODES.join(', ')}` : 'is not a known key' })
+    }
+    if (!known) return
+    const extension = known.get(type)
+    if (!extension) return void issues.push({ key: `${at}.type`, reason: `unknown ${key === 'mappers' ? 'mapper' : 'flow step'} "${type}" (known: ${[...known.keys()].join(', ')})` })
+    if (extension.optionsSchema) {
+      for (const issue of validateFields(extension.optionsSchema, options).issues) issues.push({ key: `${at}.${issue.key}`, reason: issue.reason })
+    } else if (Object.keys(options).length > 0) {
+      issues.push({ key: `${at}.${Object.keys(options)[0]}`, reason: 'is not a known key' })
+    }
+  })
+  return entries as ExtensionEntry[]
 }
 
 export type ProviderLoadResult =
@@ -135,7 +168,31 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
   const algorithms = (v.signatureAlgorithms as string[] | null) ?? undefined
   if (algorithms?.some((a) => a.toLowerCase() === 'none')) issues.push({ key: 'signatureAlgorithms', reason: 'must not include none' })
   if (v.storedTokensReadable === true && v.storeTokens !== true) issues.push({ key: 'storedTokensReadable', reason: 'needs storeTokens' })
+  const claimNames = v.claims as Partial<Record<keyof ClaimNames, unknown>> | null
+  for (const [k, path] of Object.entries(claimNames ?? {})) {
+    if (k === 'source' || path === null) continue
+    for (const p of Array.isArray(path) ? path : [path]) {
+      try {
+        parseClaimPath(p as string)
+      } catch (cause) {
+        issues.push({ key: `claims.${k}`, reason: (cause as Error).message })
+      }
+    }
+  }
+  const mappers = validateEntries('mappers', v.mappers as unknown[], defaults.extensions?.mappers, issues)
+  const firstLoginFlow = validateEntries('firstLoginFlow', v.firstLoginFlow as unknown[], defaults.extensions?.flowSteps, issues)
+  const postLoginFlow = validateEntries('postLoginFlow', v.postLoginFlow as unknown[], defaults.extensions?.flowSteps, issues)
   if (issues.length > 0) return { ok: false, file, issues }
+  const claimDefaults = providerFields.claims.fields
+  const claims: ClaimNames = {
+    source: (claimNames?.source as ClaimNames['source'] | null) ?? 'merged',
+    username: (claimNames?.username as string[] | null) ?? claimDefaults.username.default!,
+    firstName: (claimNames?.firstName as string | null) ?? claimDefaults.firstName.default!,
+    lastName: (claimNames?.lastName as string | null) ?? claimDefaults.lastName.default!,
+    email: (claimNames?.email as string | null) ?? claimDefaults.email.default!,
+    emailVerified: (claimNames?.emailVerified as string | null) ?? claimDefaults.emailVerified.default!,
+    roles: (claimNames?.roles as string | null) ?? claimDefaults.roles.default!,
+  }
 
   const publicUrl = defaults.publicUrl.replace(/\/+$/, '')
   const seconds = (d: unknown, fallback: number) => (d === null || d === undefined ? fallback : durationToSeconds(d as Duration))
@@ -177,6 +234,13 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
     backchannelLogout: v.backchannelLogout as boolean,
     bearerAudience: (v.bearerAudience as string[] | null) ?? [v.clientId as string],
     introspectTokens: v.introspectTokens as boolean,
+    claims,
+    mappers,
+    syncMode: v.syncMode as ProviderDefinition['syncMode'],
+    roleSyncScope: v.roleSyncScope as ProviderDefinition['roleSyncScope'],
+    usernameCollision: v.usernameCollision as ProviderDefinition['usernameCollision'],
+    firstLoginFlow,
+    postLoginFlow,
     source: file,
   }
   return { ok: true, file, provider, warnings }

@@ -113,6 +113,36 @@ export const providerFields = {
     doc: 'Bearer JWT access tokens from this provider are accepted when their aud holds one of these.',
     defaultText: '[clientId]',
   }),
+  claims: field.object(
+    {
+      source: field.enum(['merged', 'id_token', 'userinfo'], { doc: 'Which claims the mapping reads: the ID token merged with userinfo, or only one of them.', default: 'merged' }),
+      username: field.stringArray({ doc: 'Claim paths for the username, first present wins.', default: ['username', 'preferred_username'] }),
+      firstName: field.string({ doc: 'Claim path of the first name.', default: 'given_name' }),
+      lastName: field.string({ doc: 'Claim path of the last name.', default: 'family_name' }),
+      email: field.string({ doc: 'Claim path of the email.', default: 'email' }),
+      emailVerified: field.string({ doc: 'Claim path saying the email is verified.', default: 'email_verified' }),
+      roles: field.string({ doc: 'Claim path of the roles (an array, or a string separated by spaces or commas).', default: 'roles' }),
+    },
+    { doc: 'Where the default mapping finds each field (claim paths, see the README).' },
+  ),
+  mappers: field.anyArray({
+    doc: 'Claim mappers applied in order after the default mapping: [{ "type": "attribute", ... }, ...]. Each may set its own syncMode.',
+    default: [],
+  }),
+  syncMode: field.enum(['force', 'import', 'legacy'], {
+    doc: 'force: names, roles and attributes refreshed at every sign-in; import: set at the first sign-in only; legacy: names and attributes at the first sign-in, roles at every one.',
+    default: 'force',
+  }),
+  roleSyncScope: field.enum(['all', 'provider'], {
+    doc: "all: a roles claim sets exactly the user's roles; provider: only the roles that came from this provider change (for users who also hold roles from an administrator or another provider).",
+    default: 'all',
+  }),
+  usernameCollision: field.enum(['refuse', 'suffix'], {
+    doc: 'A new identity whose username belongs to another account: refuse the sign-in, or create the user as username-2, -3, ... Never signed in as the existing user.',
+    default: 'refuse',
+  }),
+  firstLoginFlow: field.anyArray({ doc: 'Flow steps run at the first sign-in of an identity, before the user is created.', default: [] }),
+  postLoginFlow: field.anyArray({ doc: 'Flow steps run at every sign-in, before user sync.', default: [] }),
   introspectTokens: field.boolean({
     doc: 'Introspect opaque bearer tokens at this provider (RFC 7662). At most one provider may, so a token is never sent to another.',
     default: false,

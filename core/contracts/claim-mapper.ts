@@ -1,4 +1,12 @@
+import type { Fields } from '../config/fields.ts'
 import type { Claims, ProviderDefinition } from './provider.ts'
+
+/**
+ * When a mapped field is written to an existing user:
+ * `force` at every sign-in; `import` at the first sign-in only; `legacy`
+ * Keycloak's meaning: names and attributes at the first sign-in, roles at every sign-in.
+ */
+export type SyncMode = 'force' | 'import' | 'legacy'
 
 /** The identity a claim-mapper chain produces, input to user sync. */
 export interface MappedIdentity {
@@ -12,6 +20,10 @@ export interface MappedIdentity {
   /** `undefined` when the provider sent no roles claim: roles then stay as they are. */
   roles: string[] | undefined
   attributes: Record<string, unknown>
+  /** Per field (`firstName`, `roles`, `attributes.department`, ...): a sync mode that overrides the provider's. */
+  syncModes?: Record<string, SyncMode>
+  /** Per field: which mapper set it (filled in by the chain; shown by `otpki explain`). */
+  provenance?: Record<string, string>
 }
 
 export interface ClaimMapperInput {
@@ -35,7 +47,10 @@ export interface ClaimMapperInput {
  * }
  * ```
  */
-export interface ClaimMapper {
+export interface ClaimMapper<Options = any> {
+  /** The `type` that names this mapper in a provider's `mappers: [...]`. */
   readonly name: string
-  map(input: ClaimMapperInput, identity: Partial<MappedIdentity>): Promise<Partial<MappedIdentity>> | Partial<MappedIdentity>
+  /** Options it takes in `mappers: [{ type: name, ...options }]`, validated when the provider file loads. */
+  readonly optionsSchema?: Fields
+  map(input: ClaimMapperInput, identity: Partial<MappedIdentity>, options: Options): Promise<Partial<MappedIdentity>> | Partial<MappedIdentity>
 }

@@ -1,10 +1,12 @@
 import type { Clock } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import type { AuthMethod } from './auth-method.ts'
+import type { Fields } from '../config/fields.ts'
 import type { ClaimMapper } from './claim-mapper.ts'
+import type { FlowStep } from './flow-step.ts'
 import type { UserSync } from './user-sync.ts'
 
-export type PluginKind = 'auth-method' | 'claim-mapper' | 'user-sync' | 'service'
+export type PluginKind = 'auth-method' | 'claim-mapper' | 'user-sync' | 'flow-step' | 'service'
 
 /** What a plugin's `register` hook may do. It never sees the container. */
 export interface PluginContext<Options = Record<string, unknown>> {
@@ -16,6 +18,7 @@ export interface PluginContext<Options = Record<string, unknown>> {
   registerAuthMethod(method: AuthMethod<any>): void
   registerClaimMapper(mapper: ClaimMapper): void
   registerUserSync(sync: UserSync): void
+  registerFlowStep(step: FlowStep): void
   /** Adds a directory of provider files, watched like the main one. */
   addProvidersDir(dir: string): void
   /** Runs after the server is configured, before it listens. */
@@ -28,6 +31,8 @@ export interface PluginContext<Options = Record<string, unknown>> {
 export interface PluginDefinition<Options = Record<string, unknown>> {
   readonly name: string
   readonly kind: PluginKind
+  /** The options it takes in `plugins: [[plugin, options]]`, validated at load. */
+  readonly optionsSchema?: Fields
   register(context: PluginContext<Options>): void | Promise<void>
 }
 

@@ -8,6 +8,24 @@ export interface ProviderEndpoints {
   readonly introspection?: string
 }
 
+/** Where the default mapping reads each field: claim paths, and which claims. */
+export interface ClaimNames {
+  readonly source: 'merged' | 'id_token' | 'userinfo'
+  readonly username: readonly string[]
+  readonly firstName: string
+  readonly lastName: string
+  readonly email: string
+  readonly emailVerified: string
+  readonly roles: string
+}
+
+/** A mapper or flow step as a provider lists it: its type, and its options. */
+export interface ExtensionEntry {
+  readonly type: string
+  readonly syncMode?: 'force' | 'import' | 'legacy'
+  readonly [option: string]: unknown
+}
+
 export type ClientAuthentication = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none'
 
 /**
@@ -51,6 +69,15 @@ export interface ProviderDefinition {
   readonly backchannelLogout: boolean
   readonly bearerAudience: readonly string[]
   readonly introspectTokens: boolean
+  readonly claims: ClaimNames
+  readonly mappers: readonly ExtensionEntry[]
+  readonly syncMode: 'force' | 'import' | 'legacy'
+  /** `all`: the roles claim sets all of a user's roles; `provider`: only those that came from this provider. */
+  readonly roleSyncScope: 'all' | 'provider'
+  /** A new identity whose username is taken: `refuse`, or `suffix` (alice-2, alice-3, ...). */
+  readonly usernameCollision: 'refuse' | 'suffix'
+  readonly firstLoginFlow: readonly ExtensionEntry[]
+  readonly postLoginFlow: readonly ExtensionEntry[]
   /** Seconds. */
   readonly sessionMaxInactive: number
   /** Seconds. */

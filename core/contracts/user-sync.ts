@@ -10,6 +10,7 @@ export interface StoredUser {
   readonly email: string | undefined
   readonly emailVerified: boolean
   readonly roles: readonly string[]
+  readonly attributes: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -19,16 +20,28 @@ export interface StoredUser {
 export interface UserStore {
   findByIdentity(issuer: string, subject: string): Promise<StoredUser | undefined>
   findByUsername(username: string): Promise<StoredUser | undefined>
-  createUser(user: { username: string; firstName?: string | undefined; lastName?: string | undefined; email?: string | undefined; emailVerified?: boolean }): Promise<StoredUser>
-  updateUser(id: number, changes: { firstName?: string | undefined; lastName?: string | undefined; email?: string | undefined; emailVerified?: boolean }): Promise<void>
+  createUser(user: UserFields & { username: string }): Promise<StoredUser>
+  updateUser(id: number, changes: UserFields): Promise<void>
   linkIdentity(userId: number, identity: { issuer: string; subject: string; provider: string }): Promise<void>
   /** Records a sign-in through an identity. */
   touchIdentity(issuer: string, subject: string): Promise<void>
   /**
    * Makes the user's roles exactly `names`. Unknown names are created as
-   * system roles when `createUnknown`, else ignored. Returns the roles set.
+   * system roles when `createUnknown`, else ignored. With `source`, only the
+   * roles that came from that source change, and new ones are recorded as
+   * coming from it. Returns the user's roles afterwards.
    */
-  setRoles(userId: number, names: readonly string[], options: { createUnknown: boolean }): Promise<string[]>
+  setRoles(userId: number, names: readonly string[], options: { createUnknown: boolean; source?: string | undefined }): Promise<string[]>
+}
+
+/** The fields user sync may write. */
+export interface UserFields {
+  firstName?: string | undefined
+  lastName?: string | undefined
+  email?: string | undefined
+  emailVerified?: boolean
+  /** Merged into the user's attributes. */
+  attributes?: Record<string, unknown>
 }
 
 /** Why user sync refused; shown to the user as a neutral message. */

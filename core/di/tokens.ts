@@ -13,6 +13,8 @@ export const TOKENS = {
   AuthMethod: Symbol('otpki.AuthMethod'),
   /** Every registered claim mapper (resolveAll). */
   ClaimMapper: Symbol('otpki.ClaimMapper'),
+  /** Every registered flow step (resolveAll). */
+  FlowStep: Symbol('otpki.FlowStep'),
   /** The user sync in force (the last one registered wins). */
   UserSync: Symbol('otpki.UserSync'),
   ProviderRegistry: Symbol('otpki.ProviderRegistry'),

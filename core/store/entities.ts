@@ -13,6 +13,8 @@ export const UserSchema = defineEntity({
     lastName: p.string().length(255).nullable(),
     email: p.string().length(320).nullable(),
     emailVerified: p.boolean().default(false),
+    /** Attributes set by attribute mappers, JSON. */
+    attributes: p.json<Record<string, unknown>>().nullable(),
     createdAt: epochMs(),
     updatedAt: epochMs(),
   },
@@ -38,6 +40,8 @@ export const UserRoleSchema = defineEntity({
   properties: {
     user: () => p.manyToOne(UserSchema).primary().deleteRule('cascade'),
     role: () => p.manyToOne(RoleSchema).primary().deleteRule('cascade'),
+    /** The provider whose roles claim gave it; null when an administrator did. */
+    source: p.string().length(64).nullable(),
     createdAt: epochMs(),
   },
 })

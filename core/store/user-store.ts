@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sqlite'
 import type { Clock } from '../clock.ts'
-import type { StoredUser, UserStore } from '../contracts/user-sync.ts'
+import type { StoredUser, UserFields, UserStore } from '../contracts/user-sync.ts'
 import { IdentitySchema, RoleSchema, UserRoleSchema, UserSchema, type User } from './entities.ts'
 
 /** The {@link UserStore} over one MikroORM entity manager (one transaction). */
@@ -20,7 +20,7 @@ export class OrmUserStore implements UserStore {
     return user ? this.toStored(user) : undefined
   }
 
-  async createUser(input: { username: string; firstName?: string | undefined; lastName?: string | undefined; email?: string | undefined; emailVerified?: boolean }): Promise<StoredUser> {
+  async createUser(input: UserFields & { username: string }): Promise<StoredUser> {
     const now = this.clock.now()
     const user = this.em.create(UserSchema, {
       username: input.username,
@@ -28,6 +28,7 @@ export class OrmUserStore implements UserStore {
       lastName: input.lastName ?? null,
       email: input.email ?? null,
       emailVerified: input.emailVerified ?? false,
+      attributes: input.attributes && Object.keys(input.attributes).length > 0 ? input.attributes : null,
       createdAt: now,
       updatedAt: now,
     })
@@ -35,12 +36,13 @@ export class OrmUserStore implements UserStore {
     return this.toStored(user)
   }
 
-  async updateUser(id: number, changes: { firstName?: string | undefined; lastName?: string | undefined; email?: string | undefined; emailVerified?: boolean }): Promise<void> {
+  async updateUser(id: number, changes: UserFields): Promise<void> {
     const user = await this.em.findOneOrFail(UserSchema, { id })
     if ('firstName' in changes) user.firstName = changes.firstName ?? null
     if ('lastName' in changes) user.lastName = changes.lastName ?? null
     if ('email' in changes) user.email = changes.email ?? null
     if (changes.emailVerified !== undefined) user.emailVerified = changes.emailVerified
+    if (changes.attributes && Object.keys(changes.attributes).length > 0) user.attributes = { ...user.attributes, ...changes.attributes }
     user.updatedAt = this.clock.now()
     await this.em.flush()
   }
@@ -55,7 +57,7 @@ export class OrmUserStore implements UserStore {
     await this.em.nativeUpdate(IdentitySchema, { issuer, subject }, { lastLoginAt: this.clock.now() })
   }
 
-  async setRoles(userId: number, names: readonly string[], options: { createUnknown: boolean }): Promise<string[]> {
+  async setRoles(userId: number, names: readonly string[], options: { createUnknown: boolean; source?: string | undefined }): Promise<string[]> {
     const wanted = [...new Set(names)]
     const known = wanted.length ? await this.em.find(RoleSchema, { name: { $in: wanted } }) : []
     const roles = [...known]
@@ -68,13 +70,24 @@ export class OrmUserStore implements UserStore {
     }
     const current = await this.em.find(UserRoleSchema, { user: userId }, { populate: ['role'] })
     const keep = new Set(roles.map((r) => r.id))
-    for (const link of current) if (!keep.has(link.role.id)) this.em.remove(link)
+    // Scoped to a source: roles from elsewhere (an administrator, another provider) are never removed.
+    for (const link of current) if (!keep.has(link.role.id) && (options.source === undefined || link.source === options.source)) this.em.remove(link)
     const have = new Set(current.map((l) => l.role.id))
     for (const role of roles) {
-      if (!have.has(role.id)) this.em.create(UserRoleSchema, { user: userId, role: role.id, createdAt: this.clock.now() })
+      if (!have.has(role.id)) this.em.create(UserRoleSchema, { user: userId, role: role.id, source: options.source ?? null, createdAt: this.clock.now() })
     }
     await this.em.flush()
-    return roles.map((r) => r.name).sort()
+    const after = await this.em.find(UserRoleSchema, { user: userId }, { populate: ['role'] })
+    return after.map((l) => l.role.name).sort()
+  }
+
+  /** Gives a user a role by hand (an administrator's grant: no source). */
+  async grantRole(userId: number, name: string): Promise<void> {
+    let role = await this.em.findOne(RoleSchema, { name })
+    role ??= this.em.create(RoleSchema, { name, system: false, createdAt: this.clock.now() })
+    await this.em.flush()
+    this.em.create(UserRoleSchema, { user: userId, role: role.id, source: null, createdAt: this.clock.now() })
+    await this.em.flush()
   }
 
   private async toStored(user: User): Promise<StoredUser> {
@@ -87,6 +100,7 @@ export class OrmUserStore implements UserStore {
       email: user.email ?? undefined,
       emailVerified: user.emailVerified,
       roles: links.map((l) => l.role.name).sort(),
+      attributes: user.attributes ?? {},
     }
   }
 }

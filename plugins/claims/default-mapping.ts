@@ -1,4 +1,4 @@
-import { OtpkiError, type ClaimMapper, type Claims } from '../../core/index.ts'
+import { OtpkiError, claimStrings, readClaim, type ClaimMapper, type Claims } from '../../core/index.ts'
 
 function missing(claim: string, provider: string): OtpkiError {
   return new OtpkiError('CLAIM_MISSING', `${provider} sent no "${claim}" claim`, {
@@ -6,20 +6,16 @@ function missing(claim: string, provider: string): OtpkiError {
   })
 }
 
-function text(claims: Claims, name: string): string | undefined {
-  const value = claims[name]
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
+export function text(claims: Claims, path: string): string | undefined {
+  const value = readClaim(claims, path)
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : undefined
 }
 
-/** Roles given as an array of strings, or one string separated by spaces or commas. */
-export function parseRoles(value: unknown): string[] | undefined {
-  if (value === undefined || value === null) return undefined
-  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\s,]+/) : []
-  return [...new Set(list.filter((r): r is string => typeof r === 'string').map((r) => r.trim()).filter(Boolean))]
-}
+/** Roles given as an array, or one string separated by spaces or commas. */
+export const parseRoles = claimStrings
 
 /**
- * The OTPKI default mapping:
+ * The OTPKI default mapping, reading the provider's `claims` paths:
  * `sub` (required) -> subject; `iss` (required, must equal the provider's
  * issuer) -> issuer; `username`, else `preferred_username` (required) ->
  * username; `given_name`, `family_name`, `email` (verified when
@@ -28,6 +24,7 @@ export function parseRoles(value: unknown): string[] | undefined {
 export const defaultMapping: ClaimMapper = {
   name: 'otpki-default',
   map({ claims, provider }, identity) {
+    const names = provider.claims
     const subject = text(claims, 'sub')
     if (!subject) throw missing('sub', provider.name)
     const issuer = text(claims, 'iss')
@@ -37,19 +34,19 @@ export const defaultMapping: ClaimMapper = {
         publicMessage: 'The identity provider sent a token for another issuer. Please contact an administrator.',
       })
     }
-    const username = text(claims, 'username') ?? text(claims, 'preferred_username')
-    if (!username) throw missing('username" or "preferred_username', provider.name)
+    const username = names.username.map((path) => text(claims, path)).find((v) => v !== undefined)
+    if (!username) throw missing(names.username.join('" or "'), provider.name)
     return {
       ...identity,
       issuer,
       subject,
       username,
-      firstName: text(claims, 'given_name'),
-      lastName: text(claims, 'family_name'),
-      email: text(claims, 'email'),
+      firstName: text(claims, names.firstName),
+      lastName: text(claims, names.lastName),
+      email: text(claims, names.email),
       // trustEmail: the operator vouches for this provider's emails.
-      emailVerified: provider.trustEmail || claims.email_verified === true,
-      roles: parseRoles(claims.roles),
+      emailVerified: provider.trustEmail || readClaim(claims, names.emailVerified) === true,
+      roles: claimStrings(readClaim(claims, names.roles)),
       attributes: identity.attributes ?? {},
     }
   },
