@@ -1,0 +1,119 @@
+/**
+ * `otpki/testing`: run claim mappers and flow steps on sample claims without
+ * a provider, a server or a database, and the contract suite every built-in
+ * mapper passes.
+ *
+ * @example
+ * ```ts
+ * import { runMappers, claimMapperContract } from 'otpki/testing'
+ * const identity = await runMappers([[departmentRoles, { claim: 'department' }]], { department: 'Finance' })
+ * claimMapperContract(departmentRoles, { options: { claim: 'department' }, claims: { department: 'Finance' } })
+ * ```
+ * @module
+ */
+import { describe, expect, it } from 'vitest'
+import { runChain, type ChainLink } from '../core/claims/chain.ts'
+import { validateFields } from '../core/config/fields.ts'
+import { validateProvider } from '../core/config/provider-loader.ts'
+import type { ClaimMapper, Claims, FlowDecision, FlowStep, MappedIdentity, ProviderDefinition, ProviderInput, StoredUser } from '../core/index.ts'
+import { isOtpkiError } from '../core/index.ts'
+import { defaultMapping } from '../plugins/claims/default-mapping.ts'
+
+export const TEST_ISSUER = 'https://idp.example.test'
+
+/** A provider definition as a provider file would give it (defaults applied); override any key. */
+export function testProvider(input: Partial<ProviderInput> = {}): ProviderDefinition {
+  const result = validateProvider({ issuer: TEST_ISSUER, clientId: 'otpki', clientSecret: 'test', ...input }, '/test/provider.json', {
+    publicUrl: 'https://otpki.example.test',
+    sessionMaxInactive: 1800,
+    sessionMaxLength: 36000,
+  })
+  if (!result.ok) throw new Error(`testProvider: ${result.issues.map((i) => `${i.key}: ${i.reason}`).join('; ')}`)
+  return result.provider
+}
+
+/** Claims with the `iss` and `sub` every sign-in has, plus yours. */
+export function sampleClaims(claims: Record<string, unknown> = {}): Claims {
+  return { iss: TEST_ISSUER, sub: 'user-1', preferred_username: 'user1', ...claims }
+}
+
+/** Throws when `options` do not fit the mapper's (or step's) options schema, naming key and reason. */
+export function checkOptions(extension: { name: string; optionsSchema?: ClaimMapper['optionsSchema'] }, options: Record<string, unknown>): void {
+  if (!extension.optionsSchema) return
+  const { issues } = validateFields(extension.optionsSchema, options)
+  if (issues.length > 0) throw new Error(issues.map((i) => `${extension.name}: option ${i.key}: ${i.reason}`).join('\n'))
+}
+
+/**
+ * Runs the default mapping and then `mappers` on sample claims, as a sign-in
+ * would: the identity, with `provenance` (which mapper set each field).
+ */
+export async function runMappers(
+  mappers: readonly (readonly [ClaimMapper, Record<string, unknown>?])[],
+  claims: Record<string, unknown>,
+  provider: ProviderDefinition = testProvider(),
+): Promise<MappedIdentity> {
+  const links: ChainLink[] = [{ mapper: defaultMapping, options: {}, label: defaultMapping.name }]
+  mappers.forEach(([mapper, options = {}], i) => {
+    checkOptions(mapper, options)
+    links.push({ mapper, options, label: `${mapper.name}#${i + 1}` })
+  })
+  const all = sampleClaims(claims)
+  return runChain(links, { claims: all, idTokenClaims: all, userinfo: undefined, provider })
+}
+
+/** Runs one flow step on sample claims and the identity the default mapping gives them. */
+export async function runFlowStep(step: FlowStep, options: Record<string, unknown>, claims: Record<string, unknown>, context: { user?: StoredUser; provider?: ProviderDefinition } = {}): Promise<FlowDecision> {
+  checkOptions(step, options)
+  const provider = context.provider ?? testProvider()
+  const identity = await runMappers([], claims, provider)
+  const all = sampleClaims(claims)
+  return step.run({ claims: all, idTokenClaims: all, userinfo: undefined, provider, identity, user: context.user, firstLogin: !context.user }, options)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/**
+ * The contract every claim mapper passes (the built-ins run it too): a name,
+ * options its schema accepts, no mutation of what it is given, the fields it
+ * does not own kept, the same answer twice, and only clear refusals
+ * (`OtpkiError`) on claims it needs but does not find.
+ */
+export function claimMapperContract(mapper: ClaimMapper, sample: { options?: Record<string, unknown>; claims: Record<string, unknown> }): void {
+  const options = sample.options ?? {}
+  describe(`claim mapper contract: ${mapper.name}`, () => {
+    it('has a name usable as a type in mappers: [...]', () => {
+      expect(mapper.name).toMatch(/^[a-z][a-z0-9-]*$/)
+    })
+    it('accepts the sample options', () => {
+      expect(() => checkOptions(mapper, options)).not.toThrow()
+    })
+    it('does not change the claims or the identity it is given, and keeps the fields it does not set', async () => {
+      const provider = testProvider()
+      const claims = deepFreeze(sampleClaims(sample.claims))
+      const before = deepFreeze({ issuer: TEST_ISSUER, subject: 'user-1', username: 'user1', attributes: { kept: 'yes' } })
+      const after = await mapper.map({ claims, idTokenClaims: claims, userinfo: undefined, provider }, before, options)
+      expect(after).toBeTypeOf('object')
+      expect(after.issuer).toBe(TEST_ISSUER)
+      expect(after.subject).toBe('user-1')
+      expect(after.attributes?.kept).toBe('yes')
+    })
+    it('gives the same answer twice', async () => {
+      expect(await runMappers([[mapper, options]], sample.claims)).toEqual(await runMappers([[mapper, options]], sample.claims))
+    })
+    it('on claims without what it reads, passes the identity on or refuses clearly', async () => {
+      try {
+        const identity = await runMappers([[mapper, options]], {})
+        expect(identity.subject).toBe('user-1')
+      } catch (error) {
+        expect(isOtpkiError(error), String(error)).toBe(true)
+      }
+    })
+  })
+}
