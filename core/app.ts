@@ -1,5 +1,6 @@
 import 'reflect-metadata'
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { dirname, join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -18,7 +19,9 @@ import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from
 import { ProviderRegistry, type ProviderSources, type ReloadReport } from './config/provider-registry.ts'
 import type { PluginSpec } from './contracts/plugin.ts'
 import { TOKENS } from './di/tokens.ts'
-import { isOtpkiError } from './errors.ts'
+import { OtpkiError, isOtpkiError } from './errors.ts'
+import type { Claims, ProviderDefinition } from './contracts/provider.ts'
+import type { Explanation } from './sign-in-service.ts'
 import { CookieJar } from './http/cookies.ts'
 import { Csrf } from './http/csrf.ts'
 import type { HttpContext } from './http/http-context.ts'
@@ -29,7 +32,7 @@ import { Renderer } from './render/renderer.ts'
 import { SessionService } from './sessions/session-service.ts'
 import { TokenVault } from './sessions/token-vault.ts'
 import { TransactionStore } from './sessions/transaction-store.ts'
-import { SignInService } from './sign-in-service.ts'
+import { DEFAULT_MAPPER, SignInService } from './sign-in-service.ts'
 import { openDatabase, type Orm } from './store/orm.ts'
 
 /** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
@@ -97,7 +100,8 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
       sessionMaxInactive: config.sessionMaxInactive,
       sessionMaxLength: config.sessionMaxLength,
       extensions: {
-        mappers: new Map(registrations.claimMappers.map((m) => [m.name, m])),
+        // The default mapping always runs first; it is not a type to list in mappers.
+        mappers: new Map(registrations.claimMappers.filter((m) => m.name !== DEFAULT_MAPPER).map((m) => [m.name, m])),
         flowSteps: new Map(registrations.flowSteps.map((f) => [f.name, f])),
       },
     },
@@ -116,17 +120,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   try {
     const orm = await openDatabase(config.database)
     stops.push(() => orm.close())
-    container.register(TOKENS.Orm, { useValue: orm })
-    container.register(TOKENS.TokenVault, {
-      useValue: config.tokenEncryptionKey
-        ? new TokenVault(config.tokenEncryptionKey)
-        : config.database === ':memory:'
-          ? new TokenVault(randomBytes(32).toString('base64url'))
-          : TokenVault.fromKeyFile(join(dirname(config.database), 'token-encryption.key')),
-    })
-    container.registerSingleton(TOKENS.SessionService, SessionService)
-    container.registerSingleton(TOKENS.TransactionStore, TransactionStore)
-    container.registerSingleton(TOKENS.SignInService, SignInService)
+    registerServices(container, config, orm)
 
     for (const hook of registrations.onStart) await hook()
     stops.push(async () => {
@@ -203,6 +197,47 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   } catch (error) {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined)
     throw error
+  }
+}
+
+/** The database and the services over it, in the container. */
+function registerServices(container: DependencyContainer, config: ResolvedConfig, orm: Orm): void {
+  container.register(TOKENS.Orm, { useValue: orm })
+  container.register(TOKENS.TokenVault, {
+    useValue: config.tokenEncryptionKey
+      ? new TokenVault(config.tokenEncryptionKey)
+      : config.database === ':memory:'
+        ? new TokenVault(randomBytes(32).toString('base64url'))
+        : TokenVault.fromKeyFile(join(dirname(config.database), 'token-encryption.key')),
+  })
+  container.registerSingleton(TOKENS.SessionService, SessionService)
+  container.registerSingleton(TOKENS.TransactionStore, TransactionStore)
+  container.registerSingleton(TOKENS.SignInService, SignInService)
+}
+
+/**
+ * `otpki explain`: a provider's whole chain on sample claims, against the
+ * current database, writing nothing. Without a database file yet, against an
+ * empty one in memory.
+ */
+export async function explainClaims(options: AppOptions, providerName: string, claims: Claims): Promise<{ provider: ProviderDefinition; explanation: Explanation; database: string }> {
+  const composed = await composeApp({ ...options, watch: false })
+  const { config, container, registry } = composed
+  const database = config.database !== ':memory:' && existsSync(config.database) ? config.database : ':memory:'
+  const orm = await openDatabase(database)
+  try {
+    registerServices(container, { ...config, database }, orm)
+    const report = await registry.reload({ prepare: false })
+    const entry = registry.get(providerName)
+    if (!entry) {
+      const broken = report.issues.filter((i) => i.file.includes(providerName)).map((i) => `${i.file}: ${i.key}: ${i.reason}`)
+      throw new OtpkiError('PROVIDER_UNKNOWN', `no provider named ${providerName}${broken.length ? `:\n${broken.join('\n')}` : ` (providers: ${registry.list().map((e) => e.definition.name).join(', ') || 'none'})`}`)
+    }
+    const explanation = await container.resolve<SignInService>(TOKENS.SignInService).explain(entry.definition, { iss: entry.definition.issuer, ...claims })
+    return { provider: entry.definition, explanation, database }
+  } finally {
+    await registry.close()
+    await orm.close()
   }
 }
 

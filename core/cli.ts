@@ -1,6 +1,7 @@
 import { Command } from 'commander'
-import { composeApp, startApp, type AppOptions, type ComposedApp, type ReloadReport, type RunningApp } from './app.ts'
-import { isOtpkiError } from './errors.ts'
+import { readFile } from 'node:fs/promises'
+import { composeApp, explainClaims, startApp, type AppOptions, type ComposedApp, type ReloadReport, type RunningApp } from './app.ts'
+import { OtpkiError, isOtpkiError } from './errors.ts'
 import { packageRoot } from './paths.ts'
 import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
 
@@ -106,6 +107,60 @@ program
     else printTable(rows)
     for (const issue of report.issues) console.error(`error: ${issue.file}: ${issue.key}: ${issue.reason}`)
     process.exit(report.issues.length > 0 ? 1 : 0)
+  })
+
+program
+  .command('explain')
+  .description("run a provider's whole chain (mapping, mappers, flows, sync decision) on sample claims, writing nothing")
+  .requiredOption('-p, --provider <name>', 'the provider')
+  .requiredOption('--claims <file>', 'a JSON file of claims, as the provider would send them (iss is added when missing)')
+  .option('-c, --config <file>', 'config file')
+  .option('--dev', 'include the development provider')
+  .option('--json', 'print JSON')
+  .action(async (opts: { provider: string; claims: string; config?: string; dev?: boolean; json?: boolean }) => {
+    let claims: Record<string, unknown>
+    try {
+      claims = JSON.parse(await readFile(opts.claims, 'utf8')) as Record<string, unknown>
+      if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new Error('must be a JSON object of claims')
+    } catch (error) {
+      fail(new OtpkiError('CONFIG_INVALID', `${opts.claims}: ${(error as Error).message}`))
+    }
+    let result: Awaited<ReturnType<typeof explainClaims>>
+    try {
+      result = await explainClaims({ ...(opts.config ? { configFile: opts.config } : {}), dev: Boolean(opts.dev), overrides: { logLevel: 'silent' } }, opts.provider, claims)
+    } catch (error) {
+      fail(error)
+    }
+    const { explanation: e, provider, database } = result
+    if (opts.json) {
+      console.log(JSON.stringify({ provider: provider.name, ...e }, null, 2))
+      process.exit(e.refused ? 1 : 0)
+    }
+    const i = e.identity
+    console.log(`provider: ${provider.name} (${provider.issuer}), sync mode ${provider.syncMode}`)
+    console.log(`identity: ${i.subject} at ${i.issuer}`)
+    console.log(`database: ${database === ':memory:' ? 'none yet (every identity is new)' : database}`)
+    console.log(e.existing ? `sign-in of existing user #${e.existing.id} ${e.existing.username}` : 'first sign-in of this identity')
+    const rows: [string, string, string][] = [
+      ['username', i.username, i.provenance?.username ?? ''],
+      ['firstName', i.firstName ?? '-', i.provenance?.firstName ?? ''],
+      ['lastName', i.lastName ?? '-', i.provenance?.lastName ?? ''],
+      ['email', `${i.email ?? '-'}${i.email ? (i.emailVerified ? ' (verified)' : ' (not verified)') : ''}`, i.provenance?.email ?? ''],
+      ['roles', i.roles === undefined ? '(no roles claim: unchanged)' : i.roles.join(', ') || '(none)', i.provenance?.roles ?? ''],
+      ...Object.entries(i.attributes).map(([k, v]) => [`attributes.${k}`, JSON.stringify(v), i.provenance?.[`attributes.${k}`] ?? ''] as [string, string, string]),
+    ]
+    console.log('\nmapped (field, value, set by, sync mode):')
+    for (const [field, value, by] of rows) console.log(`  ${field.padEnd(22)} ${value.padEnd(36)} ${by.padEnd(22)} ${i.syncModes?.[field] ?? provider.syncMode}`)
+    if (e.refused) {
+      console.log(`\nrefused: ${e.refused}`)
+    } else {
+      const u = e.user!
+      console.log(`\n${e.existing ? 'would update' : 'would create'} user ${u.username}: ${[u.firstName, u.lastName].filter(Boolean).join(' ') || '-'}, ${u.email ?? 'no email'}`)
+      console.log(`  roles: ${u.roles.join(', ') || '(none)'}`)
+      if (Object.keys(u.attributes).length > 0) console.log(`  attributes: ${JSON.stringify(u.attributes)}`)
+    }
+    console.log('\nnothing was written')
+    process.exit(e.refused ? 1 : 0)
   })
 
 program

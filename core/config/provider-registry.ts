@@ -98,13 +98,17 @@ export class ProviderRegistry {
     return () => this.listeners.delete(listener)
   }
 
-  /** Reads every provider file now. Concurrent calls are coalesced. */
-  async reload(): Promise<ReloadReport> {
+  /**
+   * Reads every provider file now. Concurrent calls are coalesced. `prepare:
+   * false` skips preparing new providers (discovery), for tools that need only
+   * the definitions.
+   */
+  async reload(options: { prepare?: boolean } = {}): Promise<ReloadReport> {
     if (this.running) {
       this.again = true
       return this.running
     }
-    this.running = this.doReload()
+    this.running = this.doReload(options.prepare ?? true)
     try {
       return await this.running
     } finally {
@@ -141,7 +145,7 @@ export class ProviderRegistry {
     for (const entry of this.entries.values()) await this.disposeEntry(entry)
   }
 
-  private async doReload(): Promise<ReloadReport> {
+  private async doReload(prepare: boolean): Promise<ReloadReport> {
     const files = await this.listFiles()
     const results = await Promise.all(files.map((file) => loadProviderFile(file, this.sources.defaults)))
     const issues: ReloadIssue[] = []
@@ -185,7 +189,7 @@ export class ProviderRegistry {
       for (const [name, entry] of previous) if (next.get(name) !== entry) void this.disposeEntry(entry)
     }
     // Prepare new providers now (discovery), so the first sign-in does not wait and /readyz tells.
-    for (const name of [...report.added, ...report.changed]) void this.entries.get(name)?.context().catch(() => undefined)
+    if (prepare) for (const name of [...report.added, ...report.changed]) void this.entries.get(name)?.context().catch(() => undefined)
     report.generation = this.generation
     report.providers = [...this.entries.keys()]
     this.logReport(report)

@@ -68,6 +68,8 @@ export interface DevProviderOptions {
   introspection?: boolean
   /** Host name in the issuer URL when it differs from where it listens (a public name behind a proxy). */
   issuerHost?: string
+  /** More claims released with the profile scope (an account's claims are released only when a scope names them). */
+  extraClaims?: string[]
 }
 
 export interface DevProvider {
@@ -156,7 +158,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     cookies: { keys: [randomBytes(32).toString('hex')] },
     claims: {
       openid: ['sub'],
-      profile: ['preferred_username', 'given_name', 'family_name', 'name'],
+      profile: ['preferred_username', 'given_name', 'family_name', 'name', 'department', 'office', 'groups', 'isAdmin', ...(options.extraClaims ?? [])],
       email: ['email', 'email_verified'],
       roles: ['roles'],
     },
