@@ -157,6 +157,8 @@ program
       const u = e.user!
       console.log(`\n${e.existing ? 'would update' : 'would create'} user ${u.username}: ${[u.firstName, u.lastName].filter(Boolean).join(' ') || '-'}, ${u.email ?? 'no email'}`)
       console.log(`  roles: ${u.roles.join(', ') || '(none)'}`)
+      const dropped = (i.roles ?? []).filter((r) => !u.roles.includes(r))
+      if (dropped.length > 0 && !provider.createUnknownRoles) console.log(`  not roles in OTPKI, ignored (createUnknownRoles is off): ${dropped.join(', ')}`)
       if (Object.keys(u.attributes).length > 0) console.log(`  attributes: ${JSON.stringify(u.attributes)}`)
     }
     console.log('\nnothing was written')
