@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path'
+import { createRequire } from 'node:module'
+import { isAbsolute, join, resolve } from 'node:path'
 import type { Clock } from './clock.ts'
 import type { AuthMethod } from './contracts/auth-method.ts'
 import type { ClaimMapper } from './contracts/claim-mapper.ts'
@@ -28,9 +29,10 @@ const PLUGIN_KINDS = new Set(['auth-method', 'claim-mapper', 'user-sync', 'flow-
 async function resolveSpec(spec: PluginSpec, baseDir: string): Promise<{ plugin: PluginDefinition<any>; options: Record<string, unknown>; label: string }> {
   const [target, options] = Array.isArray(spec) ? (spec as [PluginDefinition<any> | string, Record<string, unknown>]) : [spec as PluginDefinition<any> | string, {}]
   if (typeof target !== 'string') return { plugin: target, options, label: target?.name ?? '(unnamed plugin)' }
-  const specifier = target.startsWith('.') || isAbsolute(target) ? resolve(baseDir, target) : target
   let loaded: unknown
   try {
+    // Paths are relative to the config file; packages are found from its directory too.
+    const specifier = target.startsWith('.') || isAbsolute(target) ? resolve(baseDir, target) : createRequire(join(baseDir, 'otpki.config.ts')).resolve(target)
     loaded = await importModule(specifier)
   } catch (cause) {
     throw new OtpkiError('PLUGIN_INVALID', `plugin ${target}: cannot be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })

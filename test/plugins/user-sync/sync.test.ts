@@ -1,3 +1,5 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { explainClaims, startApp } from '../../../core/app.ts'
@@ -119,6 +121,20 @@ describe('flows and plugins', () => {
       'plugin test-throws: register failed: the license server is unreachable',
     )
     await expect(startApp({ ...base, overrides: { ...base.overrides, plugins: ['./no/such/plugin.ts'] } })).rejects.toThrow(/plugin \.\/no\/such\/plugin\.ts: cannot be loaded/)
+  })
+
+  it('a plugin named by package is found from the config file’s directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otpki-pkg-'))
+    const pkg = join(dir, 'node_modules', 'otpki-plugin-greeting')
+    await mkdir(pkg, { recursive: true })
+    await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'otpki-plugin-greeting', type: 'module', main: 'index.js' }))
+    await writeFile(join(pkg, 'index.js'), "export default { name: 'greeting', kind: 'claim-mapper', register(ctx) { ctx.registerClaimMapper({ name: 'greeting', map: (input, identity) => ({ ...identity, attributes: { ...identity.attributes, greeting: 'hello' } }) }) } }\n")
+    await writeFile(join(dir, 'otpki.config.ts'), "export default { plugins: ['otpki-plugin-greeting'] }\n")
+    const { composeApp } = await import('../../../core/app.ts')
+    const app = await composeApp({ configFile: join(dir, 'otpki.config.ts'), env: {}, overrides: { logLevel: 'silent' }, watch: false })
+    expect(app.registrations.plugins).toContain('greeting')
+    expect(app.registrations.claimMappers.map((m) => m.name)).toContain('greeting')
+    await rm(dir, { recursive: true, force: true })
   })
 
   it('mapper and flow entries are checked when the provider file loads, naming file and key', async () => {
