@@ -1,7 +1,8 @@
 import 'reflect-metadata'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { dirname, join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { watch, type FSWatcher } from 'chokidar'
@@ -13,6 +14,7 @@ import claimsPlugin from '../plugins/claims/index.ts'
 import userSyncPlugin from '../plugins/user-sync/index.ts'
 import flowsPlugin from '../plugins/flows/index.ts'
 import devProviderPlugin from '../plugins/dev-provider/index.ts'
+import clientCertificatePlugin from '../plugins/client-certificate/index.ts'
 import { BearerAuthenticator } from './auth/bearer-authenticator.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
@@ -34,6 +36,7 @@ import { TokenVault } from './sessions/token-vault.ts'
 import { TransactionStore } from './sessions/transaction-store.ts'
 import { DEFAULT_MAPPER, SignInService } from './sign-in-service.ts'
 import { openDatabase, type Orm } from './store/orm.ts'
+import { UserDirectory } from './store/user-directory.ts'
 
 /** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
 const BUILTIN_PLUGINS: readonly PluginSpec[] = [oidcPlugin, claimsPlugin, flowsPlugin, userSyncPlugin]
@@ -68,8 +71,11 @@ export interface ComposedApp {
 export interface RunningApp extends ComposedApp {
   /** The address it listens on, e.g. http://127.0.0.1:3000 */
   readonly url: string
+  /** The mTLS listener's address, when it runs. */
+  readonly mtlsUrl: string | undefined
   readonly orm: Orm
   readonly sessions: SessionService
+  readonly users: UserDirectory
   close(): Promise<void>
 }
 
@@ -87,7 +93,8 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
   container.register(TOKENS.Logger, { useValue: logger })
   container.register(TOKENS.Clock, { useValue: clock })
 
-  const specs = [...BUILTIN_PLUGINS, ...(options.dev ? DEV_PLUGINS : []), ...config.plugins]
+  // The client-certificate method takes the main config's clientCertificate section as its options.
+  const specs: PluginSpec[] = [...BUILTIN_PLUGINS, [clientCertificatePlugin, config.clientCertificate as never], ...(options.dev ? DEV_PLUGINS : []), ...config.plugins]
   const registrations = await registerPlugins(specs, { baseDir: config.baseDir, logger, clock, publicUrl: config.publicUrl })
   for (const method of registrations.authMethods) container.register(TOKENS.AuthMethod, { useValue: method })
   for (const mapper of registrations.claimMappers) container.register(TOKENS.ClaimMapper, { useValue: mapper })
@@ -148,6 +155,8 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
 
     const signIn = container.resolve<SignInService>(TOKENS.SignInService)
     const clock = container.resolve<Clock>(TOKENS.Clock)
+    const users = new UserDirectory(orm, clock)
+    const requestAuthenticators = registrations.requestAuthenticators.map((build) => build({ users, logger, clock }))
     const ctx: HttpContext = {
       publicUrl: config.publicUrl,
       transactionTtl: config.transactionTtl,
@@ -157,6 +166,9 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       signIn,
       bearer: new BearerAuthenticator(registry, signIn, clock, logger),
       clock,
+      requestAuthenticators,
+      users,
+      adminRoles: config.adminRoles,
       renderer: new Renderer(config.templatesDir),
       csrf: new Csrf(config.secret),
       cookies: new CookieJar(config.publicUrl),
@@ -168,9 +180,25 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       logger.warn({ publicUrl: config.publicUrl }, 'publicUrl is plain http on a host other than localhost: cookies are not Secure; serve OTPKI over https')
     }
     if (!config.secret) logger.info('no secret configured: CSRF tokens use a key made at start (set secret when running several instances)')
-    const server = createServer(toNodeHandler(createHttpApp(ctx)))
+    const handler = toNodeHandler(createHttpApp(ctx))
+    const server = createServer(handler)
     await listen(server, config.port, config.host)
     stops.push(() => closeServer(server))
+    let mtlsUrl: string | undefined
+    const cc = config.clientCertificate
+    if (cc.listen) {
+      // Our own mTLS listener: asks for a client certificate; the client-certificate method checks the verdict.
+      const tlsServer = createHttpsServer(
+        { key: readFileSync(cc.serverKey!), cert: readFileSync(cc.serverCert!), ca: readFileSync(cc.clientCa!), requestCert: true, rejectUnauthorized: false },
+        handler,
+      )
+      const host = cc.listenHost ?? config.host
+      await listen(tlsServer, cc.listenPort, host)
+      stops.push(() => closeServer(tlsServer))
+      mtlsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${(tlsServer.address() as AddressInfo).port}`
+      logger.info({ url: mtlsUrl }, `mTLS listener on ${mtlsUrl}`)
+    }
+    watchForLockout(registry, users, config, logger)
     const { port } = server.address() as AddressInfo
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
     logger.info({ url, publicUrl: config.publicUrl, providers: registry.list().map((e) => e.definition.name) }, `OTPKI Sign-in listening on ${url}`)
@@ -179,8 +207,10 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     return {
       ...composed,
       url,
+      mtlsUrl,
       orm,
       sessions,
+      users,
       async close() {
         if (closed) return
         closed = true
@@ -239,6 +269,20 @@ export async function explainClaims(options: AppOptions, providerName: string, c
     await registry.close()
     await orm.close()
   }
+}
+
+/**
+ * When the last OIDC provider is gone and no administrator holds a client
+ * certificate, nobody can administer OTPKI: say so at every such reload.
+ */
+function watchForLockout(registry: ProviderRegistry, users: UserDirectory, config: ResolvedConfig, logger: Logger): void {
+  const check = async () => {
+    if (registry.list().some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) return
+    if (config.clientCertificate.enabled && (await users.anyCertificateHolderWithRole(config.adminRoles))) return
+    logger.warn({ adminRoles: config.adminRoles }, 'no OIDC provider is configured and no administrator holds a client certificate: nobody will be able to administer OTPKI')
+  }
+  registry.onReload(() => void check().catch(() => undefined))
+  void check().catch(() => undefined)
 }
 
 /** Logs which changes to the config file need a restart (all of them do, today). */

@@ -22,3 +22,6 @@ export type { ClaimNames, Claims, ClientAuthentication, ExtensionEntry, Provider
 export type { Clock } from './clock.ts'
 export type { Logger } from './logger.ts'
 export { OtpkiError, isOtpkiError, type OtpkiErrorCode } from './errors.ts'
+export type { RequestAuthenticator, RequestAuthenticatorFactory, RequestAuthenticatorServices, RequestInfo, RequestPrincipal } from './contracts/request-authenticator.ts'
+export type { ClientCertificateConfig } from './config/main-config.ts'
+export type { CertificateInfo, UserDirectory } from './store/user-directory.ts'

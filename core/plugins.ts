@@ -5,6 +5,7 @@ import type { AuthMethod } from './contracts/auth-method.ts'
 import type { ClaimMapper } from './contracts/claim-mapper.ts'
 import type { PluginContext, PluginDefinition, PluginSpec } from './contracts/plugin.ts'
 import type { FlowStep } from './contracts/flow-step.ts'
+import type { RequestAuthenticatorFactory } from './contracts/request-authenticator.ts'
 import type { UserSync } from './contracts/user-sync.ts'
 import { validateFields } from './config/fields.ts'
 import { importModule } from './config/module-loader.ts'
@@ -16,6 +17,7 @@ export interface Registrations {
   authMethods: AuthMethod<unknown>[]
   claimMappers: ClaimMapper[]
   flowSteps: FlowStep[]
+  requestAuthenticators: RequestAuthenticatorFactory[]
   userSync: UserSync | undefined
   providersDirs: string[]
   onStart: (() => Promise<void> | void)[]
@@ -57,7 +59,7 @@ export async function registerPlugins(
   specs: readonly PluginSpec[],
   env: { baseDir: string; logger: Logger; clock: Clock; publicUrl: string },
 ): Promise<Registrations> {
-  const all: Registrations = { authMethods: [], claimMappers: [], flowSteps: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [], plugins: [] }
+  const all: Registrations = { authMethods: [], claimMappers: [], flowSteps: [], requestAuthenticators: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [], plugins: [] }
   const names = new Set<string>()
   for (const spec of specs) {
     const { plugin, options, label } = await resolveSpec(spec, env.baseDir)
@@ -69,7 +71,7 @@ export async function registerPlugins(
         throw new OtpkiError('PLUGIN_INVALID', issues.map((i) => `plugin ${plugin.name}: option ${i.key}: ${i.reason}`).join('\n'))
       }
     }
-    const staged: Omit<Registrations, 'plugins'> = { authMethods: [], claimMappers: [], flowSteps: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [] }
+    const staged: Omit<Registrations, 'plugins'> = { authMethods: [], claimMappers: [], flowSteps: [], requestAuthenticators: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [] }
     const context: PluginContext<Record<string, unknown>> = {
       options,
       logger: env.logger.child({ plugin: plugin.name }),
@@ -78,6 +80,7 @@ export async function registerPlugins(
       registerAuthMethod: (m) => void staged.authMethods.push(m),
       registerClaimMapper: (m) => void staged.claimMappers.push(m),
       registerFlowStep: (f) => void staged.flowSteps.push(f),
+      registerRequestAuthenticator: (f) => void staged.requestAuthenticators.push(f),
       registerUserSync: (s) => void (staged.userSync = s),
       addProvidersDir: (dir) => void staged.providersDirs.push(resolve(env.baseDir, dir)),
       onStart: (hook) => void staged.onStart.push(hook),
@@ -107,6 +110,7 @@ export async function registerPlugins(
     all.authMethods.push(...staged.authMethods)
     all.claimMappers.push(...staged.claimMappers)
     all.flowSteps.push(...staged.flowSteps)
+    all.requestAuthenticators.push(...staged.requestAuthenticators)
     all.userSync = staged.userSync ?? all.userSync
     all.providersDirs.push(...staged.providersDirs)
     all.onStart.push(...staged.onStart)

@@ -173,7 +173,7 @@ export function validateFields<F extends Fields>(
     return { value: {}, issues: [{ key: '(root)', reason: cause instanceof Error ? cause.message : String(cause) }] }
   }
   // Environment variables win over the file (convict's load() would otherwise override them).
-  for (const [key, f] of Object.entries(fields)) {
+  for (const [key, f] of flatFields(fields)) {
     const raw = f.env ? env[f.env] : undefined
     if (raw !== undefined && raw !== '') {
       const coerce = coercer(f)
@@ -221,8 +221,13 @@ function readValues(fields: Fields, get: (key: string) => unknown, prefix = ''):
 
 function pickEnv(fields: Fields, env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const f of Object.values(fields)) if (f.env && env[f.env] !== undefined) out[f.env] = env[f.env]!
+  for (const [, f] of flatFields(fields)) if (f.env && env[f.env] !== undefined) out[f.env] = env[f.env]!
   return out
+}
+
+/** Every scalar field with its dotted key (`clientCertificate.enabled`). */
+export function flatFields(fields: Fields, prefix = ''): [string, Field<unknown>][] {
+  return Object.entries(fields).flatMap(([key, f]) => (f.kind === 'object' ? flatFields(f.fields!, `${prefix}${key}.`) : [[`${prefix}${key}`, f] as [string, Field<unknown>]]))
 }
 
 /** Turns convict's multi-line message into (key, reason) pairs, never echoing values. */

@@ -27,6 +27,26 @@ export interface ResolvedConfig {
   readonly sessionMaxLength: number
   readonly transactionTtl: number
   readonly plugins: readonly PluginSpec[]
+  readonly adminRoles: readonly string[]
+  readonly clientCertificate: ClientCertificateConfig
+}
+
+/** The `clientCertificate` section, resolved: paths absolute. */
+export interface ClientCertificateConfig {
+  readonly enabled: boolean
+  readonly format: 'nginx' | 'envoy' | 'traefik' | 'rfc9440' | 'base64-der' | 'aws-alb'
+  readonly header: string | undefined
+  readonly verifyHeader: string | undefined
+  readonly verifyValue: string
+  readonly trustedProxies: readonly string[]
+  readonly createUnknownUsers: boolean
+  readonly caBundle: string | undefined
+  readonly listen: boolean
+  readonly listenHost: string | undefined
+  readonly listenPort: number
+  readonly serverKey: string | undefined
+  readonly serverCert: string | undefined
+  readonly clientCa: string | undefined
 }
 
 /** The config file: `--config`, else `OTPKI_CONFIG`, else `otpki.config.ts` in the working directory if present. */
@@ -93,7 +113,36 @@ export async function loadMainConfig(
     sessionMaxLength: durationToSeconds(v.sessionMaxLength as Duration),
     transactionTtl: durationToSeconds(v.transactionTtl as Duration),
     plugins: v.plugins as PluginSpec[],
+    adminRoles: v.adminRoles as string[],
+    clientCertificate: resolveClientCertificate(v.clientCertificate as Record<string, unknown>, baseDir, label),
   }
+}
+
+function resolveClientCertificate(raw: Record<string, unknown>, baseDir: string, label: string): ClientCertificateConfig {
+  const path = (key: string) => (typeof raw[key] === 'string' ? resolve(baseDir, raw[key] as string) : undefined)
+  const config: ClientCertificateConfig = {
+    enabled: raw.enabled === true,
+    format: raw.format as ClientCertificateConfig['format'],
+    header: (raw.header as string | null) ?? undefined,
+    verifyHeader: (raw.verifyHeader as string | null) ?? undefined,
+    verifyValue: raw.verifyValue as string,
+    trustedProxies: raw.trustedProxies as string[],
+    createUnknownUsers: raw.createUnknownUsers === true,
+    caBundle: path('caBundle'),
+    listen: raw.listen === true,
+    listenHost: (raw.listenHost as string | null) ?? undefined,
+    listenPort: raw.listenPort as number,
+    serverKey: path('serverKey'),
+    serverCert: path('serverCert'),
+    clientCa: path('clientCa'),
+  }
+  for (const proxy of config.trustedProxies) {
+    if (!/^[\d.]+(\/\d{1,2})?$|^[\da-f:]+(\/\d{1,3})?$/i.test(proxy)) throw new OtpkiError('CONFIG_INVALID', `${label}: clientCertificate.trustedProxies: ${proxy} is not an address or CIDR`)
+  }
+  if (config.listen && (!config.serverKey || !config.serverCert || !config.clientCa)) {
+    throw new OtpkiError('CONFIG_INVALID', `${label}: clientCertificate: listen needs serverKey, serverCert and clientCa`)
+  }
+  return config
 }
 
 /** Keys whose value differs between two configurations (all need a restart). */

@@ -4,6 +4,7 @@ import type { AuthMethod } from './auth-method.ts'
 import type { Fields } from '../config/fields.ts'
 import type { ClaimMapper } from './claim-mapper.ts'
 import type { FlowStep } from './flow-step.ts'
+import type { RequestAuthenticatorFactory } from './request-authenticator.ts'
 import type { UserSync } from './user-sync.ts'
 
 export type PluginKind = 'auth-method' | 'claim-mapper' | 'user-sync' | 'flow-step' | 'service'
@@ -19,6 +20,8 @@ export interface PluginContext<Options = Record<string, unknown>> {
   registerClaimMapper(mapper: ClaimMapper): void
   registerUserSync(sync: UserSync): void
   registerFlowStep(step: FlowStep): void
+  /** A per-request authenticator (client certificates, say), built once the database is open. */
+  registerRequestAuthenticator(factory: RequestAuthenticatorFactory): void
   /** Adds a directory of provider files, watched like the main one. */
   addProvidersDir(dir: string): void
   /** Runs after the server is configured, before it listens. */

@@ -2,6 +2,8 @@ import type { H3Event } from 'h3'
 import { getCookie } from 'h3'
 import type { BearerAuthenticator } from '../auth/bearer-authenticator.ts'
 import type { Clock } from '../clock.ts'
+import type { RequestAuthenticator } from '../contracts/request-authenticator.ts'
+import type { UserDirectory } from '../store/user-directory.ts'
 import type { ProviderRegistry } from '../config/provider-registry.ts'
 import { isOtpkiError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -24,6 +26,11 @@ export interface HttpContext {
   readonly signIn: SignInService
   readonly bearer: BearerAuthenticator
   readonly clock: Clock
+  /** Per-request authenticators (client certificates), in order. */
+  readonly requestAuthenticators: readonly RequestAuthenticator[]
+  readonly users: UserDirectory
+  /** Roles whose members may use the administration routes. */
+  readonly adminRoles: readonly string[]
   readonly renderer: Renderer
   readonly csrf: Csrf
   readonly cookies: CookieJar

@@ -1,0 +1,39 @@
+import type { Clock } from '../clock.ts'
+import type { Logger } from '../logger.ts'
+import type { UserDirectory } from '../store/user-directory.ts'
+import type { StoredUser } from './user-sync.ts'
+
+/** What a per-request authenticator sees of a request. */
+export interface RequestInfo {
+  readonly headers: Headers
+  /** Every value of a header, as received (a repeated header has several). */
+  headerValues(name: string): string[]
+  /** The TCP peer: never X-Forwarded-For. */
+  readonly remoteAddress: string | undefined
+  /** On a TLS connection (the mTLS listener): the peer's certificate, DER. */
+  readonly peerCertificate: Buffer | undefined
+}
+
+export interface RequestPrincipal {
+  readonly user: StoredUser
+  readonly method: string
+}
+
+/**
+ * Authenticates a request by what it carries, without a session (a client
+ * certificate, say). Answers undefined when the request carries none of its
+ * credentials; throws an `OtpkiError` (status 401) to refuse with a reason.
+ */
+export interface RequestAuthenticator {
+  readonly name: string
+  authenticate(request: RequestInfo): Promise<RequestPrincipal | undefined> | RequestPrincipal | undefined
+}
+
+/** What a request authenticator is built with, once the database is open. */
+export interface RequestAuthenticatorServices {
+  readonly users: UserDirectory
+  readonly logger: Logger
+  readonly clock: Clock
+}
+
+export type RequestAuthenticatorFactory = (services: RequestAuthenticatorServices) => RequestAuthenticator

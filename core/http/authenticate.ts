@@ -1,0 +1,83 @@
+import type { IncomingMessage } from 'node:http'
+import type { TLSSocket } from 'node:tls'
+import type { H3Event } from 'h3'
+import type { RequestInfo } from '../contracts/request-authenticator.ts'
+import { OtpkiError } from '../errors.ts'
+import type { ActiveSession, Principal } from '../sessions/session-service.ts'
+import { sessionCookie, type HttpContext } from './http-context.ts'
+
+/** Who made a request, and how. */
+export type Authenticated = { principal: Principal; session: ActiveSession | undefined }
+
+function nodeRequest(event: H3Event): IncomingMessage | undefined {
+  return (event.req as unknown as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req
+}
+
+/** The request as a request authenticator sees it: headers as received, the TCP peer, the TLS peer certificate. */
+export function requestInfo(event: H3Event): RequestInfo {
+  const req = nodeRequest(event)
+  const socket = req?.socket as TLSSocket | undefined
+  let peerCertificate: Buffer | undefined
+  if (socket && typeof socket.getPeerCertificate === 'function') {
+    const cert = socket.getPeerCertificate()
+    if (cert && cert.raw) {
+      if (!socket.authorized) {
+        throw new OtpkiError('REQUEST_INVALID', `TLS client certificate refused: ${String(socket.authorizationError)}`, {
+          status: 401,
+          publicMessage: `The client certificate was refused: ${String(socket.authorizationError)}.`,
+        })
+      }
+      peerCertificate = cert.raw
+    }
+  }
+  return {
+    headers: event.req.headers,
+    headerValues(name) {
+      const raw = req?.rawHeaders ?? []
+      const lower = name.toLowerCase()
+      const values: string[] = []
+      for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lower) values.push(raw[i + 1]!)
+      return values
+    },
+    remoteAddress: req?.socket.remoteAddress,
+    peerCertificate,
+  }
+}
+
+/**
+ * Authenticates a request: a bearer access token, else a credential a request
+ * authenticator recognises (a client certificate), else the session cookie.
+ * Undefined when it carries none; throws (401) for a credential that is refused.
+ */
+export async function authenticate(ctx: HttpContext, event: H3Event): Promise<Authenticated | undefined> {
+  const authorization = event.req.headers.get('authorization')
+  if (authorization !== null) {
+    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization)
+    if (!match) throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', { status: 401, publicMessage: 'The Authorization header must be Bearer and a token.' })
+    try {
+      return { principal: await ctx.bearer.authenticate(match[1]!), session: undefined }
+    } catch (error) {
+      // Whatever refused the token (its claims, user sync), the caller learns only that it is not valid.
+      if (error instanceof OtpkiError && error.code !== 'PROVIDER_UNAVAILABLE' && error.code !== 'TOKEN_INVALID') {
+        throw new OtpkiError('TOKEN_INVALID', error.message, { status: 401, cause: error })
+      }
+      throw error
+    }
+  }
+  if (ctx.requestAuthenticators.length > 0) {
+    const info = requestInfo(event)
+    for (const authenticator of ctx.requestAuthenticators) {
+      const found = await authenticator.authenticate(info)
+      if (found) {
+        const u = found.user
+        return {
+          principal: { user: { id: u.id, username: u.username, firstName: u.firstName ?? null, lastName: u.lastName ?? null, email: u.email ?? null, roles: u.roles }, method: found.method, provider: null },
+          session: undefined,
+        }
+      }
+    }
+  }
+  const id = sessionCookie(ctx, event)
+  const session = ctx.sessions.peek(id) ?? (await ctx.sessions.lookup(id))
+  return session ? { principal: session.principal, session } : undefined
+}

@@ -1,0 +1,164 @@
+import { X509Certificate } from 'node:crypto'
+import type { Clock } from '../clock.ts'
+import type { StoredUser } from '../contracts/user-sync.ts'
+import { OtpkiError } from '../errors.ts'
+import { CertificateSchema, UserSchema, type User } from './entities.ts'
+import type { Orm } from './orm.ts'
+import { OrmUserStore } from './user-store.ts'
+
+/** A certificate as the administration routes and CLI show it. */
+export interface CertificateInfo {
+  fingerprint: string
+  subject: string
+  issuer: string
+  serial: string
+  notBefore: string
+  notAfter: string
+}
+
+/** SHA-256 of the certificate's DER, lowercase hex without separators. */
+export function fingerprintOf(cert: X509Certificate): string {
+  return cert.fingerprint256.replaceAll(':', '').toLowerCase()
+}
+
+/** Parses one PEM certificate; a clear error otherwise. */
+export function parsePem(pem: string): X509Certificate {
+  try {
+    return new X509Certificate(pem)
+  } catch (cause) {
+    throw new OtpkiError('REQUEST_INVALID', `not a PEM certificate: ${(cause as Error).message}`, { status: 400, publicMessage: 'This is not a PEM certificate.', cause })
+  }
+}
+
+/**
+ * Users and their client certificates: lookup by fingerprint, attach and
+ * detach, the user list. A certificate belongs to at most one user.
+ */
+export class UserDirectory {
+  private readonly listeners = new Set<() => void>()
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Called after certificates are attached or detached (caches drop their answers). */
+  onChange(listener: () => void): void {
+    this.listeners.add(listener)
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener()
+  }
+
+  async findByCertificate(fingerprint: string): Promise<StoredUser | undefined> {
+    const em = this.orm.em.fork()
+    const row = await em.findOne(CertificateSchema, { fingerprint }, { populate: ['user'] })
+    return row ? new OrmUserStore(em, this.clock).findByUsername((row.user as User).username) : undefined
+  }
+
+  async findByUsername(username: string): Promise<StoredUser | undefined> {
+    return new OrmUserStore(this.orm.em.fork(), this.clock).findByUsername(username)
+  }
+
+  /** Users with their roles and certificate count, by username. */
+  async list(): Promise<(StoredUser & { certificates: number })[]> {
+    const em = this.orm.em.fork()
+    const store = new OrmUserStore(em, this.clock)
+    const users = await em.find(UserSchema, {}, { orderBy: { username: 'asc' } })
+    const out: (StoredUser & { certificates: number })[] = []
+    for (const user of users) {
+      const stored = (await store.findByUsername(user.username))!
+      out.push({ ...stored, certificates: await em.count(CertificateSchema, { user: user.id }) })
+    }
+    return out
+  }
+
+  async certificates(username: string): Promise<CertificateInfo[]> {
+    const user = await this.requireUser(username)
+    const rows = await this.orm.em.fork().find(CertificateSchema, { user: user.id }, { orderBy: { createdAt: 'asc' } })
+    return rows.map((r) => ({
+      fingerprint: r.fingerprint,
+      subject: r.subject,
+      issuer: r.issuer,
+      serial: r.serial,
+      notBefore: new Date(r.notBefore).toISOString(),
+      notAfter: new Date(r.notAfter).toISOString(),
+    }))
+  }
+
+  /** Attaches a certificate; one attached to another user is refused. */
+  async attach(username: string, pem: string): Promise<CertificateInfo> {
+    const user = await this.requireUser(username)
+    const cert = parsePem(pem)
+    const fingerprint = fingerprintOf(cert)
+    const em = this.orm.em.fork()
+    const existing = await em.findOne(CertificateSchema, { fingerprint }, { populate: ['user'] })
+    if (existing) {
+      if ((existing.user as User).id === user.id) return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
+      throw new OtpkiError('IDENTITY_LINKED', `certificate ${fingerprint} is attached to another user`, { status: 409, publicMessage: 'This certificate is attached to another user.' })
+    }
+    em.create(CertificateSchema, {
+      fingerprint,
+      user: user.id,
+      subject: cert.subject,
+      issuer: cert.issuer,
+      serial: cert.serialNumber,
+      notBefore: Date.parse(cert.validFrom),
+      notAfter: Date.parse(cert.validTo),
+      pem: cert.toString(),
+      createdAt: this.clock.now(),
+    })
+    await em.flush()
+    this.changed()
+    return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
+  }
+
+  async detach(username: string, fingerprint: string): Promise<void> {
+    const user = await this.requireUser(username)
+    const normalized = fingerprint.replaceAll(':', '').toLowerCase()
+    const deleted = await this.orm.em.fork().nativeDelete(CertificateSchema, { fingerprint: normalized, user: user.id })
+    if (deleted === 0) throw new OtpkiError('REQUEST_INVALID', `${username} has no certificate ${normalized}`, { status: 404, publicMessage: 'No such certificate for this user.' })
+    this.changed()
+  }
+
+  /** Creates a user named after a certificate's CN and attaches it, in one transaction; a taken name is refused. */
+  async createWithCertificate(username: string, pem: string): Promise<StoredUser> {
+    return this.orm.em.fork().transactional(async (em) => {
+      const store = new OrmUserStore(em, this.clock)
+      if (await store.findByUsername(username)) {
+        throw new OtpkiError('USERNAME_TAKEN', `username ${username} (the certificate's CN) already belongs to another account`, {
+          status: 401,
+          publicMessage: `The certificate's common name "${username}" is the username of an existing account, and this certificate is not attached to it.`,
+        })
+      }
+      const user = await store.createUser({ username })
+      const cert = parsePem(pem)
+      em.create(CertificateSchema, {
+        fingerprint: fingerprintOf(cert),
+        user: user.id,
+        subject: cert.subject,
+        issuer: cert.issuer,
+        serial: cert.serialNumber,
+        notBefore: Date.parse(cert.validFrom),
+        notAfter: Date.parse(cert.validTo),
+        pem: cert.toString(),
+        createdAt: this.clock.now(),
+      })
+      await em.flush()
+      return user
+    })
+  }
+
+  /** Whether any user with one of these roles holds a certificate. */
+  async anyCertificateHolderWithRole(roles: readonly string[]): Promise<boolean> {
+    for (const user of await this.list()) if (user.certificates > 0 && user.roles.some((r) => roles.includes(r))) return true
+    return false
+  }
+
+  private async requireUser(username: string): Promise<StoredUser> {
+    const user = await this.findByUsername(username)
+    if (!user) throw new OtpkiError('USER_UNKNOWN', `no user ${username}`, { status: 404, publicMessage: 'No such user.' })
+    return user
+  }
+}

@@ -1,0 +1,144 @@
+import { BlockList, isIPv6 } from 'node:net'
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { LRUCache } from 'lru-cache'
+import { OtpkiError, type ClientCertificateConfig, type RequestAuthenticator, type RequestAuthenticatorServices, type RequestInfo, type StoredUser } from '../../core/index.ts'
+import { DEFAULT_HEADERS, forwardedCertificate } from './formats.ts'
+
+/** A parsed certificate, as cached by its header value or DER. */
+interface ParsedCertificate {
+  fingerprint: string
+  notBefore: number
+  notAfter: number
+  commonNames: string[]
+  pem: string
+  /** Why the chain check failed (caBundle), if it did. */
+  untrusted: string | undefined
+}
+
+/** How long a certificate-to-user answer is reused before asking the database again. */
+const USER_CACHE_MS = 60_000
+
+function refuse(reason: string): OtpkiError {
+  return new OtpkiError('REQUEST_INVALID', reason, { status: 401, publicMessage: reason })
+}
+
+function trustedProxyList(proxies: readonly string[]): BlockList {
+  const list = new BlockList()
+  for (const entry of proxies) {
+    const [address, bits] = entry.split('/')
+    const type = isIPv6(address!) ? 'ipv6' : 'ipv4'
+    if (bits !== undefined) list.addSubnet(address!, Number(bits), type)
+    else list.addAddress(address!, type)
+  }
+  return list
+}
+
+/** The common names of a certificate's subject (Node writes one `CN=` line each). */
+function commonNames(subject: string): string[] {
+  return subject
+    .split('\n')
+    .filter((line) => line.startsWith('CN='))
+    .map((line) => line.slice(3))
+}
+
+function loadBundle(file: string): X509Certificate[] {
+  const text = readFileSync(file, 'utf8')
+  return [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]))
+}
+
+/**
+ * Client-certificate sign-in: from the header the ingress forwards (only when
+ * the TCP peer is a trusted proxy), or from the TLS peer of our own mTLS
+ * listener. Parsing is cached by header value and the user by fingerprint,
+ * so a repeat caller costs a lookup.
+ */
+export function clientCertificateAuthenticator(config: ClientCertificateConfig, services: RequestAuthenticatorServices): RequestAuthenticator {
+  const { users, logger, clock } = services
+  const header = (config.header ?? DEFAULT_HEADERS[config.format]).toLowerCase()
+  const proxies = trustedProxyList(config.trustedProxies)
+  const bundle = config.caBundle ? loadBundle(config.caBundle) : undefined
+  const parsed = new LRUCache<string, ParsedCertificate>({ max: 1_000 })
+  const usersByFingerprint = new LRUCache<string, { user: StoredUser | undefined; at: number }>({ max: 10_000 })
+  users.onChange(() => usersByFingerprint.clear())
+
+  const isTrusted = (address: string | undefined): boolean => {
+    if (!address) return false
+    const v4 = address.startsWith('::ffff:') ? address.slice(7) : address
+    return proxies.check(v4, isIPv6(v4) ? 'ipv6' : 'ipv4')
+  }
+
+  const parse = (key: string, der: Buffer): ParsedCertificate => {
+    let entry = parsed.get(key)
+    if (!entry) {
+      let cert: X509Certificate
+      try {
+        cert = new X509Certificate(der)
+      } catch {
+        throw refuse('The client certificate cannot be read.')
+      }
+      const untrusted = bundle && !bundle.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)) ? 'not issued by a CA in the configured bundle' : undefined
+      entry = {
+        fingerprint: cert.fingerprint256.replaceAll(':', '').toLowerCase(),
+        notBefore: Date.parse(cert.validFrom),
+        notAfter: Date.parse(cert.validTo),
+        commonNames: commonNames(cert.subject),
+        pem: cert.toString(),
+        untrusted,
+      }
+      parsed.set(key, entry)
+    }
+    return entry
+  }
+
+  const userFor = async (cert: ParsedCertificate): Promise<StoredUser> => {
+    const now = clock.now()
+    const cached = usersByFingerprint.get(cert.fingerprint)
+    let user = cached && now - cached.at < USER_CACHE_MS ? cached.user : undefined
+    if (!cached || now - cached.at >= USER_CACHE_MS) {
+      user = await users.findByCertificate(cert.fingerprint)
+      usersByFingerprint.set(cert.fingerprint, { user, at: now })
+    }
+    if (user) return user
+    if (!config.createUnknownUsers) throw refuse('This client certificate is not attached to any OTPKI user.')
+    if (cert.commonNames.length !== 1) {
+      throw refuse(cert.commonNames.length === 0 ? 'The client certificate has no common name (CN) to name a user after.' : 'The client certificate has several common names (CN); OTPKI cannot tell which names the user.')
+    }
+    const created = await users.createWithCertificate(cert.commonNames[0]!, cert.pem)
+    logger.info({ user: created.username, fingerprint: cert.fingerprint }, 'user created from a client certificate')
+    usersByFingerprint.set(cert.fingerprint, { user: created, at: now })
+    return created
+  }
+
+  return {
+    name: 'client-certificate',
+    async authenticate(request: RequestInfo) {
+      let cert: ParsedCertificate
+      if (request.peerCertificate) {
+        // Our own listener: the TLS handshake verified the chain against clientCa.
+        cert = parse(`tls:${request.peerCertificate.toString('base64')}`, request.peerCertificate)
+      } else {
+        const present = request.headerValues(header).length > 0
+        if (!present) return undefined
+        if (!isTrusted(request.remoteAddress)) {
+          logger.warn({ peer: request.remoteAddress, header }, 'client certificate header from an untrusted peer ignored')
+          return undefined
+        }
+        if (config.verifyHeader) {
+          const verdicts = request.headerValues(config.verifyHeader)
+          if (verdicts.length !== 1 || verdicts[0]!.trim() !== config.verifyValue) {
+            throw refuse(`The ingress did not verify the client certificate (${config.verifyHeader}: ${(verdicts[0] ?? 'missing').slice(0, 60)}).`)
+          }
+        }
+        const der = forwardedCertificate(request, config.format, header)
+        if (!der) return undefined
+        cert = parse(request.headerValues(header)[0]!, der)
+        if (cert.untrusted) throw refuse(`The client certificate is ${cert.untrusted}.`)
+      }
+      const now = clock.now()
+      if (now < cert.notBefore) throw refuse(`The client certificate is not valid before ${new Date(cert.notBefore).toISOString()}.`)
+      if (now > cert.notAfter) throw refuse(`The client certificate expired at ${new Date(cert.notAfter).toISOString()}.`)
+      return { user: await userFor(cert), method: 'client-certificate' }
+    },
+  }
+}
