@@ -245,6 +245,20 @@ function registerServices(container: DependencyContainer, config: ResolvedConfig
   container.registerSingleton(TOKENS.SignInService, SignInService)
 }
 
+/** Runs `work` with the user directory over the configured database (the `otpki users` commands). */
+export async function withUserDirectory<T>(options: AppOptions, work: (users: UserDirectory) => Promise<T>): Promise<T> {
+  const config = await loadMainConfig(options.configFile === false ? undefined : findConfigFile(options.configFile, options.env ?? process.env), {
+    env: options.env ?? process.env,
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  })
+  const orm = await openDatabase(config.database)
+  try {
+    return await work(new UserDirectory(orm, options.clock ?? systemClock))
+  } finally {
+    await orm.close()
+  }
+}
+
 /**
  * `otpki explain`: a provider's whole chain on sample claims, against the
  * current database, writing nothing. Without a database file yet, against an

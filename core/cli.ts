@@ -1,9 +1,10 @@
 import { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
-import { composeApp, explainClaims, startApp, type AppOptions, type ComposedApp, type ReloadReport, type RunningApp } from './app.ts'
+import { composeApp, explainClaims, startApp, withUserDirectory, type AppOptions, type ComposedApp, type ReloadReport, type RunningApp } from './app.ts'
 import { OtpkiError, isOtpkiError } from './errors.ts'
 import { packageRoot } from './paths.ts'
 import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
+import type { UserDirectory } from './store/user-directory.ts'
 
 /** Prints an error for a person (no stack for errors OTPKI raised on purpose) and exits 1. */
 function fail(error: unknown): never {
@@ -165,6 +166,45 @@ program
     process.exit(e.refused ? 1 : 0)
   })
 
+const users = program.command('users').description('users and their client certificates')
+async function withUsers(opts: { config?: string }, work: (directory: UserDirectory) => Promise<void>): Promise<void> {
+  try {
+    await withUserDirectory({ ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } }, work)
+  } catch (error) {
+    fail(error)
+  }
+}
+users
+  .command('list')
+  .description('every user, with roles and certificate count')
+  .option('-c, --config <file>', 'config file')
+  .action((opts: { config?: string }) =>
+    withUsers(opts, async (directory) => {
+      const rows = (await directory.list()).map((u) => ({ username: u.username, name: [u.firstName, u.lastName].filter(Boolean).join(' ') || '-', email: u.email ?? '-', roles: u.roles.join(',') || '-', certificates: String(u.certificates) }))
+      printTable(rows, [['USERNAME', 'username'], ['NAME', 'name'], ['EMAIL', 'email'], ['ROLES', 'roles'], ['CERTIFICATES', 'certificates']], 'no users')
+    }),
+  )
+users
+  .command('attach-cert <username> <file>')
+  .description("attach a PEM certificate to a user's account")
+  .option('-c, --config <file>', 'config file')
+  .action((username: string, file: string, opts: { config?: string }) =>
+    withUsers(opts, async (directory) => {
+      const cert = await directory.attach(username, await readFile(file, 'utf8'))
+      console.log(`attached ${cert.fingerprint} (${cert.subject.replaceAll('\n', ', ')}, valid until ${cert.notAfter}) to ${username}`)
+    }),
+  )
+users
+  .command('detach-cert <username> <fingerprint>')
+  .description("detach a certificate (SHA-256 fingerprint) from a user's account")
+  .option('-c, --config <file>', 'config file')
+  .action((username: string, fingerprint: string, opts: { config?: string }) =>
+    withUsers(opts, async (directory) => {
+      await directory.detach(username, fingerprint)
+      console.log(`detached ${fingerprint} from ${username}`)
+    }),
+  )
+
 program
   .command('schema')
   .description('print the JSON Schemas of provider files and the main config')
@@ -175,13 +215,24 @@ program
     } else console.log(jsonSchemas().provider)
   })
 
-function printTable(rows: Record<string, unknown>[]): void {
+const PROVIDER_COLUMNS: [string, string][] = [
+  ['NAME', 'name'],
+  ['CLIENT ID', 'clientId'],
+  ['ISSUER', 'issuer'],
+  ['DISCOVERY', 'discovery'],
+  ['REDIRECT URL', 'redirectUrl'],
+  ['CREATE USERS', 'createUnknownUsers'],
+  ['CREATE ROLES', 'createUnknownRoles'],
+  ['ENABLED', 'enabled'],
+]
+
+function printTable(rows: Record<string, unknown>[], columns: [string, string][] = PROVIDER_COLUMNS, empty = 'no identity providers'): void {
   if (rows.length === 0) {
-    console.log('no identity providers')
+    console.log(empty)
     return
   }
-  const headers = ['NAME', 'CLIENT ID', 'ISSUER', 'DISCOVERY', 'REDIRECT URL', 'CREATE USERS', 'CREATE ROLES', 'ENABLED']
-  const keys = ['name', 'clientId', 'issuer', 'discovery', 'redirectUrl', 'createUnknownUsers', 'createUnknownRoles', 'enabled']
+  const headers = columns.map(([h]) => h)
+  const keys = columns.map(([, k]) => k)
   const cells = rows.map((r) => keys.map((k) => String(r[k])))
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
