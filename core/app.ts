@@ -85,7 +85,8 @@ export interface RunningApp extends ComposedApp {
  */
 export async function composeApp(options: AppOptions = {}): Promise<ComposedApp> {
   const env = options.env ?? process.env
-  const config = await loadMainConfig(options.configFile === false ? undefined : findConfigFile(options.configFile, env), { env, ...(options.overrides ? { overrides: options.overrides } : {}) })
+  let config = await loadMainConfig(options.configFile === false ? undefined : findConfigFile(options.configFile, env), { env, ...(options.overrides ? { overrides: options.overrides } : {}) })
+  if (options.dev && !config.clientCertificate.listen && config.database !== ':memory:') config = await withDevPki(config)
   const logger = createLogger(config.logLevel, options.logDestination)
   const clock = options.clock ?? systemClock
   const container = rootContainer.createChildContainer()
@@ -227,6 +228,28 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   } catch (error) {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined)
     throw error
+  }
+}
+
+/**
+ * `otpki dev`: the mTLS listener with a throwaway CA, server and client
+ * certificate under data/dev-pki/ (made once), and users created from
+ * certificate CNs, so a newcomer can try client-certificate sign-in at once.
+ */
+async function withDevPki(config: ResolvedConfig): Promise<ResolvedConfig> {
+  const { ensureDevPki } = await import('../plugins/client-certificate/throwaway-ca.js')
+  const pki = await ensureDevPki(join(dirname(config.database), 'dev-pki'))
+  return {
+    ...config,
+    clientCertificate: {
+      ...config.clientCertificate,
+      enabled: true,
+      listen: true,
+      serverKey: pki.serverKey,
+      serverCert: pki.serverCert,
+      clientCa: pki.ca,
+      createUnknownUsers: true,
+    },
   }
 }
 

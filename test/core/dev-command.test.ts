@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -7,6 +7,7 @@ import { packageRoot } from '../../core/paths.ts'
 import { TestBrowser, parseForm } from '../support/browser.ts'
 import { ensureBuilt } from '../support/build.ts'
 import { freePort, signIn } from '../support/harness.ts'
+import { mtlsGet } from '../support/mtls.ts'
 
 /** What a newcomer gets from `npm start`: the compiled `otpki dev`, run as a process. */
 describe('otpki dev (the embedded default of npm start)', () => {
@@ -14,17 +15,19 @@ describe('otpki dev (the embedded default of npm start)', () => {
   let dir: string
   let url: string
   let output = ''
+  let mtlsPort: number
 
   beforeAll(async () => {
     ensureBuilt()
     dir = await mkdtemp(join(tmpdir(), 'otpki-dev-'))
     const port = await freePort()
     const providerPort = await freePort()
+    mtlsPort = await freePort()
     url = `http://localhost:${port}`
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
     child = spawn(process.execPath, [join(packageRoot(), 'dist/core/cli.js'), 'dev'], {
       cwd: packageRoot(),
-      env: { ...env, OTPKI_PORT: String(port), OTPKI_DEV_PROVIDER_PORT: String(providerPort), OTPKI_DATABASE: join(dir, 'otpki.sqlite') },
+      env: { ...env, OTPKI_PORT: String(port), OTPKI_DEV_PROVIDER_PORT: String(providerPort), OTPKI_MTLS_PORT: String(mtlsPort), OTPKI_DATABASE: join(dir, 'otpki.sqlite') },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     await new Promise<void>((resolve, reject) => {
@@ -60,6 +63,13 @@ describe('otpki dev (the embedded default of npm start)', () => {
     expect(new URL(back.url).pathname).toBe('/auth/signed-out')
     expect(back.body).toContain('Sign in with Development provider')
     expect((await browser.request(`${url}/auth/me`)).status).toBe(401)
+  })
+
+  it('signs a script in through the mTLS listener with the generated development certificates', async () => {
+    const pki = join(dir, 'dev-pki')
+    const [ca, cert, key] = await Promise.all(['ca.pem', 'client.pem', 'client-key.pem'].map((f) => readFile(join(pki, f), 'utf8')))
+    const res = await mtlsGet(`https://localhost:${mtlsPort}/auth/me`, { ca: ca!, cert: cert!, key: key! })
+    expect(res).toMatchObject({ status: 200, body: { user: { username: 'automation' }, method: 'client-certificate' } })
   })
 
   it('stops cleanly on SIGTERM', async () => {

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_HEADERS, forwardedCertificate, type ForwardFormat } from '../../../plugins/client-certificate/formats.ts'
 import type { RequestInfo } from '../../../core/index.ts'
-import { TestCa, type Issued } from '../../support/pki.ts'
+import { TestCa, type Issued } from '../../../plugins/client-certificate/throwaway-ca.ts'
 
 function request(headers: [string, string][]): RequestInfo {
   return {

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { closeAfterEach, startHarness, type Harness } from '../../support/harness.ts'
-import { TestCa, type Issued } from '../../support/pki.ts'
+import { TestCa, type Issued } from '../../../plugins/client-certificate/throwaway-ca.ts'
 
 /** A request as the ingress (on loopback, a trusted proxy here) forwards it. */
 async function asIngress(h: Harness, path: string, headers: Record<string, string> | [string, string][], init: RequestInit = {}) {

@@ -30,7 +30,10 @@ async function issued(cert: x509.X509Certificate, keys: CryptoKeyPair): Promise<
 let serial = 1
 const nextSerial = () => (++serial).toString(16).padStart(4, '0')
 
-/** A throwaway certificate authority that issues client and server certificates, for tests and development. */
+/**
+ * A throwaway certificate authority that issues client and server
+ * certificates: for `otpki dev` and for tests. Never for production.
+ */
 export class TestCa {
   private constructor(
     readonly root: Issued,
@@ -82,4 +85,44 @@ export class TestCa {
     })
     return issued(cert, keys)
   }
+}
+
+/** The files `otpki dev` keeps under data/dev-pki/. */
+export interface DevPki {
+  dir: string
+  ca: string
+  serverKey: string
+  serverCert: string
+  clientKey: string
+  clientCert: string
+}
+
+/**
+ * Makes (once) a CA, a server certificate for localhost and a client
+ * certificate (CN=automation) under `dir`, so a newcomer can try the mTLS
+ * listener with one curl command.
+ */
+export async function ensureDevPki(dir: string): Promise<DevPki> {
+  const { existsSync } = await import('node:fs')
+  const { mkdir, writeFile } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const files: DevPki = {
+    dir,
+    ca: join(dir, 'ca.pem'),
+    serverKey: join(dir, 'server-key.pem'),
+    serverCert: join(dir, 'server.pem'),
+    clientKey: join(dir, 'client-key.pem'),
+    clientCert: join(dir, 'client.pem'),
+  }
+  if (Object.values(files).slice(1).every((f) => existsSync(f))) return files
+  await mkdir(dir, { recursive: true })
+  const ca = await TestCa.create('OTPKI development CA')
+  const server = await ca.server()
+  const client = await ca.client('CN=automation')
+  await writeFile(files.ca, ca.root.certPem)
+  await writeFile(files.serverCert, server.certPem)
+  await writeFile(files.serverKey, server.keyPem, { mode: 0o600 })
+  await writeFile(files.clientCert, client.certPem)
+  await writeFile(files.clientKey, client.keyPem, { mode: 0o600 })
+  return files
 }
