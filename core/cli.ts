@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { composeApp, explainClaims, startApp, withUserDirectory, type AppOptions, type ComposedApp, type ReloadReport, type RunningApp } from './app.ts'
 import { OtpkiError, isOtpkiError } from './errors.ts'
@@ -75,7 +76,13 @@ program
       if (status.state === 'ready') console.log(line)
       else console.warn(`warning: ${line}${status.error ? `: ${status.error}` : ''}`)
     }
-    if (entries.length === 0) console.warn('warning: no provider is configured: nobody can sign in')
+    if (!entries.some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) {
+      const certificateAdmin =
+        app.config.clientCertificate.enabled && existsSync(app.config.database)
+          ? await withUserDirectory({ ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } }, (users) => users.anyCertificateHolderWithRole(app.config.adminRoles))
+          : false
+      if (!certificateAdmin) console.warn('warning: no OIDC provider is configured and no administrator holds a client certificate: nobody will be able to administer OTPKI')
+    }
     await app.registry.close()
     if (report.issues.length > 0) {
       console.error(`${report.issues.length} error(s)`)
