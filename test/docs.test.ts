@@ -14,6 +14,13 @@ describe('README', () => {
 
   it('documents every main config key with its variable', () => {
     for (const [key, field] of Object.entries(mainConfigFields)) {
+      if (field.kind === 'object') {
+        expect(readme, key).toContain(`| \`${key}\` |`)
+        for (const [nested, inner] of Object.entries(field.fields!)) {
+          expect(readme, `${key}.${nested}`).toMatch(new RegExp(`\\| [^|]*\`${nested}\`[^|]*\\| ${inner.env ? `[^|]*\`${inner.env}\`` : '\\(none\\)'}`))
+        }
+        continue
+      }
       expect(readme, key).toContain(`| \`${key}\` | ${field.env ? `\`${field.env}\`` : '(none)'} |`)
     }
   })

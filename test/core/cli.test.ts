@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../core/paths.ts'
 import { startDevProvider, type DevProvider } from '../../plugins/dev-provider/dev-provider.ts'
 import { ensureBuilt } from '../support/build.ts'
+import { withUserDirectory } from '../../core/app.ts'
+import { TestCa } from '../../plugins/client-certificate/throwaway-ca.ts'
 
 const root = packageRoot()
 const cli = join(root, 'dist/core/cli.js')
@@ -69,6 +71,28 @@ describe('otpki CLI (compiled)', () => {
     const file = join(dir, 'providers', 'broken.json')
     expect(stderr).toContain(`error: ${file}: scope: is not a known key`)
     expect(stderr).not.toContain(secret)
+  })
+
+  it('users list, attach-cert and detach-cert', async () => {
+    const ca = await TestCa.create()
+    const first = await ca.client('CN=deploy-bot')
+    const second = await ca.client('CN=deploy-bot-2')
+    const config = join(dir, 'users.config.ts')
+    await writeFile(config, "export default { database: 'users.sqlite', providersDir: 'providers' }\n")
+    await withUserDirectory({ configFile: config, env: {} }, (users) => users.createWithCertificate('deploy-bot', first.certPem))
+    await writeFile(join(dir, 'second.pem'), second.certPem)
+
+    const attached = await otpki(['users', 'attach-cert', 'deploy-bot', join(dir, 'second.pem'), '-c', config])
+    expect(attached).toMatchObject({ code: 0, stdout: expect.stringContaining(`attached ${second.fingerprint}`) })
+    const list = await otpki(['users', 'list', '-c', config])
+    expect(list.stdout).toMatch(/^USERNAME\s+NAME\s+EMAIL\s+ROLES\s+CERTIFICATES/m)
+    expect(list.stdout).toMatch(/^deploy-bot\s+-\s+-\s+-\s+2$/m)
+    const detached = await otpki(['users', 'detach-cert', 'deploy-bot', first.fingerprint, '-c', config])
+    expect(detached).toMatchObject({ code: 0, stdout: expect.stringContaining(`detached ${first.fingerprint}`) })
+    const again = await otpki(['users', 'detach-cert', 'deploy-bot', first.fingerprint, '-c', config])
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('has no certificate') })
+    const nobody = await otpki(['users', 'attach-cert', 'nobody', join(dir, 'second.pem'), '-c', config])
+    expect(nobody).toMatchObject({ code: 1, stderr: expect.stringContaining('no user nobody') })
   })
 
   it('check exits 1 on an invalid main config, naming file and key', async () => {
