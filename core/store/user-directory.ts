@@ -98,17 +98,7 @@ export class UserDirectory {
       if ((existing.user as User).id === user.id) return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
       throw new OtpkiError('IDENTITY_LINKED', `certificate ${fingerprint} is attached to another user`, { status: 409, publicMessage: 'This certificate is attached to another user.' })
     }
-    em.create(CertificateSchema, {
-      fingerprint,
-      user: user.id,
-      subject: cert.subject,
-      issuer: cert.issuer,
-      serial: cert.serialNumber,
-      notBefore: Date.parse(cert.validFrom),
-      notAfter: Date.parse(cert.validTo),
-      pem: cert.toString(),
-      createdAt: this.clock.now(),
-    })
+    em.create(CertificateSchema, this.row(cert, user.id))
     await em.flush()
     this.changed()
     return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
@@ -134,17 +124,7 @@ export class UserDirectory {
       }
       const user = await store.createUser({ username })
       const cert = parsePem(pem)
-      em.create(CertificateSchema, {
-        fingerprint: fingerprintOf(cert),
-        user: user.id,
-        subject: cert.subject,
-        issuer: cert.issuer,
-        serial: cert.serialNumber,
-        notBefore: Date.parse(cert.validFrom),
-        notAfter: Date.parse(cert.validTo),
-        pem: cert.toString(),
-        createdAt: this.clock.now(),
-      })
+      em.create(CertificateSchema, this.row(cert, user.id))
       await em.flush()
       return user
     })
@@ -154,6 +134,20 @@ export class UserDirectory {
   async anyCertificateHolderWithRole(roles: readonly string[]): Promise<boolean> {
     for (const user of await this.list()) if (user.certificates > 0 && user.roles.some((r) => roles.includes(r))) return true
     return false
+  }
+
+  private row(cert: X509Certificate, userId: number) {
+    return {
+      fingerprint: fingerprintOf(cert),
+      user: userId,
+      subject: cert.subject,
+      issuer: cert.issuer,
+      serial: cert.serialNumber,
+      notBefore: Date.parse(cert.validFrom),
+      notAfter: Date.parse(cert.validTo),
+      pem: cert.toString(),
+      createdAt: this.clock.now(),
+    }
   }
 
   private async requireUser(username: string): Promise<StoredUser> {
