@@ -1,6 +1,9 @@
 import { request as httpRequest } from 'node:http'
 import { CookieJar } from 'tough-cookie'
 
+/** Every cookie value any test browser received: log hygiene checks that none reached a log. */
+export const SEEN_COOKIE_VALUES = new Set<string>()
+
 export interface BrowserResponse {
   status: number
   url: string
@@ -31,7 +34,11 @@ export class TestBrowser {
     }
     this.history.push(url)
     const res = await this.send(new URL(url), init.method ?? (body ? 'POST' : 'GET'), headers, body)
-    for (const setCookie of res.headers.getSetCookie()) await this.jar.setCookie(setCookie, url, { ignoreError: true })
+    for (const setCookie of res.headers.getSetCookie()) {
+      const value = /^[^=]+=([^;]*)/.exec(setCookie)?.[1]
+      if (value && value.length >= 16) SEEN_COOKIE_VALUES.add(value)
+      await this.jar.setCookie(setCookie, url, { ignoreError: true })
+    }
     return { ...res, url }
   }
 

@@ -8,7 +8,7 @@ import { startApp, type RunningApp } from '../../core/app.ts'
 import type { ReloadReport } from '../../core/config/provider-registry.ts'
 import type { Clock } from '../../core/clock.ts'
 import { startDevProvider, type DevClient, type DevProvider, type DevUser } from '../../plugins/dev-provider/dev-provider.ts'
-import { TestBrowser, parseForm, type BrowserResponse } from './browser.ts'
+import { SEEN_COOKIE_VALUES, TestBrowser, parseForm, type BrowserResponse } from './browser.ts'
 
 /** A free TCP port on loopback (the OS picks; the socket is closed before use). */
 export async function freePort(): Promise<number> {
@@ -143,6 +143,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     writeProvider: (file, content) => nextReload(() => writeFile(join(providersDir, file), content)),
     removeProvider: (file) => nextReload(() => unlink(join(providersDir, file))),
     async close() {
+      assertLogHygiene(logs)
       // OTPKI_TEST_LOGS=1 prints the server's warnings and errors, to see why a test failed.
       if (process.env.OTPKI_TEST_LOGS) for (const l of logs.lines) if (Number(l.level) >= 40) console.error(`[otpki ${String(l.level)}] ${String(l.msg)}`)
       await app.close()
@@ -207,4 +208,21 @@ export function closeAfterEach(): <T extends { close(): Promise<void> }>(server:
 export async function me(browser: TestBrowser, h: Pick<Harness, 'url'>, bearer?: string) {
   const res = await browser.request(`${h.url}/auth/me`, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {})
   return { status: res.status, headers: res.headers, body: JSON.parse(res.body) as Record<string, any> }
+}
+
+/** Secrets that must never reach a log line: the test client's secret, tokens, private keys, cookie values. */
+const LEAKS: [string, (line: string) => boolean][] = [
+  ['the client secret', (line) => line.includes(CLIENT.clientSecret)],
+  ['a JWT (token)', (line) => /eyJ[\w-]{8,}\.eyJ[\w-]{8,}\./.test(line)],
+  ['a private key', (line) => line.includes('PRIVATE KEY')],
+  ['a cookie value', (line) => [...SEEN_COOKIE_VALUES].some((value) => line.includes(value))],
+]
+
+/** Log hygiene, checked for every server a test runs: throws naming what leaked. */
+export function assertLogHygiene(logs: LogCapture): void {
+  for (const line of logs.raw) {
+    for (const [what, leaks] of LEAKS) {
+      if (leaks(line)) throw new Error(`log hygiene: ${what} appears in a log line: ${line.slice(0, 300)}`)
+    }
+  }
 }
