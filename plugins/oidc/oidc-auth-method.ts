@@ -228,6 +228,10 @@ function asOtpkiError(cause: unknown, provider: ProviderDefinition): OtpkiError 
   if (cause instanceof client.ResponseBodyError) {
     return invalid(provider, `the provider answered ${cause.status} ${cause.error}${cause.error_description ? `: ${cause.error_description}` : ''}`, cause)
   }
-  const reason = cause instanceof Error ? `${(cause as { code?: string }).code ?? cause.name}: ${cause.message}` : String(cause)
-  return invalid(provider, reason, cause)
+  if (!(cause instanceof Error)) return invalid(provider, String(cause), cause)
+  // openid-client wraps the precise reason (which claim, which check) in its cause.
+  let inner: Error = cause
+  while (inner.cause instanceof Error) inner = inner.cause
+  const detail = inner !== cause && inner.message !== cause.message ? ` (${inner.message})` : ''
+  return invalid(provider, `${(cause as { code?: string }).code ?? cause.name}: ${cause.message}${detail}`, cause)
 }

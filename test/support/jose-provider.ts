@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, createPublicKey, randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTPayload, type CryptoKey } from 'jose'
@@ -23,6 +23,16 @@ export interface JoseProviderBehaviour {
   claims: Record<string, unknown>
   /** Sign ID tokens with this key instead of the published one. */
   idTokenKey?: SigningKey
+  /** Claims of the ID token over the usual ones; `undefined` removes a claim. */
+  idTokenClaims?: Record<string, unknown>
+  /** How the ID token is signed: `none` (unsecured), `hs256-public-key` (HMAC keyed with the public key's PEM text), `no-kid`. */
+  idTokenSigning?: 'none' | 'hs256-public-key' | 'no-kid'
+  /** Userinfo claims over `claims`. */
+  userinfoClaims?: Record<string, unknown>
+  /** The token response has no ID token. */
+  omitIdToken?: boolean
+  /** The `iss` authorization response parameter: another value, or null for none. */
+  issParam?: string | null
 }
 
 /**
@@ -78,6 +88,22 @@ export class JoseProvider {
     )
   }
 
+  private async signIdToken(claims: JWTPayload): Promise<string> {
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+    switch (this.behaviour.idTokenSigning) {
+      case 'none':
+        return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`
+      case 'hs256-public-key': {
+        const pem = createPublicKey({ key: this.keys[0]!.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
+        return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: this.keys[0]!.kid }).sign(new TextEncoder().encode(pem))
+      }
+      case 'no-kid':
+        return this.sign(claims, { kid: null })
+      default:
+        return this.sign(claims, this.behaviour.idTokenKey ? { key: this.behaviour.idTokenKey } : {})
+    }
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve())
@@ -115,7 +141,8 @@ export class JoseProvider {
         const back = new URL(url.searchParams.get('redirect_uri')!)
         back.searchParams.set('code', code)
         back.searchParams.set('state', url.searchParams.get('state') ?? '')
-        back.searchParams.set('iss', this.issuer)
+        const iss = this.behaviour.issParam === undefined ? this.issuer : this.behaviour.issParam
+        if (iss !== null) back.searchParams.set('iss', iss)
         res.writeHead(302, { location: back.href })
         return void res.end()
       }
@@ -132,14 +159,16 @@ export class JoseProvider {
           if (computed !== grant.challenge) return this.send(res, 400, { error: 'invalid_grant', error_description: 'PKCE' })
         }
         const now = Math.floor(Date.now() / 1000)
-        const idToken = await this.sign(
-          { iss: this.issuer, aud: this.clientId, iat: now, exp: now + 300, nonce: grant.nonce, ...this.behaviour.claims },
-          this.behaviour.idTokenKey ? { key: this.behaviour.idTokenKey } : {},
+        const claims = Object.fromEntries(
+          Object.entries({ iss: this.issuer, aud: this.clientId, iat: now, exp: now + 300, nonce: grant.nonce, ...this.behaviour.claims, ...this.behaviour.idTokenClaims }).filter(([, v]) => v !== undefined),
         )
-        return this.send(res, 200, { access_token: await this.accessToken(this.clientId), token_type: 'Bearer', expires_in: 300, id_token: idToken })
+        const idToken = await this.signIdToken(claims)
+        const answer: Record<string, unknown> = { access_token: await this.accessToken(this.clientId), token_type: 'Bearer', expires_in: 300 }
+        if (!this.behaviour.omitIdToken) answer.id_token = idToken
+        return this.send(res, 200, answer)
       }
       case '/userinfo':
-        return this.send(res, 200, this.behaviour.claims)
+        return this.send(res, 200, { ...this.behaviour.claims, ...this.behaviour.userinfoClaims })
       default:
         return this.send(res, 404, { error: 'not_found' })
     }
