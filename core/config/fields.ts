@@ -163,6 +163,8 @@ export function validateFields<F extends Fields>(
   }
   if (issues.length > 0) return { value: {}, issues }
   const schema = convictSchema(fields)
+  // `null` means "not given": the default applies, or "is required".
+  input = withoutNulls(input as Record<string, unknown>)
   // Keys whose value is an object (secrets, arrays) must not be deep-merged by
   // convict with a default; load them as whole values.
   let config: convict.Config<Record<string, unknown>>
@@ -186,6 +188,15 @@ export function validateFields<F extends Fields>(
     issues.push(...parseConvictErrors(cause instanceof Error ? cause.message : String(cause)))
   }
   return { value: readValues(fields, (key) => config.get(key)), issues }
+}
+
+function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, inner] of Object.entries(value)) {
+    if (inner === null || inner === undefined) continue
+    out[key] = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? withoutNulls(inner as Record<string, unknown>) : inner
+  }
+  return out
 }
 
 function convictSchema(fields: Fields): Record<string, unknown> {

@@ -73,7 +73,12 @@ export async function loadProviderFile(file: string, defaults: ProviderDefaults)
   } catch (cause) {
     return { ok: false, file, issues: [{ key: '(file)', reason: cause instanceof Error ? cause.message : String(cause) }] }
   }
-  return validateProvider(input, file, defaults)
+  try {
+    return validateProvider(input, file, defaults)
+  } catch (cause) {
+    // Never let one file take the reload down: whatever slipped through is this file's error.
+    return { ok: false, file, issues: [{ key: '(file)', reason: `cannot be read as a provider: ${cause instanceof Error ? cause.message : String(cause)}` }] }
+  }
 }
 
 /** Validates a provider object as read from `file`. */

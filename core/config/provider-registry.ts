@@ -115,7 +115,7 @@ export class ProviderRegistry {
       this.running = undefined
       if (this.again) {
         this.again = false
-        void this.reload()
+        void this.reload().catch((error: unknown) => this.logger.error({ err: error }, 'provider reload failed; the providers in force stay'))
       }
     }
   }
@@ -131,7 +131,7 @@ export class ProviderRegistry {
     const schedule = (path: string) => {
       if (!isProviderFile(path)) return
       clearTimeout(this.timer)
-      this.timer = setTimeout(() => void this.reload(), 50)
+      this.timer = setTimeout(() => void this.reload().catch((error: unknown) => this.logger.error({ err: error }, 'provider reload failed; the providers in force stay')), 50)
     }
     this.watcher.on('add', schedule).on('change', schedule).on('unlink', schedule)
     this.watcher.on('error', (error) => this.logger.error({ err: error }, 'provider directory watch failed'))

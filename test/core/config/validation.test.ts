@@ -32,6 +32,12 @@ describe('provider validation', () => {
     })
   })
 
+  it('regression: null values (found by the config fuzz test) mean "not given", never a crash', () => {
+    const result = validateProvider({ ...base, scopes: null, displayName: null, endpoints: { token: null } }, '/x/a.json', defaults)
+    expect(result.ok && result.provider.scopes).toEqual(['openid', 'profile', 'email'])
+    expect(issuesOf({ ...base, issuer: null })).toEqual([{ key: 'issuer', reason: 'is required' }])
+  })
+
   it('an unknown key is an error naming the key', () => {
     expect(issuesOf({ ...base, clientSecrett: 'x' })).toEqual([{ key: 'clientSecrett', reason: 'is not a known key' }])
   })
