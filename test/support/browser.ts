@@ -23,11 +23,11 @@ export class TestBrowser {
   /** `hosts`: names this browser resolves itself (like /etc/hosts), e.g. { 'idp.localhost': '127.0.0.1' }. */
   constructor(private readonly hosts: Record<string, string> = {}) {}
 
-  async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<BrowserResponse> {
+  async request(url: string, init: { method?: string; form?: Record<string, string>; body?: string; headers?: Record<string, string> } = {}): Promise<BrowserResponse> {
     const headers = new Headers(init.headers)
     const cookie = await this.jar.getCookieString(url)
     if (cookie) headers.set('cookie', cookie)
-    let body: string | undefined
+    let body: string | undefined = init.body
     if (init.form) {
       headers.set('content-type', 'application/x-www-form-urlencoded')
       body = new URLSearchParams(init.form).toString()
