@@ -34,6 +34,20 @@ describe('state, sessions and accounts', () => {
     expect((await me(attacker, h)).status).toBe(401)
   })
 
+  it('a session id has at least 128 bits and the database keeps only its hash', async () => {
+    const h = track(await startHarness())
+    const browser = new TestBrowser()
+    await signIn(browser, h, 'alice')
+    const id = (await browser.cookie(h.url, 'otpki_session'))!
+    expect(Buffer.from(id, 'base64url').length * 8).toBeGreaterThanOrEqual(128)
+    const rows = (await h.app.orm.em.fork().getConnection().execute('select id_hash from sessions')) as { id_hash: string }[]
+    expect(rows).toHaveLength(1)
+    expect(rows[0]!.id_hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(rows[0]!.id_hash).not.toContain(id)
+    const { createHash } = await import('node:crypto')
+    expect(rows[0]!.id_hash).toBe(createHash('sha256').update(id).digest('hex'))
+  })
+
   it('accounts are never merged by email: another identity with the same email is another user', async () => {
     const h = track(await startHarness())
     await signIn(new TestBrowser(), h, 'alice')
