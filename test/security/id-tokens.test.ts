@@ -31,6 +31,7 @@ describe('ID tokens and the code flow: refusals', () => {
   const now = () => Math.floor(Date.now() / 1000)
   const cases: [string, () => Promise<Partial<JoseProviderBehaviour>> | Partial<JoseProviderBehaviour>, RegExp][] = [
     ['wrong iss', () => ({ idTokenClaims: { iss: 'https://evil.example' } }), /iss/],
+    ['no iss', () => ({ idTokenClaims: { iss: undefined } }), /iss/],
     ['wrong aud', () => ({ idTokenClaims: { aud: 'another-client' } }), /aud/],
     ['no sub', () => ({ idTokenClaims: { sub: undefined } }), /sub/],
     ['no iat', () => ({ idTokenClaims: { iat: undefined } }), /iat/],
@@ -75,5 +76,25 @@ describe('ID tokens and the code flow: refusals', () => {
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
     expect((await me(browser, h)).body.user.username).toBe('victim')
+  })
+})
+
+describe('an algorithm other than the provider’s', () => {
+  it('refuses an ID token signed with a published key of another algorithm than the configured ones', async () => {
+    const jose = await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret)
+    await jose.rotate('ES256')
+    const h = await startHarness({
+      providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, signatureAlgorithms: ['RS256'] }) }),
+    })
+    try {
+      const browser = new TestBrowser()
+      const page = await signIn(browser, h, 'x', 'x', { provider: 'jose' })
+      expect(page.status).toBe(400)
+      expect((await me(browser, h)).status).toBe(401)
+      expect(h.logs.messages().find((m) => m.includes('callback refused'))).toMatch(/alg/i)
+    } finally {
+      await h.close()
+      await jose.close()
+    }
   })
 })

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
 import { demoUsers, startDevProvider, type DevProvider } from '../../../plugins/dev-provider/dev-provider.ts'
 import { TestBrowser, parseForm } from '../../support/browser.ts'
@@ -119,42 +119,59 @@ describe('back-channel logout', () => {
     expect(await rows(h, 'select count(*) as n from sessions')).toEqual([{ n: 0 }])
   })
 
-  it('refuses invalid logout tokens with 400 and no-store, and a token from one provider never ends another provider’s sessions', async () => {
-    jose = track(await JoseProvider.start('jose-client', 'jose-secret'))
-    h = track(await startHarness({
-      providers: ({ providerJson }) => ({
-        'dev.json': providerJson({ backchannelLogout: true }),
-        'jose.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'jose-client', clientSecret: 'jose-secret', backchannelLogout: true }),
-      }),
-    }))
-    const browser = new TestBrowser()
-    await signIn(browser, h, 'alice', 'alice', { provider: 'dev' })
-    expect((await me(browser, h)).status).toBe(200)
-    const now = Math.floor(Date.now() / 1000)
+  describe('refused logout tokens: 400, no-store, and no session ends', () => {
+    let jose: JoseProvider
+    let h: Harness
+    let browser: TestBrowser
+    beforeAll(async () => {
+      jose = await JoseProvider.start('jose-client', 'jose-secret')
+      h = await startHarness({
+        providers: ({ providerJson }) => ({
+          'dev.json': providerJson({ backchannelLogout: true }),
+          'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: 'jose-client', clientSecret: 'jose-secret', backchannelLogout: true }),
+        }),
+      })
+      browser = new TestBrowser()
+      await signIn(browser, h, 'alice', 'alice', { provider: 'dev' })
+      return async () => {
+        await h.close()
+        await jose.close()
+      }
+    })
+    const now = () => Math.floor(Date.now() / 1000)
     const event = { 'http://schemas.openid.net/event/backchannel-logout': {} }
-    const valid = { iss: jose.issuer, aud: 'jose-client', iat: now, exp: now + 120, jti: randomUUID(), sub: 'alice', events: event }
-    const cases: [string, string][] = [
-      ['not a JWT', 'garbage'],
-      ['no events', await jose.sign({ ...valid, events: undefined }, { typ: 'logout+jwt' })],
-      ['a nonce', await jose.sign({ ...valid, nonce: 'n' }, { typ: 'logout+jwt' })],
-      ['no sub or sid', await jose.sign({ ...valid, sub: undefined }, { typ: 'logout+jwt' })],
-      ['wrong typ', await jose.sign(valid, { typ: 'JWT+id' })],
-      ['wrong audience', await jose.sign({ ...valid, aud: 'someone' }, { typ: 'logout+jwt' })],
-      ['expired', await jose.sign({ ...valid, iat: now - 900, exp: now - 600 }, { typ: 'logout+jwt' })],
-      ['an unknown key', await jose.sign(valid, { typ: 'logout+jwt', key: await newKey() })],
-      ["another provider's issuer, signed by this one", await jose.sign({ ...valid, iss: h.provider.issuer, aud: CLIENT.clientId }, { typ: 'logout+jwt' })],
+    const valid = () => ({ iss: jose.issuer, aud: 'jose-client', iat: now(), exp: now() + 120, jti: randomUUID(), sub: 'alice', events: event })
+    const cases: [string, () => Promise<string> | string][] = [
+      ['not a JWT', () => 'garbage'],
+      ['no events', () => jose.sign({ ...valid(), events: undefined }, { typ: 'logout+jwt' })],
+      ['an events claim without the logout event', () => jose.sign({ ...valid(), events: { other: {} } }, { typ: 'logout+jwt' })],
+      ['a nonce', () => jose.sign({ ...valid(), nonce: 'n' }, { typ: 'logout+jwt' })],
+      ['no sub or sid', () => jose.sign({ ...valid(), sub: undefined }, { typ: 'logout+jwt' })],
+      ['a wrong typ', () => jose.sign(valid(), { typ: 'JWT+id' })],
+      ['a wrong audience', () => jose.sign({ ...valid(), aud: 'someone' }, { typ: 'logout+jwt' })],
+      ['no iat', () => jose.sign({ ...valid(), iat: undefined }, { typ: 'logout+jwt' })],
+      ['expired', () => jose.sign({ ...valid(), iat: now() - 900, exp: now() - 600 }, { typ: 'logout+jwt' })],
+      ['an unknown key', async () => jose.sign(valid(), { typ: 'logout+jwt', key: await newKey() })],
+      ["another provider's issuer, signed by this one", () => jose.sign({ ...valid(), iss: h.provider.issuer, aud: CLIENT.clientId }, { typ: 'logout+jwt' })],
+      ['an issuer that is no provider', () => jose.sign({ ...valid(), iss: 'https://nobody.example' }, { typ: 'logout+jwt' })],
     ]
-    for (const [name, token] of cases) {
-      const res = await backchannel(h, `logout_token=${token}`)
-      expect(res.status, name).toBe(400)
-      expect(res.headers.get('cache-control'), name).toBe('no-store')
-    }
-    expect((await backchannel(h, '')).status).toBe(400)
-    // Valid for the jose provider, naming a subject that also exists at dev: dev's session stays.
-    const ok = await backchannel(h, `logout_token=${await jose.sign(valid, { typ: 'logout+jwt' })}`)
-    expect(ok.status).toBe(200)
-    expect(ok.headers.get('cache-control')).toBe('no-store')
-    expect((await me(browser, h)).status).toBe(200)
+    it.each(cases)('%s', async (_name, token) => {
+      const res = await backchannel(h, `logout_token=${await token()}`)
+      expect(res.status).toBe(400)
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      expect(h.logs.messages().at(-1)).toMatch(/back-channel logout refused/)
+      expect((await me(browser, h)).status).toBe(200)
+    })
+    it('no logout_token at all', async () => {
+      expect((await backchannel(h, '')).status).toBe(400)
+    })
+    it("a valid token from one provider never ends another provider's sessions", async () => {
+      // Valid for the jose provider, naming a subject that also exists at dev: dev's session stays.
+      const ok = await backchannel(h, `logout_token=${await jose.sign(valid(), { typ: 'logout+jwt' })}`)
+      expect(ok.status).toBe(200)
+      expect(ok.headers.get('cache-control')).toBe('no-store')
+      expect((await me(browser, h)).status).toBe(200)
+    })
   })
 })
 
