@@ -3,7 +3,7 @@ import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, SCREENSHOTS, launchChromium } from '../support/chromium.ts'
 import { closeAfterEach, startHarness, type Harness } from '../support/harness.ts'
-import { REQUIRE_ALL } from '../support/nginx.ts'
+import { needs } from '../support/needs.ts'
 
 /** A locator's text, once it is there. */
 async function text(locator: Locator): Promise<string> {
@@ -20,11 +20,7 @@ async function focused(locator: Locator): Promise<boolean> {
 }
 
 describe('pages in a real browser (Chromium)', () => {
-  if (!CHROMIUM) {
-    if (REQUIRE_ALL) it('needs chromium (OTPKI_REQUIRE_ALL_TESTS=1)', () => expect.fail('chromium is not installed: apt-get install chromium'))
-    else it.skip('skipped: chromium is not installed (apt-get install chromium to run the browser tests)', () => {})
-    return
-  }
+  if (!needs('chromium', Boolean(CHROMIUM), 'apt-get install chromium')) return
   const track = closeAfterEach()
   let browser: Browser
   beforeAll(async () => {

@@ -7,9 +7,6 @@ import { join } from 'node:path'
 /** Debian's nginx binary, if installed. */
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p))
 
-/** Whether tests that need an external program must run (CI sets it: a skip then fails). */
-export const REQUIRE_ALL = process.env.OTPKI_REQUIRE_ALL_TESTS === '1'
-
 async function listening(port: number, deadline: number): Promise<void> {
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {

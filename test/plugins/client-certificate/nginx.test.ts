@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { TestCa } from '../../../plugins/client-certificate/throwaway-ca.ts'
 import { closeAfterEach, freePort, startHarness } from '../../support/harness.ts'
-import { NGINX, REQUIRE_ALL, startNginx } from '../../support/nginx.ts'
+import { NGINX, startNginx } from '../../support/nginx.ts'
+import { needs } from '../../support/needs.ts'
 
 function viaNginx(url: string, tls: { ca: string; cert?: string; key?: string }, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; body: Record<string, any>; text: string }>((resolve, reject) => {
@@ -27,11 +28,7 @@ function viaNginx(url: string, tls: { ca: string; cert?: string; key?: string },
 }
 
 describe('client certificates through real nginx', () => {
-  if (!NGINX) {
-    if (REQUIRE_ALL) it('needs nginx (OTPKI_REQUIRE_ALL_TESTS=1)', () => expect.fail('nginx is not installed: apt-get install nginx'))
-    else it.skip('skipped: nginx is not installed (apt-get install nginx to run this test)', () => {})
-    return
-  }
+  if (!needs('nginx', Boolean(NGINX), 'apt-get install nginx')) return
   const track = closeAfterEach()
 
   it('nginx terminates mTLS and forwards the escaped certificate; OTPKI signs the script in', async () => {
