@@ -58,6 +58,7 @@ export class BearerAuthenticator {
       provider: definition.name,
     }
     this.cache.set(key, { principal, until: Math.min(verified.expiresAt, now + CACHE_MS) })
+    this.logger.debug({ provider: definition.name, user: user.username }, 'bearer token accepted')
     return principal
   }
 

@@ -1,7 +1,6 @@
 import type { ClaimMapper, ClaimMapperInput, MappedIdentity, SyncMode } from '../contracts/claim-mapper.ts'
 import type { FlowStep, FlowStepInput } from '../contracts/flow-step.ts'
 import type { Claims, ExtensionEntry, ProviderDefinition } from '../contracts/provider.ts'
-import type { StoredUser } from '../contracts/user-sync.ts'
 import { OtpkiError } from '../errors.ts'
 
 /** The name of the built-in mapper that always runs first. */
@@ -121,4 +120,3 @@ export function providerFlow(provider: ProviderDefinition, which: 'firstLoginFlo
   })
 }
 
-export type { StoredUser }

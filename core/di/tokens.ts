@@ -23,8 +23,6 @@ export const TOKENS = {
   SessionService: Symbol('otpki.SessionService'),
   TransactionStore: Symbol('otpki.TransactionStore'),
   SignInService: Symbol('otpki.SignInService'),
-  Renderer: Symbol('otpki.Renderer'),
-  Csrf: Symbol('otpki.Csrf'),
   /** Encrypts stored provider tokens ({@link import('../sessions/token-vault.ts').TokenVault}). */
   TokenVault: Symbol('otpki.TokenVault'),
 } as const

@@ -11,9 +11,6 @@ export function text(claims: Claims, path: string): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : undefined
 }
 
-/** Roles given as an array, or one string separated by spaces or commas. */
-export const parseRoles = claimStrings
-
 /**
  * The OTPKI default mapping, reading the provider's `claims` paths:
  * `sub` (required) -> subject; `iss` (required, must equal the provider's

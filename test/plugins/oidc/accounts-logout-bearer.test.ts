@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
-import { demoUsers, startDevProvider, type DevProvider } from '../../../plugins/dev-provider/dev-provider.ts'
+import { startDevProvider, type DevProvider } from '../../../plugins/dev-provider/dev-provider.ts'
 import { TestBrowser, parseForm } from '../../support/browser.ts'
 import { CLIENT, closeAfterEach, me, signIn, startHarness, type Harness } from '../../support/harness.ts'
 import { JoseProvider, newKey } from '../../support/jose-provider.ts'
@@ -95,7 +95,6 @@ describe('stored tokens', () => {
 describe('back-channel logout', () => {
   const track = closeAfterEach()
   let h: Harness
-  let jose: JoseProvider
 
   const backchannel = (h: Harness, body: string) =>
     fetch(`${h.url}/auth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
