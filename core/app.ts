@@ -190,7 +190,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     if (cc.listen) {
       // Our own mTLS listener: asks for a client certificate; the client-certificate method checks the verdict.
       const tlsServer = createHttpsServer(
-        { key: readFileSync(cc.serverKey!), cert: readFileSync(cc.serverCert!), ca: readFileSync(cc.clientCa!), requestCert: true, rejectUnauthorized: false },
+        { key: readPem('serverKey', cc.serverKey!), cert: readPem('serverCert', cc.serverCert!), ca: readPem('clientCa', cc.clientCa!), requestCert: true, rejectUnauthorized: false },
         handler,
       )
       const host = cc.listenHost ?? config.host
@@ -338,9 +338,22 @@ function watchConfigFile(config: ResolvedConfig, options: AppOptions, logger: Lo
   return watcher
 }
 
+/** A PEM file named by the clientCertificate config, or an error naming key and file. */
+function readPem(key: string, file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (cause) {
+    throw new OtpkiError('CONFIG_INVALID', `clientCertificate.${key}: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause })
+  }
+}
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === 'EADDRINUSE' ? 'is already in use (another OTPKI, or another program?)' : error.code === 'EACCES' ? 'needs privileges this process does not have' : error.message
+      reject(new OtpkiError('CONFIG_INVALID', `cannot listen on ${host}:${port}: the port ${reason}`, { cause: error }))
+    })
     server.listen(port, host, () => {
       server.off('error', reject)
       resolve()

@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import { Migrator } from '@mikro-orm/migrations'
 import { MikroORM, SqliteDriver } from '@mikro-orm/sqlite'
 import { entities } from './entities.ts'
+import { OtpkiError } from '../errors.ts'
 import { migrations } from './migrations/index.ts'
 
 export type Orm = MikroORM
@@ -12,6 +13,14 @@ export type Orm = MikroORM
  * start) and applies pending schema migrations.
  */
 export async function openDatabase(file: string, options: { debug?: boolean } = {}): Promise<Orm> {
+  try {
+    return await open(file, options)
+  } catch (cause) {
+    throw new OtpkiError('CONFIG_INVALID', `cannot open the database ${file}: ${(cause as Error).message}`, { cause })
+  }
+}
+
+async function open(file: string, options: { debug?: boolean }): Promise<Orm> {
   if (file !== ':memory:') await mkdir(dirname(file), { recursive: true })
   const orm = await MikroORM.init({
     driver: SqliteDriver,

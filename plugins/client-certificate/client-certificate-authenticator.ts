@@ -43,8 +43,15 @@ function commonNames(subject: string): string[] {
 }
 
 function loadBundle(file: string): X509Certificate[] {
-  const text = readFileSync(file, 'utf8')
-  return [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]))
+  let certs: X509Certificate[]
+  try {
+    const text = readFileSync(file, 'utf8')
+    certs = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]))
+  } catch (cause) {
+    throw new OtpkiError('CONFIG_INVALID', `clientCertificate.caBundle: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause })
+  }
+  if (certs.length === 0) throw new OtpkiError('CONFIG_INVALID', `clientCertificate.caBundle: ${file} holds no PEM certificate`)
+  return certs
 }
 
 /**
