@@ -54,7 +54,6 @@ describe('configuration robustness: mutated provider files fed to the running se
     for (let round = 0; round < ROUNDS; round++) {
       const [kind, mutate] = pick(mutations)
       const content = mutate()
-      if (process.env.OTPKI_FUZZ_DEBUG) console.error('ROUND', round, kind, content.length, JSON.stringify(content.slice(0, 400)))
       const report = await h.writeProvider('dev.json', content)
       const where = `round ${round}: ${kind}: ${content.slice(0, 120)}`
       if (report.issues.length > 0) {

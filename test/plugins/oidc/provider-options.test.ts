@@ -41,8 +41,20 @@ describe('endpoints and transport', () => {
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
     expect((await me(browser, h)).body.user.username).toBe('alice')
-    // The discovery document was never asked for.
-    expect(h.logs.raw.join('\n')).not.toContain('.well-known')
+  })
+
+  it('discovery off: a discovery document is never read (this one lies about the issuer, and does not matter)', async () => {
+    jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
+    jose.behaviour.discoveryIssuer = 'http://127.0.0.1:1/evil'
+    const endpoints = (j: JoseProvider) => ({ authorization: `${j.issuer}/authorize`, token: `${j.issuer}/token`, userinfo: `${j.issuer}/userinfo`, jwks: `${j.issuer}/jwks` })
+    const file = (discovery: boolean) => JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, discovery, endpoints: endpoints(jose) })
+    h = track(await startHarness({ providers: () => ({ 'jose.json': file(false) }) }))
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    expect((await me(browser, h)).body.user.username).toBe('jose-user')
+    // The same provider with discovery on is refused for the lying document.
+    await h.writeProvider('jose.json', file(true))
+    expect((await ready(h, 'jose')).state).toBe('unavailable')
   })
 
   it('backchannelUrl: server-to-server calls go to the internal URL, the browser to the public one', async () => {
@@ -261,7 +273,6 @@ describe('trustEmail', () => {
     h.provider.users.alice!.claims.email_verified = false
     await signIn(new TestBrowser(), h, 'alice')
     const verified = async () => (await h.app.orm.em.fork().getConnection().execute("select email_verified as v from users where username = 'alice'"))[0]!.v
-    expect(verified).toBeDefined()
     expect(await verified()).toBe(0)
     await h.app.orm.em.fork().getConnection().execute('delete from users')
     await h.writeProvider('dev.json', h.providerJson({ trustEmail: true }))
