@@ -44,6 +44,7 @@ export interface JoseProviderBehaviour {
 export class JoseProvider {
   readonly keys: SigningKey[] = []
   jwksFetches = 0
+  discoveryFetches = 0
   behaviour: JoseProviderBehaviour = { claims: { sub: 'jose-user', preferred_username: 'jose-user', given_name: 'Jo', family_name: 'Se' } }
   private server!: Server
   private codes = new Map<string, { nonce: string; challenge: string | undefined; clientId: string }>()
@@ -120,6 +121,7 @@ export class JoseProvider {
     const url = new URL(req.url ?? '/', this.issuer)
     switch (url.pathname) {
       case '/.well-known/openid-configuration':
+        this.discoveryFetches += 1
         return this.send(res, 200, {
           issuer: this.behaviour.discoveryIssuer ?? this.issuer,
           authorization_endpoint: `${this.issuer}/authorize`,

@@ -29,6 +29,31 @@ describe('endpoints and transport', () => {
     expect(ready2.providers.liar).toMatchObject({ state: 'unavailable', error: expect.stringMatching(/issuer/i) })
   })
 
+  it('an unavailable provider is retried with backoff (1 s, doubling), not at every request', async () => {
+    const clock = new ManualClock(Date.now())
+    jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
+    jose.behaviour.discoveryIssuer = 'http://127.0.0.1:1/evil'
+    h = track(await startHarness({ clock, providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'c', clientSecret: 's' }) }) }))
+    const entry = () => h.app.registry.get('jose')!
+    await expect(entry().context()).rejects.toThrow(/unavailable/)
+    const fetches = jose.discoveryFetches
+    // Within the backoff, a sign-in gets the clear page at once and the provider is not asked again.
+    expect((await new TestBrowser().request(`${h.url}/auth/sign-in?provider=jose`)).status).toBe(503)
+    expect(jose.discoveryFetches).toBe(fetches)
+    clock.advance(1_000)
+    await expect(entry().context()).rejects.toThrow(/unavailable/)
+    expect(jose.discoveryFetches).toBe(fetches + 1)
+    // The second wait is twice as long.
+    clock.advance(1_500)
+    await expect(entry().context()).rejects.toThrow(/unavailable/)
+    expect(jose.discoveryFetches).toBe(fetches + 1)
+    jose.behaviour.discoveryIssuer = undefined
+    clock.advance(500)
+    await entry().context()
+    expect(entry().status().state).toBe('ready')
+    expect(jose.discoveryFetches).toBe(fetches + 2)
+  })
+
   it('discovery off: endpoints given by hand', async () => {
     h = track(await startHarness({
       providers: ({ issuer, providerJson }) => ({
