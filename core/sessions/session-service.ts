@@ -50,6 +50,13 @@ interface CachedSession {
 /** How long a cached session is trusted before it is read again from the database. */
 const CACHE_TTL_MS = 60_000
 
+/** Read from the database too long ago: read it again (a revocation elsewhere is then seen). */
+const isStale = (c: CachedSession, now: number) => now - c.loadedAt > CACHE_TTL_MS
+/** Past its absolute end, or idle for longer than allowed. */
+const isExpired = (c: CachedSession, now: number) => now >= c.expiresAt || now - c.lastSeenAt >= c.maxInactiveMs
+/** Time to record the idle timer in the database (at most a quarter of the idle timeout late). */
+const persistDue = (c: CachedSession, now: number) => now - c.persistedLastSeenAt >= Math.min(60_000, c.maxInactiveMs / 4)
+
 /**
  * Server-side sessions: opaque ids (stored hashed), idle and absolute expiry,
  * revocation. Lookups are answered from a bounded cache, so the per-request
@@ -117,18 +124,10 @@ export class SessionService {
    * the cache can answer alone, else undefined (then call `lookup`).
    */
   peek(id: string | undefined): ActiveSession | undefined {
-    if (!id) return undefined
-    const cached = this.cache.get(id)
+    const cached = id ? this.cache.get(id) : undefined
     if (!cached) return undefined
     const now = this.clock.now()
-    if (
-      now - cached.loadedAt > CACHE_TTL_MS ||
-      now >= cached.expiresAt ||
-      now - cached.lastSeenAt >= cached.maxInactiveMs ||
-      now - cached.persistedLastSeenAt >= Math.min(60_000, cached.maxInactiveMs / 4)
-    ) {
-      return undefined
-    }
+    if (isStale(cached, now) || isExpired(cached, now) || persistDue(cached, now)) return undefined
     cached.lastSeenAt = now
     return cached.active(now)
   }
@@ -141,21 +140,23 @@ export class SessionService {
    */
   async lookup(id: string | undefined): Promise<ActiveSession | undefined> {
     if (!id || id.length > 128) return undefined
+    const hit = this.peek(id)
+    if (hit) return hit
     const now = this.clock.now()
     let cached = this.cache.get(id)
-    if (!cached || now - cached.loadedAt > CACHE_TTL_MS) {
+    if (!cached || isStale(cached, now)) {
       // Read again now and then, so a session revoked or changed elsewhere is seen.
       const fresh = await this.load(id)
       if (fresh && cached) fresh.lastSeenAt = Math.max(fresh.lastSeenAt, cached.lastSeenAt)
       cached = fresh
     }
     if (!cached) return undefined
-    if (now >= cached.expiresAt || now - cached.lastSeenAt >= cached.maxInactiveMs) {
+    if (isExpired(cached, now)) {
       await this.end(id, 'expired')
       return undefined
     }
     cached.lastSeenAt = now
-    if (now - cached.persistedLastSeenAt >= Math.min(60_000, cached.maxInactiveMs / 4)) void this.persistLastSeen(cached)
+    if (persistDue(cached, now)) void this.persistLastSeen(cached)
     return cached.active(now)
   }
 
