@@ -156,8 +156,14 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
 
     const signIn = container.resolve<SignInService>(TOKENS.SignInService)
     const clock = container.resolve<Clock>(TOKENS.Clock)
-    const users = new UserDirectory(orm, clock)
+    const users = container.resolve<UserDirectory>(TOKENS.UserDirectory)
     const requestAuthenticators = registrations.requestAuthenticators.map((build) => build({ users, logger, clock }))
+    const bearer = new BearerAuthenticator(registry, signIn, clock, logger)
+    // A changed user (a sign-in synced it, its certificates changed): every cache of principals drops it.
+    users.onChange((userId) => {
+      sessions.invalidateUser(userId)
+      bearer.invalidateUser(userId)
+    })
     const ctx: HttpContext = {
       publicUrl: config.publicUrl,
       transactionTtl: config.transactionTtl,
@@ -165,7 +171,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       sessions,
       transactions,
       signIn,
-      bearer: new BearerAuthenticator(registry, signIn, clock, logger),
+      bearer,
       clock,
       requestAuthenticators,
       users,
@@ -256,6 +262,7 @@ async function withDevPki(config: ResolvedConfig): Promise<ResolvedConfig> {
 /** The database and the services over it, in the container. */
 function registerServices(container: DependencyContainer, config: ResolvedConfig, orm: Orm): void {
   container.register(TOKENS.Orm, { useValue: orm })
+  container.register(TOKENS.UserDirectory, { useValue: new UserDirectory(orm, container.resolve<Clock>(TOKENS.Clock)) })
   container.register(TOKENS.TokenVault, {
     useValue: config.tokenEncryptionKey
       ? new TokenVault(config.tokenEncryptionKey)

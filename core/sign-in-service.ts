@@ -11,6 +11,7 @@ import { OtpkiError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { SessionService } from './sessions/session-service.ts'
 import type { Orm } from './store/orm.ts'
+import type { UserDirectory } from './store/user-directory.ts'
 import { OrmUserStore } from './store/user-store.ts'
 
 export { DEFAULT_MAPPER } from './claims/chain.ts'
@@ -48,6 +49,7 @@ export class SignInService {
     @injectAll(TOKENS.FlowStep, { isOptional: true }) flowSteps: FlowStep[],
     @inject(TOKENS.UserSync) private readonly userSync: UserSync,
     @inject(TOKENS.SessionService) private readonly sessions: SessionService,
+    @inject(TOKENS.UserDirectory) private readonly users: UserDirectory,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {
@@ -65,7 +67,7 @@ export class SignInService {
     this.refuseLinkingOnly(provider)
     const mapped = await this.map(provider, result)
     const { user, identity } = await this.orm.em.fork().transactional((em) => this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock)))
-    this.sessions.invalidateUser(user.id)
+    this.users.changed(user.id)
     return { user, identity }
   }
 

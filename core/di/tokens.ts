@@ -23,6 +23,8 @@ export const TOKENS = {
   SessionService: Symbol('otpki.SessionService'),
   TransactionStore: Symbol('otpki.TransactionStore'),
   SignInService: Symbol('otpki.SignInService'),
+  /** Users and their certificates; announces changed users ({@link import('../store/user-directory.ts').UserDirectory}). */
+  UserDirectory: Symbol('otpki.UserDirectory'),
   /** Encrypts stored provider tokens ({@link import('../sessions/token-vault.ts').TokenVault}). */
   TokenVault: Symbol('otpki.TokenVault'),
 } as const

@@ -35,20 +35,21 @@ export function parsePem(pem: string): X509Certificate {
  * detach, the user list. A certificate belongs to at most one user.
  */
 export class UserDirectory {
-  private readonly listeners = new Set<() => void>()
+  private readonly listeners = new Set<(userId: number) => void>()
 
   constructor(
     private readonly orm: Orm,
     private readonly clock: Clock,
   ) {}
 
-  /** Called after certificates are attached or detached (caches drop their answers). */
-  onChange(listener: () => void): void {
+  /** Called with a user's id whenever that user changes: a sign-in synced it, or its certificates changed. Caches drop their answers. */
+  onChange(listener: (userId: number) => void): void {
     this.listeners.add(listener)
   }
 
-  private changed(): void {
-    for (const listener of this.listeners) listener()
+  /** Announces that a user changed (their names, roles or certificates). */
+  changed(userId: number): void {
+    for (const listener of this.listeners) listener(userId)
   }
 
   async findByCertificate(fingerprint: string): Promise<StoredUser | undefined> {
@@ -100,7 +101,7 @@ export class UserDirectory {
     }
     em.create(CertificateSchema, this.row(cert, user.id))
     await em.flush()
-    this.changed()
+    this.changed(user.id)
     return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
   }
 
@@ -109,7 +110,7 @@ export class UserDirectory {
     const normalized = fingerprint.replaceAll(':', '').toLowerCase()
     const deleted = await this.orm.em.fork().nativeDelete(CertificateSchema, { fingerprint: normalized, user: user.id })
     if (deleted === 0) throw new OtpkiError('REQUEST_INVALID', `${username} has no certificate ${normalized}`, { status: 404, publicMessage: 'No such certificate for this user.' })
-    this.changed()
+    this.changed(user.id)
   }
 
   /** Creates a user named after a certificate's CN and attaches it, in one transaction; a taken name is refused. */

@@ -67,7 +67,9 @@ export function clientCertificateAuthenticator(config: ClientCertificateConfig, 
   const bundle = config.caBundle ? loadBundle(config.caBundle) : undefined
   const parsed = new LRUCache<string, ParsedCertificate>({ max: 1_000 })
   const usersByFingerprint = new LRUCache<string, { user: StoredUser | undefined; at: number }>({ max: 10_000 })
-  users.onChange(() => usersByFingerprint.clear())
+  users.onChange((userId) => {
+    for (const [fingerprint, entry] of usersByFingerprint.entries()) if (!entry.user || entry.user.id === userId) usersByFingerprint.delete(fingerprint)
+  })
 
   const isTrusted = (address: string | undefined): boolean => {
     if (!address) return false

@@ -201,6 +201,19 @@ describe('bearer tokens', () => {
     }
   })
 
+  it('a cached bearer principal follows the user: a sign-in that changes the roles shows at once', async () => {
+    h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ storeTokens: true, storedTokensReadable: true, introspectTokens: true, createUnknownRoles: true }) }) }))
+    h.provider.users.alice!.claims.roles = ['reader']
+    const browser = new TestBrowser()
+    await signIn(browser, h, 'alice')
+    const { accessToken } = JSON.parse((await browser.request(`${h.url}/auth/tokens`)).body) as { accessToken: string }
+    const api = new TestBrowser()
+    expect((await me(api, h, accessToken)).body.user.roles).toEqual(['reader'])
+    h.provider.users.alice!.claims.roles = ['writer']
+    await signIn(new TestBrowser(), h, 'alice')
+    expect((await me(api, h, accessToken)).body.user.roles).toEqual(['writer'])
+  })
+
   it('a JWT access token is verified with its provider’s keys; expired, foreign, mis-addressed or unknown-key tokens are refused', async () => {
     const clock = new ManualClock(Date.now())
     jose = track(await JoseProvider.start('api-client', 'api-secret'))
