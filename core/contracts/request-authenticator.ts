@@ -26,6 +26,12 @@ export interface RequestPrincipal {
  */
 export interface RequestAuthenticator {
   readonly name: string
+  /**
+   * Cheap and synchronous, on every request: whether it carries this
+   * authenticator's credential at all (a header present, a TLS connection).
+   * Requests that carry none skip `authenticate`, and keep the session fast path.
+   */
+  carries(request: { readonly headers: Headers; readonly tls: boolean }): boolean
   authenticate(request: RequestInfo): Promise<RequestPrincipal | undefined> | RequestPrincipal | undefined
 }
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { H3Event } from 'h3'
-import type { RequestInfo } from '../contracts/request-authenticator.ts'
+import type { RequestAuthenticator, RequestInfo } from '../contracts/request-authenticator.ts'
 import { OtpkiError } from '../errors.ts'
 import type { ActiveSession, Principal } from '../sessions/session-service.ts'
 import { sessionCookie, type HttpContext } from './http-context.ts'
@@ -11,6 +11,14 @@ export type Authenticated = { principal: Principal; session: ActiveSession | und
 
 function nodeRequest(event: H3Event): IncomingMessage | undefined {
   return (event.req as unknown as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req
+}
+
+/** The request authenticators whose credential this request carries (none, for most requests). */
+export function carried(ctx: HttpContext, event: H3Event): RequestAuthenticator[] {
+  if (ctx.requestAuthenticators.length === 0) return []
+  const socket = nodeRequest(event)?.socket as { encrypted?: boolean } | undefined
+  const probe = { headers: event.req.headers, tls: socket?.encrypted === true }
+  return ctx.requestAuthenticators.filter((a) => a.carries(probe))
 }
 
 /** The request as a request authenticator sees it: headers as received, the TCP peer, the TLS peer certificate. */
@@ -64,9 +72,10 @@ export async function authenticate(ctx: HttpContext, event: H3Event): Promise<Au
       throw error
     }
   }
-  if (ctx.requestAuthenticators.length > 0) {
+  const carriers = carried(ctx, event)
+  if (carriers.length > 0) {
     const info = requestInfo(event)
-    for (const authenticator of ctx.requestAuthenticators) {
+    for (const authenticator of carriers) {
       const found = await authenticator.authenticate(info)
       if (found) {
         const u = found.user

@@ -121,6 +121,7 @@ export function clientCertificateAuthenticator(config: ClientCertificateConfig, 
 
   return {
     name: 'client-certificate',
+    carries: ({ headers, tls }) => tls || headers.has(header),
     async authenticate(request: RequestInfo) {
       let cert: ParsedCertificate
       if (request.peerCertificate) {

@@ -43,7 +43,16 @@ await writeFile(join(dir, 'providers', 'dev.json'), JSON.stringify({ issuer: pro
 const app = await startApp({
   configFile: false,
   env: {},
-  overrides: { port, host: '127.0.0.1', publicUrl: url, database: join(dir, 'bench.sqlite'), providersDir: join(dir, 'providers'), logLevel: 'warn' },
+  overrides: {
+    port,
+    host: '127.0.0.1',
+    publicUrl: url,
+    database: join(dir, 'bench.sqlite'),
+    providersDir: join(dir, 'providers'),
+    logLevel: 'warn',
+    // BENCH_CLIENT_CERT=1: with client-certificate sign-in enabled too (a session request then also passes its check).
+    ...(process.env.BENCH_CLIENT_CERT === '1' ? { clientCertificate: { enabled: true, trustedProxies: ['10.0.0.1'] } } : {}),
+  },
 })
 
 const browser = new TestBrowser()

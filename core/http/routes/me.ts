@@ -1,6 +1,6 @@
 import { isOtpkiError } from '../../errors.ts'
 import type { ActiveSession, Principal } from '../../sessions/session-service.ts'
-import { authenticate } from '../authenticate.ts'
+import { authenticate, carried } from '../authenticate.ts'
 import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { jsonResponse } from '../respond.ts'
 
@@ -23,7 +23,7 @@ export function me(ctx: HttpContext): Handler {
     'me',
     (event) => {
       // The cache-hit path of a session: no promise, no other credential to look at.
-      if (ctx.requestAuthenticators.length === 0 && !event.req.headers.has('authorization')) {
+      if (!event.req.headers.has('authorization') && carried(ctx, event).length === 0) {
         const hit = ctx.sessions.peek(sessionCookie(ctx, event))
         if (hit) return answer(hit.principal, hit)
       }
