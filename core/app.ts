@@ -18,6 +18,7 @@ import clientCertificatePlugin from '../plugins/client-certificate/index.ts'
 import { BearerAuthenticator } from './auth/bearer-authenticator.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
+import { isLoopbackUrl } from './config/provider-loader.ts'
 import { ProviderRegistry, type ProviderSources, type ReloadReport } from './config/provider-registry.ts'
 import type { PluginSpec } from './contracts/plugin.ts'
 import { TOKENS } from './di/tokens.ts'
@@ -183,7 +184,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       orm,
     }
     const publicUrl = new URL(config.publicUrl)
-    if (publicUrl.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(publicUrl.hostname)) {
+    if (publicUrl.protocol === 'http:' && !isLoopbackUrl(publicUrl)) {
       logger.warn({ publicUrl: config.publicUrl }, 'publicUrl is plain http on a host other than localhost: cookies are not Secure; serve OTPKI over https')
     }
     if (!config.secret) logger.info('no secret configured: CSRF tokens use a key made at start (set secret when running several instances)')
@@ -202,12 +203,11 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       const host = cc.listenHost ?? config.host
       await listen(tlsServer, cc.listenPort, host)
       stops.push(() => closeServer(tlsServer))
-      mtlsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${(tlsServer.address() as AddressInfo).port}`
+      mtlsUrl = addressUrl('https', host, tlsServer)
       logger.info({ url: mtlsUrl }, `mTLS listener on ${mtlsUrl}`)
     }
     watchForLockout(registry, users, config, logger)
-    const { port } = server.address() as AddressInfo
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+    const url = addressUrl('http', config.host, server)
     logger.info({ url, publicUrl: config.publicUrl, providers: registry.list().map((e) => e.definition.name) }, `OTPKI Sign-in listening on ${url}`)
 
     let closed = false
@@ -343,6 +343,11 @@ function watchConfigFile(config: ResolvedConfig, options: AppOptions, logger: Lo
     )
   })
   return watcher
+}
+
+/** Where a server listens, as a URL (an IPv6 host in brackets). */
+function addressUrl(scheme: 'http' | 'https', host: string, server: Server): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`
 }
 
 /** A PEM file named by the clientCertificate config, or an error naming key and file. */
