@@ -201,6 +201,22 @@ describe('bearer tokens', () => {
     }
   })
 
+  it('an accepted token is cached, but never past its expiry', async () => {
+    const clock = new ManualClock(Date.now())
+    jose = track(await JoseProvider.start('api-client', 'api-secret'))
+    h = track(await startHarness({ clock, providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'api-client', clientSecret: 'api-secret' }) }) }))
+    const api = new TestBrowser()
+    const token = await jose.accessToken('api-client', { preferred_username: 'robot' }, 20)
+    expect((await me(api, h, token)).status).toBe(200)
+    // Signed by a key the provider no longer publishes: only the cache can answer now.
+    jose.keys.splice(0, jose.keys.length, await newKey())
+    clock.advance(10_000)
+    expect((await me(api, h, token)).status).toBe(200)
+    // 25 s: well within the cache's minute, but past the token's own expiry.
+    clock.advance(15_000)
+    expect((await me(api, h, token)).status).toBe(401)
+  })
+
   it('a cached bearer principal follows the user: a sign-in that changes the roles shows at once', async () => {
     h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ storeTokens: true, storedTokensReadable: true, introspectTokens: true, createUnknownRoles: true }) }) }))
     h.provider.users.alice!.claims.roles = ['reader']
