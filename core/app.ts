@@ -165,6 +165,16 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       sessions.invalidateUser(userId)
       bearer.invalidateUser(userId)
     })
+    // A provider removed, disabled or given another issuer: its sessions end and its bearer tokens stop counting.
+    registry.onReload(({ revoked }) => {
+      for (const name of revoked) {
+        bearer.invalidateProvider(name)
+        void sessions.endByProvider(name).then(
+          (ended) => logger.info({ provider: name, ended }, `provider ${name} removed, disabled or its issuer changed: ${ended} sessions ended`),
+          (error: unknown) => logger.error({ err: error, provider: name }, 'could not end the sessions of a revoked provider'),
+        )
+      }
+    })
     const ctx: HttpContext = {
       publicUrl: config.publicUrl,
       transactionTtl: config.transactionTtl,

@@ -25,6 +25,10 @@ export type OtpkiErrorCode =
   | 'CLAIM_INVALID'
   | 'USER_UNKNOWN'
   | 'USERNAME_TAKEN'
+  | 'USERNAME_INVALID'
+  | 'IDENTITY_INVALID'
+  | 'RATE_LIMITED'
+  | 'BODY_TOO_LARGE'
   | 'IDENTITY_LINKED'
   | 'LINKING_ONLY'
   | 'TOKEN_INVALID'
@@ -39,6 +43,8 @@ export interface OtpkiErrorOptions {
   /** A message safe to show to the end user. Defaults to a neutral text per code. */
   publicMessage?: string
   cause?: unknown
+  /** RATE_LIMITED: seconds until the client may try again (the Retry-After header). */
+  retryAfter?: number
 }
 
 export class OtpkiError extends Error {
@@ -46,10 +52,12 @@ export class OtpkiError extends Error {
   readonly code: OtpkiErrorCode
   readonly status: number
   readonly publicMessage: string | undefined
+  readonly retryAfter: number | undefined
 
   constructor(code: OtpkiErrorCode, message: string, options: OtpkiErrorOptions = {}) {
     super(message, { cause: options.cause ?? null })
     this.code = code
+    this.retryAfter = options.retryAfter
     this.status = options.status ?? (code === 'INTERNAL' ? 500 : 400)
     this.publicMessage = options.publicMessage
   }

@@ -8,6 +8,7 @@ import type { Claims, ProviderDefinition } from './contracts/provider.ts'
 import type { StoredUser, UserSync } from './contracts/user-sync.ts'
 import { TOKENS } from './di/tokens.ts'
 import { OtpkiError } from './errors.ts'
+import { checkIdentity } from './identity/identity-limits.ts'
 import type { Logger } from './logger.ts'
 import type { SessionService } from './sessions/session-service.ts'
 import type { Orm } from './store/orm.ts'
@@ -98,7 +99,7 @@ export class SignInService {
     const existing = await store.findByIdentity(mapped.issuer, mapped.subject)
     const input = { ...mappingInput(provider, result), user: existing, firstLogin: !existing }
     let identity = existing ? mapped : await runFlow(providerFlow(provider, 'firstLoginFlow', this.flowSteps), input, mapped)
-    identity = await runFlow(providerFlow(provider, 'postLoginFlow', this.flowSteps), input, identity)
+    identity = checkIdentity(await runFlow(providerFlow(provider, 'postLoginFlow', this.flowSteps), input, identity))
     return { user: await this.userSync.sync(identity, provider, store), identity }
   }
 

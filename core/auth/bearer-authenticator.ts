@@ -57,9 +57,14 @@ export class BearerAuthenticator {
       method: 'bearer',
       provider: definition.name,
     }
-    this.cache.set(key, { principal, until: Math.min(verified.expiresAt, now + CACHE_MS) })
+    this.cache.set(key, { principal, until: Math.min(verified.expiresAt, verified.reuseUntil ?? Number.POSITIVE_INFINITY, now + CACHE_MS) })
     this.logger.debug({ provider: definition.name, user: user.username }, 'bearer token accepted')
     return principal
+  }
+
+  /** Drops cached principals of a provider that was removed, disabled or changed its issuer. */
+  invalidateProvider(name: string): void {
+    for (const [key, value] of this.cache.entries()) if (value.principal.provider === name) this.cache.delete(key)
   }
 
   /** Drops cached principals of a user whose data changed. */

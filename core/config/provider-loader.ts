@@ -172,6 +172,7 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
   }
   const algorithms = (v.signatureAlgorithms as string[] | null) ?? undefined
   if (algorithms?.some((a) => a.toLowerCase() === 'none')) issues.push({ key: 'signatureAlgorithms', reason: 'must not include none' })
+  if (durationToSeconds(v.clockTolerance as Duration) > 300) issues.push({ key: 'clockTolerance', reason: 'must be at most 5m' })
   if (v.storedTokensReadable === true && v.storeTokens !== true) issues.push({ key: 'storedTokensReadable', reason: 'needs storeTokens' })
   const claimNames = v.claims as Partial<Record<keyof ClaimNames, unknown>> | null
   for (const [k, path] of Object.entries(claimNames ?? {})) {
@@ -239,6 +240,8 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
     backchannelLogout: v.backchannelLogout as boolean,
     bearerAudience: (v.bearerAudience as string[] | null) ?? [v.clientId as string],
     introspectTokens: v.introspectTokens as boolean,
+    clockTolerance: durationToSeconds(v.clockTolerance as Duration),
+    introspectionCacheTtl: durationToSeconds(v.introspectionCacheTtl as Duration),
     claims,
     mappers,
     syncMode: v.syncMode as ProviderDefinition['syncMode'],

@@ -39,6 +39,8 @@ export interface ReloadReport {
   added: string[]
   changed: string[]
   removed: string[]
+  /** Providers whose sessions and bearer tokens no longer count: removed, disabled, or their issuer changed. */
+  revoked: string[]
   issues: ReloadIssue[]
 }
 
@@ -159,7 +161,7 @@ export class ProviderRegistry {
 
     const previous = this.entries
     const next = new Map<string, ProviderEntry>()
-    const report: ReloadReport = { generation: this.generation, providers: [], added: [], changed: [], removed: [], issues }
+    const report: ReloadReport = { generation: this.generation, providers: [], added: [], changed: [], removed: [], revoked: [], issues }
     let changed = false
     for (const definition of chosen) {
       const old = previous.get(definition.name)
@@ -175,12 +177,14 @@ export class ProviderRegistry {
       }
       changed = true
       ;(old ? report.changed : report.added).push(definition.name)
+      if (old && ((old.definition.enabled && !definition.enabled) || old.definition.issuer !== definition.issuer)) report.revoked.push(definition.name)
       next.set(definition.name, this.createEntry(definition, method, this.generation + 1))
     }
     for (const name of previous.keys()) {
       if (!next.has(name)) {
         changed = true
         report.removed.push(name)
+        report.revoked.push(name)
       }
     }
     if (changed) {

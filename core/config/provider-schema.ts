@@ -143,6 +143,14 @@ export const providerFields = {
   }),
   firstLoginFlow: field.anyArray({ doc: 'Flow steps run at the first sign-in of an identity, before the user is created.', default: [] }),
   postLoginFlow: field.anyArray({ doc: 'Flow steps run at every sign-in, before user sync.', default: [] }),
+  clockTolerance: field.duration({
+    doc: "How far a token's iat, nbf and auth_time may lie in the future, and exp in the past, because clocks differ (ID tokens, logout tokens, bearer tokens). At most 5m.",
+    default: '30s',
+  }),
+  introspectionCacheTtl: field.duration({
+    doc: 'How long an opaque bearer token accepted by introspection is reused before it is introspected again: a token revoked at the provider stops working within this time.',
+    default: '10s',
+  }),
   introspectTokens: field.boolean({
     doc: 'Introspect opaque bearer tokens at this provider (RFC 7662). At most one provider may, so a token is never sent to another.',
     default: false,

@@ -33,9 +33,21 @@ export interface ProviderTokens {
 }
 
 /** Who a verified back-channel logout token names. */
+/** A bearer access token the provider vouched for. */
+export interface VerifiedAccessToken {
+  readonly claims: Claims
+  /** The token's expiry, epoch ms. */
+  readonly expiresAt: number
+  /** Until when (epoch ms) the answer may be reused without asking again; the token's expiry when absent. */
+  readonly reuseUntil?: number
+}
+
 export interface LogoutSubject {
   readonly sub?: string | undefined
   readonly sid?: string | undefined
+  /** The logout token's id and expiry (epoch ms): a token is used once, remembered until then. */
+  readonly jti: string
+  readonly expiresAt: number
 }
 
 /** What an interactive auth method returns to start a flow. */
@@ -77,7 +89,7 @@ export interface AuthMethod<Context = unknown> {
    * introspection at this provider when it is configured to). Returns the
    * token's claims, or undefined when the token is not this provider's.
    */
-  verifyAccessToken?(context: Context, provider: ProviderDefinition, token: string): Promise<{ claims: Claims; expiresAt: number } | undefined>
+  verifyAccessToken?(context: Context, provider: ProviderDefinition, token: string): Promise<VerifiedAccessToken | undefined>
   /** New tokens from a refresh token. */
   refresh?(context: Context, provider: ProviderDefinition, refreshToken: string): Promise<ProviderTokens>
   dispose?(context: Context): Promise<void>

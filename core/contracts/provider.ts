@@ -69,6 +69,10 @@ export interface ProviderDefinition {
   readonly backchannelLogout: boolean
   readonly bearerAudience: readonly string[]
   readonly introspectTokens: boolean
+  /** Seconds a token's time claims may be off (iat, nbf, auth_time in the future; exp in the past). */
+  readonly clockTolerance: number
+  /** Seconds an introspected token's answer is reused. */
+  readonly introspectionCacheTtl: number
   readonly claims: ClaimNames
   readonly mappers: readonly ExtensionEntry[]
   readonly syncMode: 'force' | 'import' | 'legacy'

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts'
 import type { RequestAuthenticator } from '../contracts/request-authenticator.ts'
 import type { UserDirectory } from '../store/user-directory.ts'
 import type { ProviderRegistry } from '../config/provider-registry.ts'
-import { isOtpkiError } from '../errors.ts'
+import { isOtpkiError, type OtpkiError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { Renderer } from '../render/renderer.ts'
 import type { SessionService } from '../sessions/session-service.ts'
@@ -57,8 +57,9 @@ export function guarded(ctx: HttpContext, route: string, handler: Handler, optio
     else ctx.logger.error({ route, err: error }, `${route} failed`)
     const status = known?.status ?? 500
     const message = known?.publicMessage ?? defaultMessage(status)
-    if (options.json) return jsonResponse({ error: known?.code.toLowerCase() ?? 'internal', message }, { status })
-    return page(ctx, 'error', { title: titleFor(status), message }, { status, cookies })
+    const headers = errorHeaders(known)
+    if (options.json) return jsonResponse({ error: known?.code.toLowerCase() ?? 'internal', message }, { status, headers })
+    return page(ctx, 'error', { title: titleFor(status), message }, { status, cookies, headers })
   }
   // No async frame of its own: a handler that answers synchronously stays synchronous.
   return (event) => {
@@ -71,7 +72,16 @@ export function guarded(ctx: HttpContext, route: string, handler: Handler, optio
   }
 }
 
+/** 413 closes the connection (the rest of the body is never read); 429 says when to come back. */
+export function errorHeaders(error: OtpkiError | undefined): Record<string, string> {
+  if (error?.code === 'BODY_TOO_LARGE') return { connection: 'close' }
+  if (error?.code === 'RATE_LIMITED' && error.retryAfter !== undefined) return { 'retry-after': String(error.retryAfter) }
+  return {}
+}
+
 function titleFor(status: number): string {
+  if (status === 413) return 'Request too large'
+  if (status === 429) return 'Too many requests'
   if (status === 403) return 'Access denied'
   if (status === 409) return 'Account conflict'
   if (status === 503) return 'Sign-in unavailable'

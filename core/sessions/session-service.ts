@@ -5,7 +5,8 @@ import type { LogoutSubject, ProviderTokens } from '../contracts/auth-method.ts'
 import type { StoredUser } from '../contracts/user-sync.ts'
 import { TOKENS } from '../di/tokens.ts'
 import type { Logger } from '../logger.ts'
-import { SessionSchema, UserRoleSchema, type User } from '../store/entities.ts'
+import { UniqueConstraintViolationException } from '@mikro-orm/core'
+import { LogoutTokenSchema, SessionSchema, UserRoleSchema, type User } from '../store/entities.ts'
 import type { Orm } from '../store/orm.ts'
 import { hashId, newId } from './ids.ts'
 import type { TokenVault } from './token-vault.ts'
@@ -97,11 +98,12 @@ export class SessionService {
     tokens?: ProviderTokens | undefined
   }): Promise<{ id: string; expiresAt: number }> {
     const id = newId()
+    const idHash = hashId(id)
     const now = this.clock.now()
     const expiresAt = now + input.maxLength * 1000
     const em = this.orm.em.fork()
     em.create(SessionSchema, {
-      idHash: hashId(id),
+      idHash,
       user: input.user.id,
       method: input.method,
       provider: input.provider,
@@ -109,11 +111,11 @@ export class SessionService {
       lastSeenAt: now,
       expiresAt,
       maxInactive: input.maxInactive,
-      idToken: input.idToken ?? null,
+      idToken: input.idToken ? this.vault.seal(input.idToken, { session: idHash, kind: 'id_token' }) : null,
       issuer: input.issuer ?? null,
       subject: input.subject ?? null,
       sid: input.sid ?? null,
-      tokens: input.tokens ? this.vault.seal(input.tokens) : null,
+      tokens: input.tokens ? this.vault.seal(input.tokens, { session: idHash, kind: 'tokens' }) : null,
     })
     await em.flush()
     return { id, expiresAt: Math.min(expiresAt, now + input.maxInactive * 1000) }
@@ -163,19 +165,33 @@ export class SessionService {
   /** Ends a session for good, by its cookie value. Returns what sign-out at the provider needs. */
   async revoke(id: string): Promise<{ provider: string | null; idToken: string | undefined } | undefined> {
     const em = this.orm.em.fork()
-    const row = await em.findOne(SessionSchema, { idHash: hashId(id) })
+    const idHash = hashId(id)
+    const row = await em.findOne(SessionSchema, { idHash })
     await this.end(id, 'sign-out')
-    return row ? { provider: row.provider ?? null, idToken: row.idToken ?? undefined } : undefined
+    return row ? { provider: row.provider ?? null, idToken: row.idToken ? this.openSealed<string>(row.idToken, idHash, 'id_token') : undefined } : undefined
+  }
+
+  /** A sealed value of this session, or undefined (logged) when it does not open: sign-out and refresh go on without it. */
+  private openSealed<T>(sealed: string, session: string, kind: 'tokens' | 'id_token'): T | undefined {
+    try {
+      return this.vault.open<T>(sealed, { session, kind })
+    } catch (error) {
+      this.logger.warn({ session: session.slice(0, 12), kind, reason: (error as Error).message }, `stored ${kind} cannot be decrypted (another key, or not this session's); ignored`)
+      return undefined
+    }
   }
 
   /** The provider tokens stored with a session, if any. */
   async storedTokens(idHash: string): Promise<ProviderTokens | undefined> {
     const row = await this.orm.em.fork().findOne(SessionSchema, { idHash }, { fields: ['tokens'] })
-    return row?.tokens ? this.vault.open(row.tokens) : undefined
+    return row?.tokens ? this.openSealed<ProviderTokens>(row.tokens, idHash, 'tokens') : undefined
   }
 
   async replaceTokens(idHash: string, tokens: ProviderTokens): Promise<void> {
-    await this.orm.em.fork().nativeUpdate(SessionSchema, { idHash }, { tokens: this.vault.seal(tokens), idToken: tokens.idToken ?? undefined })
+    await this.orm.em.fork().nativeUpdate(SessionSchema, { idHash }, {
+      tokens: this.vault.seal(tokens, { session: idHash, kind: 'tokens' }),
+      ...(tokens.idToken ? { idToken: this.vault.seal(tokens.idToken, { session: idHash, kind: 'id_token' }) } : {}),
+    })
   }
 
   /**
@@ -191,6 +207,35 @@ export class SessionService {
     return ended
   }
 
+  /**
+   * Records a back-channel logout token as used, until it expires. False when
+   * it was used before (a replay): the caller then ends nothing.
+   */
+  async useLogoutToken(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
+    const em = this.orm.em.fork()
+    try {
+      await em.insert(LogoutTokenSchema, { issuer, jti, expiresAt })
+      return true
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) return false
+      throw error
+    }
+  }
+
+  /**
+   * Ends every session signed in through a provider (removed, disabled, or its
+   * issuer changed). Returns how many ended.
+   */
+  async endByProvider(provider: string): Promise<number> {
+    const drop = () => {
+      for (const [id, entry] of this.cache.entries()) if (entry.principal.provider === provider) this.cache.delete(id)
+    }
+    drop()
+    const ended = await this.orm.em.fork().nativeDelete(SessionSchema, { provider })
+    drop() // a lookup that read a row before the delete
+    return ended
+  }
+
   /** Drops cached sessions of a user whose data changed, so the next request reads it anew. */
   invalidateUser(userId: number): void {
     for (const [id, entry] of this.cache.entries()) if (entry.userId === userId) this.cache.delete(id)
@@ -202,9 +247,11 @@ export class SessionService {
     await Promise.all(pending.map((e) => this.persistLastSeen(e)))
   }
 
-  /** Deletes sessions past their absolute end. */
+  /** Deletes sessions past their absolute end, and logout tokens past their expiry. */
   async purgeExpired(): Promise<number> {
-    return this.orm.em.fork().nativeDelete(SessionSchema, { expiresAt: { $lte: this.clock.now() } })
+    const now = this.clock.now()
+    await this.orm.em.fork().nativeDelete(LogoutTokenSchema, { expiresAt: { $lte: now } })
+    return this.orm.em.fork().nativeDelete(SessionSchema, { expiresAt: { $lte: now } })
   }
 
   private async end(id: string, reason: string): Promise<void> {

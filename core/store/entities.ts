@@ -9,6 +9,8 @@ export const UserSchema = defineEntity({
   properties: {
     id: p.integer().primary().autoincrement(),
     username: p.string().length(255).unique(),
+    /** The username folded for uniqueness: a case variant of a taken name is taken. */
+    usernameKey: p.string().length(255).unique(),
     firstName: p.string().length(255).nullable(),
     lastName: p.string().length(255).nullable(),
     email: p.string().length(320).nullable(),
@@ -78,7 +80,7 @@ export const SessionSchema = defineEntity({
     expiresAt: epochMs(),
     /** Idle timeout, seconds. */
     maxInactive: p.integer(),
-    /** Kept server-side for the sign-out `id_token_hint`. */
+    /** Kept server-side for the sign-out `id_token_hint`, encrypted with the token key and bound to the session. */
     idToken: p.text().nullable(),
     /** The identity behind the session, for back-channel logout by (issuer, subject). */
     issuer: p.string().length(1024).nullable(),
@@ -132,4 +134,18 @@ export const CertificateSchema = defineEntity({
 })
 export type Certificate = InferEntity<typeof CertificateSchema>
 
-export const entities = [UserSchema, RoleSchema, UserRoleSchema, IdentitySchema, SessionSchema, AuthTransactionSchema, CertificateSchema]
+export const LogoutTokenSchema = defineEntity({
+  name: 'LogoutToken',
+  tableName: 'logout_tokens',
+  uniques: [{ properties: ['issuer', 'jti'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    /** A back-channel logout token already used: (issuer, jti), remembered until the token expires. */
+    issuer: p.string().length(1024),
+    jti: p.string().length(255),
+    expiresAt: epochMs().index(),
+  },
+})
+export type LogoutToken = InferEntity<typeof LogoutTokenSchema>
+
+export const entities = [UserSchema, RoleSchema, UserRoleSchema, IdentitySchema, SessionSchema, AuthTransactionSchema, CertificateSchema, LogoutTokenSchema]

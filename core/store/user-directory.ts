@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto'
 import type { Clock } from '../clock.ts'
 import type { StoredUser } from '../contracts/user-sync.ts'
+import { normalizeUsername } from '../identity/username.ts'
 import { OtpkiError } from '../errors.ts'
 import { CertificateSchema, UserSchema, type User } from './entities.ts'
 import type { Orm } from './orm.ts'
@@ -114,7 +115,14 @@ export class UserDirectory {
   }
 
   /** Creates a user named after a certificate's CN and attaches it, in one transaction; a taken name is refused. */
-  async createWithCertificate(username: string, pem: string): Promise<StoredUser> {
+  async createWithCertificate(commonName: string, pem: string): Promise<StoredUser> {
+    let username: string
+    try {
+      username = normalizeUsername(commonName, "the certificate's CN")
+    } catch (error) {
+      const e = error as OtpkiError
+      throw new OtpkiError('USERNAME_INVALID', e.message, { status: 401, publicMessage: e.message.replace(/^the certificate's CN "[^"]*"/, "The certificate's common name") + '.', cause: e })
+    }
     return this.orm.em.fork().transactional(async (em) => {
       const store = new OrmUserStore(em, this.clock)
       if (await store.findByUsername(username)) {

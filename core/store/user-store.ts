@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/sqlite'
 import type { Clock } from '../clock.ts'
 import type { StoredUser, UserFields, UserStore } from '../contracts/user-sync.ts'
+import { normalizeUsername, usernameKey } from '../identity/username.ts'
 import { IdentitySchema, RoleSchema, UserRoleSchema, UserSchema, type User } from './entities.ts'
 
 /** The {@link UserStore} over one MikroORM entity manager (one transaction). */
@@ -16,14 +17,16 @@ export class OrmUserStore implements UserStore {
   }
 
   async findByUsername(username: string): Promise<StoredUser | undefined> {
-    const user = await this.em.findOne(UserSchema, { username })
+    const user = await this.em.findOne(UserSchema, { usernameKey: usernameKey(username) })
     return user ? this.toStored(user) : undefined
   }
 
   async createUser(input: UserFields & { username: string }): Promise<StoredUser> {
     const now = this.clock.now()
+    const username = normalizeUsername(input.username)
     const user = this.em.create(UserSchema, {
-      username: input.username,
+      username,
+      usernameKey: usernameKey(username),
       firstName: input.firstName ?? null,
       lastName: input.lastName ?? null,
       email: input.email ?? null,

@@ -2,6 +2,7 @@ import { BlockList, isIPv6 } from 'node:net'
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
+import { X509Certificate as ParsedName } from '@peculiar/x509'
 import { OtpkiError, type ClientCertificateConfig, type RequestAuthenticator, type RequestAuthenticatorServices, type RequestInfo, type StoredUser } from '../../core/index.ts'
 import { DEFAULT_HEADERS, forwardedCertificate } from './formats.ts'
 
@@ -10,7 +11,7 @@ interface ParsedCertificate {
   fingerprint: string
   notBefore: number
   notAfter: number
-  commonNames: string[]
+  der: Buffer
   pem: string
   /** Why the chain check failed (caBundle), if it did. */
   untrusted: string | undefined
@@ -34,12 +35,19 @@ function trustedProxyList(proxies: readonly string[]): BlockList {
   return list
 }
 
-/** The common names of a certificate's subject (Node writes one `CN=` line each). */
-function commonNames(subject: string): string[] {
-  return subject
-    .split('\n')
-    .filter((line) => line.startsWith('CN='))
-    .map((line) => line.slice(3))
+/**
+ * The one common name of a certificate's subject, read from the DER (not from a
+ * printed form, which cannot tell `CN=a+O=b` from a name holding " + ").
+ * Several CNs, or a CN inside a multi-valued RDN, are refused.
+ */
+export function singleCommonName(der: Buffer): string {
+  const rdns = new ParsedName(der).subjectName.toJSON()
+  const withCn = rdns.filter((rdn) => 'CN' in rdn)
+  const values = withCn.flatMap((rdn) => rdn.CN!)
+  if (values.length === 0) throw refuse('The client certificate has no common name (CN) to name a user after.')
+  if (values.length > 1) throw refuse('The client certificate has several common names (CN); OTPKI cannot tell which names the user.')
+  if (Object.keys(withCn[0]!).length > 1) throw refuse('The client certificate names its user in a multi-valued RDN (CN joined with another attribute by "+"); OTPKI refuses such a name.')
+  return values[0]!
 }
 
 function loadBundle(file: string): X509Certificate[] {
@@ -91,7 +99,7 @@ export function clientCertificateAuthenticator(config: ClientCertificateConfig, 
         fingerprint: cert.fingerprint256.replaceAll(':', '').toLowerCase(),
         notBefore: Date.parse(cert.validFrom),
         notAfter: Date.parse(cert.validTo),
-        commonNames: commonNames(cert.subject),
+        der: Buffer.from(der),
         pem: cert.toString(),
         untrusted,
       }
@@ -110,10 +118,7 @@ export function clientCertificateAuthenticator(config: ClientCertificateConfig, 
     }
     if (user) return user
     if (!config.createUnknownUsers) throw refuse('This client certificate is not attached to any OTPKI user.')
-    if (cert.commonNames.length !== 1) {
-      throw refuse(cert.commonNames.length === 0 ? 'The client certificate has no common name (CN) to name a user after.' : 'The client certificate has several common names (CN); OTPKI cannot tell which names the user.')
-    }
-    const created = await users.createWithCertificate(cert.commonNames[0]!, cert.pem)
+    const created = await users.createWithCertificate(singleCommonName(cert.der), cert.pem)
     logger.info({ user: created.username, fingerprint: cert.fingerprint }, 'user created from a client certificate')
     usersByFingerprint.set(cert.fingerprint, { user: created, at: now })
     return created

@@ -3,6 +3,7 @@ import type { JWTPayload } from 'jose'
 import { OtpkiError, type AuthMethod, type AuthResult, type Claims, type Clock, type ProviderDefinition, type ProviderTokens } from '../../core/index.ts'
 import { HTTP_TIMEOUT_SECONDS, providerFetch, publicUrlFor } from './backchannel-fetch.ts'
 import { clientAuthentication } from './client-auth.ts'
+import { checkTimingClaims } from './timing.ts'
 import { tokenVerifier, type TokenVerifier } from './token-verifier.ts'
 
 /** What the OIDC method keeps per provider and configuration generation. */
@@ -67,7 +68,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     const config = new client.Configuration(
       metadata,
       provider.clientId,
-      { redirect_uris: [provider.redirectUrl], response_types: ['code'] },
+      { redirect_uris: [provider.redirectUrl], response_types: ['code'], [client.clockTolerance]: provider.clockTolerance },
       clientAuthentication(provider),
     )
     config[client.customFetch] = fetchImpl
@@ -112,6 +113,11 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     }
     const idTokenClaims = response.claims() as Claims | undefined
     if (!idTokenClaims || !response.id_token) throw invalid(provider, 'token response without an ID token')
+    try {
+      checkTimingClaims(idTokenClaims, clock.now(), provider.clockTolerance)
+    } catch (cause) {
+      throw invalid(provider, `ID token: ${(cause as Error).message}`, cause)
+    }
     if (provider.validateSignatures) {
       try {
         await verifier!.verify(response.id_token, { issuer: provider.issuer, audience: provider.clientId })
@@ -149,14 +155,16 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     })
   },
 
-  async verifyLogoutToken({ verifier }, provider, token) {
+  async verifyLogoutToken({ verifier, clock }, provider, token) {
     if (!verifier) throw new Error('no keys to verify logout tokens with')
     const { payload, protectedHeader } = await verifier.verify(token, {
       issuer: provider.issuer,
       audience: provider.clientId,
-      requiredClaims: ['iat', 'exp'],
+      requiredClaims: ['iat', 'exp', 'jti'],
       maxTokenAge: '10m',
     })
+    checkTimingClaims(payload, clock.now(), provider.clockTolerance)
+    if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 255) throw new Error('jti must be a string of 1 to 255 characters')
     const typ = protectedHeader.typ?.toLowerCase()
     if (typ !== undefined && typ !== 'logout+jwt' && typ !== 'application/logout+jwt') throw new Error(`typ ${typ} is not logout+jwt`)
     const events = payload.events as Record<string, unknown> | undefined
@@ -167,26 +175,26 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     const sub = typeof payload.sub === 'string' ? payload.sub : undefined
     const sid = typeof payload.sid === 'string' ? payload.sid : undefined
     if (!sub && !sid) throw new Error('a logout token needs sub or sid')
-    return { sub, sid }
+    return { sub, sid, jti: payload.jti, expiresAt: (payload.exp! + provider.clockTolerance) * 1000 }
   },
 
-  async verifyAccessToken({ config, verifier }, provider, token) {
+  async verifyAccessToken({ config, verifier, clock }, provider, token) {
     if (looksLikeJwt(token)) {
       if (!verifier || !provider.validateSignatures) return undefined
       const { payload } = await verifier.verify(token, { issuer: provider.issuer, audience: [...provider.bearerAudience], requiredClaims: ['exp', 'sub'] })
       if (isIdToken(payload)) throw new Error('an ID token is not an access token')
+      checkTimingClaims(payload, clock.now(), provider.clockTolerance)
       return { claims: payload as Claims, expiresAt: payload.exp! * 1000 }
     }
     if (!provider.introspectTokens) return undefined
     if (!config.serverMetadata().introspection_endpoint) throw new Error('the provider has no introspection endpoint')
     const result = await client.tokenIntrospection(config, token)
-    if (!result.active) throw new Error('the token is not active')
-    if (result.iss !== undefined && result.iss !== provider.issuer) throw new Error('the introspected token is from another issuer')
-    if (typeof result.sub !== 'string' || typeof result.exp !== 'number') throw new Error('introspection returned no sub or exp')
-    if (result.token_type !== undefined && result.token_type.toLowerCase() !== 'bearer' && result.token_type !== 'access_token') {
-      throw new Error(`token_type ${result.token_type} is not an access token`)
+    checkIntrospection(result, provider, clock.now())
+    return {
+      claims: { ...result, iss: provider.issuer } as Claims,
+      expiresAt: result.exp! * 1000,
+      reuseUntil: clock.now() + provider.introspectionCacheTtl * 1000,
     }
-    return { claims: { ...result, iss: provider.issuer } as Claims, expiresAt: result.exp * 1000 }
   },
 
   async refresh({ config, clock }, provider, refreshToken) {
@@ -196,6 +204,28 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
       throw asOtpkiError(cause, provider)
     }
   },
+}
+
+/**
+ * An introspection answer counts only for an active access token issued to
+ * OTPKI: `client_id` is our client, or `aud` holds one of `bearerAudience`;
+ * `token_type` (or Keycloak's `typ`) says Bearer. Refresh tokens, ID tokens and
+ * tokens of other clients are refused.
+ */
+export function checkIntrospection(result: client.IntrospectionResponse, provider: ProviderDefinition, nowMs: number): void {
+  if (result.active !== true) throw new Error('the token is not active')
+  if (result.iss !== undefined && result.iss !== provider.issuer) throw new Error('the introspected token is from another issuer')
+  if (typeof result.sub !== 'string' || result.sub === '' || typeof result.exp !== 'number') throw new Error('introspection returned no sub or exp')
+  const audiences = typeof result.aud === 'string' ? [result.aud] : Array.isArray(result.aud) ? result.aud : []
+  const ours = result.client_id === provider.clientId || audiences.some((a) => provider.bearerAudience.includes(a))
+  if (!ours) throw new Error(`the token was issued to another client (client_id ${JSON.stringify(String(result.client_id ?? '').slice(0, 80))})`)
+  const tokenType = typeof result.token_type === 'string' ? result.token_type.toLowerCase() : undefined
+  const typ = typeof result.typ === 'string' ? result.typ.toLowerCase() : undefined
+  const bearer = tokenType === 'bearer' || (tokenType === undefined && typ === 'bearer')
+  if (!bearer || (typ !== undefined && typ !== 'bearer' && typ !== 'at+jwt')) {
+    throw new Error(`the token is not an access token (token_type ${String(result.token_type ?? 'absent')}${typ ? `, typ ${typ}` : ''})`)
+  }
+  checkTimingClaims(result as JWTPayload, nowMs, provider.clockTolerance)
 }
 
 function looksLikeJwt(token: string): boolean {

@@ -63,7 +63,7 @@ export function tokenVerifier(
     algorithms,
     remote,
     verify: (jwt, options) =>
-      jwtVerify(jwt, key, { ...options, algorithms: [...algorithms], clockTolerance: options.clockTolerance ?? 30, currentDate: new Date(clock.now()) }),
+      jwtVerify(jwt, key, { ...options, algorithms: [...algorithms], clockTolerance: options.clockTolerance ?? provider.clockTolerance, currentDate: new Date(clock.now()) }),
     async load() {
       await remote?.load()
     },

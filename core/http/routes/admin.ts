@@ -1,4 +1,5 @@
-import { readBody, type H3Event } from 'h3'
+import type { H3Event } from 'h3'
+import { readJsonObject } from '../body.ts'
 import { OtpkiError } from '../../errors.ts'
 import { authenticate } from '../authenticate.ts'
 import { guarded, type Handler, type HttpContext } from '../http-context.ts'
@@ -48,10 +49,7 @@ export function listCertificates(ctx: HttpContext): Handler {
 export function attachCertificate(ctx: HttpContext): Handler {
   return guarded(ctx, 'admin', async (event) => {
     await requireAdmin(ctx, event, true)
-    if (!(event.req.headers.get('content-type') ?? '').startsWith('application/json')) {
-      throw new OtpkiError('REQUEST_INVALID', 'attach without a JSON body', { status: 415, publicMessage: 'Send JSON: { "pem": "..." }.' })
-    }
-    const body = (await readBody<{ pem?: unknown }>(event)) ?? {}
+    const body = await readJsonObject(event)
     if (typeof body.pem !== 'string' || body.pem.length > 65_536) throw new OtpkiError('REQUEST_INVALID', 'no pem', { status: 400, publicMessage: 'Send JSON: { "pem": "..." }.' })
     const certificate = await ctx.users.attach(username(event), body.pem)
     ctx.logger.info({ user: username(event), fingerprint: certificate.fingerprint }, 'certificate attached')

@@ -1,7 +1,8 @@
 import { decodeJwt } from 'jose'
-import type { Handler, HttpContext } from '../http-context.ts'
+import { isOtpkiError } from '../../errors.ts'
+import { errorHeaders, type Handler, type HttpContext } from '../http-context.ts'
 import { jsonResponse } from '../respond.ts'
-import { readForm } from './sign-in.ts'
+import { readForm } from '../body.ts'
 
 /**
  * `POST /auth/backchannel-logout` (OIDC Back-Channel Logout 1.0): a logout
@@ -18,7 +19,11 @@ export function backchannelLogout(ctx: HttpContext): Handler {
     let token: string | null
     try {
       token = (await readForm(event)).get('logout_token')
-    } catch {
+    } catch (error) {
+      if (isOtpkiError(error, 'BODY_TOO_LARGE')) {
+        ctx.logger.warn({ route: 'backchannel-logout' }, 'back-channel logout refused: body too large')
+        return jsonResponse({ error: 'invalid_request', error_description: 'Request too large.' }, { status: 413, headers: errorHeaders(error) })
+      }
       return refuse('not a form post')
     }
     if (!token) return refuse('no logout_token')
@@ -33,6 +38,9 @@ export function backchannelLogout(ctx: HttpContext): Handler {
     if (!entry || !entry.definition.backchannelLogout || !entry.method.verifyLogoutToken) return refuse(`no provider with backchannelLogout for issuer ${String(issuer).slice(0, 200)}`)
     try {
       const subject = await entry.method.verifyLogoutToken(await entry.context(), entry.definition, token)
+      if (!(await ctx.sessions.useLogoutToken(entry.definition.issuer, subject.jti, subject.expiresAt))) {
+        return refuse(`${entry.definition.name}: the logout token ${subject.jti.slice(0, 64)} was used before (replay)`)
+      }
       const ended = await ctx.sessions.endByLogout(entry.definition.issuer, subject)
       ctx.logger.info({ provider: entry.definition.name, sid: subject.sid, sub: subject.sub, ended }, 'back-channel logout')
       return jsonResponse({}, { status: 200 })

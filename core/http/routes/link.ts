@@ -1,6 +1,7 @@
 import { OtpkiError } from '../../errors.ts'
 import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
-import { readForm, startAt } from './sign-in.ts'
+import { readForm } from '../body.ts'
+import { startAt } from './sign-in.ts'
 
 /**
  * `POST /auth/link` (form: provider, csrf): the signed-in user runs the flow

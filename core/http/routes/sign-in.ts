@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { getCookie, getQuery, readBody, type H3Event } from 'h3'
+import { getCookie, getQuery, type H3Event } from 'h3'
+import { readForm } from '../body.ts'
 import { OtpkiError } from '../../errors.ts'
 import type { ProviderEntry } from '../../config/provider-registry.ts'
 import { guarded, page, type Handler, type HttpContext } from '../http-context.ts'
@@ -121,17 +122,4 @@ export function signInSubmit(ctx: HttpContext): Handler {
     if (!provider) return renderSignIn(ctx, event, { returnTo: safeReturnTo(form.get('returnTo'), ctx.publicUrl), notice: 'Please choose how to sign in.', status: 400 })
     return startAt(ctx, provider, safeReturnTo(form.get('returnTo'), ctx.publicUrl))
   })
-}
-
-/** Reads an urlencoded form body (at most 16 KiB). */
-export async function readForm(event: H3Event): Promise<URLSearchParams> {
-  const type = event.req.headers.get('content-type') ?? ''
-  if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new OtpkiError('REQUEST_INVALID', `unexpected content type ${type.slice(0, 64)}`, { status: 415, publicMessage: 'Unsupported request.' })
-  }
-  const length = Number(event.req.headers.get('content-length') ?? 0)
-  if (length > 16_384) throw new OtpkiError('REQUEST_INVALID', 'form too large', { status: 413, publicMessage: 'Request too large.' })
-  const body = await readBody<Record<string, string> | string>(event)
-  if (body && typeof body === 'object') return new URLSearchParams(body)
-  return new URLSearchParams(typeof body === 'string' ? body : '')
 }

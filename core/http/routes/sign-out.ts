@@ -1,7 +1,7 @@
 import { OtpkiError } from '../../errors.ts'
 import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse } from '../respond.ts'
-import { readForm } from './sign-in.ts'
+import { readForm } from '../body.ts'
 
 /**
  * `POST /auth/sign-out` (form: csrf): ends the local session for good, then

@@ -47,7 +47,7 @@ describe('persistence', () => {
       expect(me.status).toBe(200)
       expect(JSON.parse(me.body).user).toMatchObject({ username: 'admin', roles: ['admin'] })
       const migrations = await second.orm.em.fork().getConnection().execute('select name from mikro_orm_migrations')
-      expect(migrations.map((m) => m.name)).toEqual(['001-initial-schema', '002-session-identity-and-tokens', '003-attributes-and-role-sources', '004-certificates'])
+      expect(migrations.map((m) => m.name)).toEqual(['001-initial-schema', '002-session-identity-and-tokens', '003-attributes-and-role-sources', '004-certificates', '005-hardening'])
     } finally {
       await second.close()
     }

@@ -76,8 +76,9 @@ describe('stored tokens', () => {
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice')
     expect((await browser.request(`${h.url}/auth/tokens`)).status).toBe(403)
-    const [row] = await rows(h, 'select tokens from sessions')
-    expect(String(row!.tokens)).toMatch(/^v1\./)
+    const [row] = await rows(h, 'select tokens, id_token from sessions')
+    expect(String(row!.tokens)).toMatch(/^v2\./)
+    expect(String(row!.id_token)).toMatch(/^v2\./)
 
     await h.writeProvider('dev.json', h.providerJson({ storeTokens: true, storedTokensReadable: true, sessionMaxInactive: '1d', sessionMaxLength: '2d' }))
     const first = JSON.parse((await browser.request(`${h.url}/auth/tokens`)).body) as Record<string, string>
