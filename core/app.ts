@@ -29,6 +29,9 @@ import { CookieJar } from './http/cookies.ts'
 import { Csrf } from './http/csrf.ts'
 import type { HttpContext } from './http/http-context.ts'
 import { createHttpApp } from './http/server.ts'
+import { clientAddress } from './http/client-address.ts'
+import { withHsts } from './http/hsts.ts'
+import { addressList, RateLimiter } from './http/rate-limit.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { registerPlugins, type Registrations } from './plugins.ts'
 import { Renderer } from './render/renderer.ts'
@@ -175,6 +178,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
         )
       }
     })
+    const trustedProxy = addressList(config.rateLimit.trustedProxies)
     const ctx: HttpContext = {
       publicUrl: config.publicUrl,
       transactionTtl: config.transactionTtl,
@@ -192,13 +196,20 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       cookies: new CookieJar(config.publicUrl),
       logger,
       orm,
+      limits: {
+        signIn: new RateLimiter('sign-in', config.rateLimit.signInPerMinute, clock),
+        callback: new RateLimiter('callback', config.rateLimit.callbackPerMinute, clock),
+        failedAuth: new RateLimiter('failed authentication', config.rateLimit.failedAuthPerMinute, clock),
+      },
+      clientAddress: (event) => clientAddress(event, trustedProxy),
     }
     const publicUrl = new URL(config.publicUrl)
     if (publicUrl.protocol === 'http:' && !isLoopbackUrl(publicUrl)) {
       logger.warn({ publicUrl: config.publicUrl }, 'publicUrl is plain http on a host other than localhost: cookies are not Secure; serve OTPKI over https')
     }
     if (!config.secret) logger.info('no secret configured: CSRF tokens use a key made at start (set secret when running several instances)')
-    const handler = toNodeHandler(createHttpApp(ctx))
+    // An https publicUrl: every response tells browsers to use https only.
+    const handler = publicUrl.protocol === 'https:' ? withHsts(toNodeHandler(createHttpApp(ctx))) : toNodeHandler(createHttpApp(ctx))
     const server = createServer(handler)
     await listen(server, config.port, config.host)
     stops.push(() => closeServer(server))

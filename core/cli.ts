@@ -6,6 +6,9 @@ import { OtpkiError, isOtpkiError } from './errors.ts'
 import { packageRoot } from './paths.ts'
 import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
 import type { UserDirectory } from './store/user-directory.ts'
+import { sanitizeTerminalOutput, terminalJson } from './terminal-output.ts'
+
+sanitizeTerminalOutput()
 
 /** Prints an error for a person (no stack for errors OTPKI raised on purpose) and exits 1. */
 function fail(error: unknown): never {
@@ -111,7 +114,7 @@ program
       enabled: p.enabled,
     }))
     await app.registry.close()
-    if (opts.json) console.log(JSON.stringify(rows, null, 2))
+    if (opts.json) console.log(terminalJson(rows))
     else printTable(rows)
     for (const issue of report.issues) console.error(`error: ${issue.file}: ${issue.key}: ${issue.reason}`)
     process.exit(report.issues.length > 0 ? 1 : 0)
@@ -141,7 +144,7 @@ program
     }
     const { explanation: e, provider, database } = result
     if (opts.json) {
-      console.log(JSON.stringify({ provider: provider.name, ...e }, null, 2))
+      console.log(terminalJson({ provider: provider.name, ...e }))
       process.exit(e.refused ? 1 : 0)
     }
     const i = e.identity

@@ -154,7 +154,8 @@ export function validateFields<F extends Fields>(
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { value: {}, issues: [{ key: '(root)', reason: 'must be an object' }] }
   }
-  const issues: FieldIssue[] = []
+  const issues: FieldIssue[] = forbiddenKeys(input)
+  if (issues.length > 0) return { value: {}, issues }
   for (const [key, f] of Object.entries(fields)) {
     const given = (input as Record<string, unknown>)[key]
     if (f.kind === 'object' && given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
@@ -188,6 +189,25 @@ export function validateFields<F extends Fields>(
     issues.push(...parseConvictErrors(cause instanceof Error ? cause.message : String(cause)))
   }
   return { value: readValues(fields, (key) => config.get(key)), issues }
+}
+
+/** Keys that would reach an object's prototype: never settings, whatever the schema. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * `__proto__`, `constructor` and `prototype` anywhere in a configuration
+ * (JSON makes them own keys; a `__proto__:` in a `.ts` object literal sets the
+ * prototype instead) are unknown keys.
+ */
+export function forbiddenKeys(value: unknown, path = ''): FieldIssue[] {
+  if (value === null || typeof value !== 'object') return []
+  const at = (key: string) => (path ? `${path}.${key}` : key)
+  if (Array.isArray(value)) return value.flatMap((item, i) => forbiddenKeys(item, `${path}[${i}]`))
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return [{ key: at('__proto__'), reason: 'is not a known key (a configuration holds plain objects only)' }]
+  return Object.keys(value).flatMap((key) =>
+    FORBIDDEN_KEYS.has(key) ? [{ key: at(key), reason: 'is not a known key' }] : forbiddenKeys((value as Record<string, unknown>)[key], at(key)),
+  )
 }
 
 function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {

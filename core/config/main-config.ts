@@ -29,6 +29,17 @@ export interface ResolvedConfig {
   readonly plugins: readonly PluginSpec[]
   readonly adminRoles: readonly string[]
   readonly clientCertificate: ClientCertificateConfig
+  readonly rateLimit: RateLimitConfig
+}
+
+/** The `rateLimit` section. */
+export interface RateLimitConfig {
+  readonly signInPerMinute: number
+  readonly callbackPerMinute: number
+  readonly failedAuthPerMinute: number
+  readonly maxPendingSignIns: number
+  /** Proxies whose X-Forwarded-For names the client: rateLimit.trustedProxies and clientCertificate.trustedProxies. */
+  readonly trustedProxies: readonly string[]
 }
 
 /** The `clientCertificate` section, resolved: paths absolute. */
@@ -41,6 +52,7 @@ export interface ClientCertificateConfig {
   readonly trustedProxies: readonly string[]
   readonly createUnknownUsers: boolean
   readonly caBundle: string | undefined
+  readonly ingressVerifies: boolean
   readonly listen: boolean
   readonly listenHost: string | undefined
   readonly listenPort: number
@@ -97,6 +109,8 @@ export async function loadMainConfig(
     }
   }
   const port = v.port as number
+  const clientCertificate = resolveClientCertificate(v.clientCertificate as Record<string, unknown>, baseDir, label)
+  const rateLimit = (v.rateLimit as Record<string, unknown> | null) ?? {}
   return {
     file,
     baseDir,
@@ -114,8 +128,22 @@ export async function loadMainConfig(
     transactionTtl: durationToSeconds(v.transactionTtl as Duration),
     plugins: v.plugins as PluginSpec[],
     adminRoles: v.adminRoles as string[],
-    clientCertificate: resolveClientCertificate(v.clientCertificate as Record<string, unknown>, baseDir, label),
+    clientCertificate,
+    rateLimit: {
+      signInPerMinute: rateLimit.signInPerMinute as number,
+      callbackPerMinute: rateLimit.callbackPerMinute as number,
+      failedAuthPerMinute: rateLimit.failedAuthPerMinute as number,
+      maxPendingSignIns: rateLimit.maxPendingSignIns as number,
+      trustedProxies: [...new Set([...checkedAddresses(rateLimit.trustedProxies as string[], 'rateLimit.trustedProxies', label), ...clientCertificate.trustedProxies])],
+    },
   }
+}
+
+function checkedAddresses(entries: string[], key: string, label: string): string[] {
+  for (const entry of entries) {
+    if (!/^[\d.]+(\/\d{1,2})?$|^[\da-f:]+(\/\d{1,3})?$/i.test(entry)) throw new OtpkiError('CONFIG_INVALID', `${label}: ${key}: ${entry} is not an address or CIDR`)
+  }
+  return entries
 }
 
 function resolveClientCertificate(raw: Record<string, unknown>, baseDir: string, label: string): ClientCertificateConfig {
@@ -129,6 +157,7 @@ function resolveClientCertificate(raw: Record<string, unknown>, baseDir: string,
     trustedProxies: raw.trustedProxies as string[],
     createUnknownUsers: raw.createUnknownUsers === true,
     caBundle: path('caBundle'),
+    ingressVerifies: raw.ingressVerifies === true,
     listen: raw.listen === true,
     listenHost: (raw.listenHost as string | null) ?? undefined,
     listenPort: raw.listenPort as number,
@@ -136,8 +165,12 @@ function resolveClientCertificate(raw: Record<string, unknown>, baseDir: string,
     serverCert: path('serverCert'),
     clientCa: path('clientCa'),
   }
-  for (const proxy of config.trustedProxies) {
-    if (!/^[\d.]+(\/\d{1,2})?$|^[\da-f:]+(\/\d{1,3})?$/i.test(proxy)) throw new OtpkiError('CONFIG_INVALID', `${label}: clientCertificate.trustedProxies: ${proxy} is not an address or CIDR`)
+  checkedAddresses([...config.trustedProxies], 'clientCertificate.trustedProxies', label)
+  if (config.enabled && config.trustedProxies.length > 0 && !config.verifyHeader && !config.caBundle && !config.ingressVerifies) {
+    throw new OtpkiError(
+      'CONFIG_INVALID',
+      `${label}: clientCertificate: certificates forwarded by trustedProxies would be accepted with nothing verifying them: set verifyHeader (the ingress's verification result), caBundle (OTPKI checks the chain), or ingressVerifies: true (the ingress refuses unverified certificates itself)`,
+    )
   }
   if (config.listen && (!config.serverKey || !config.serverCert || !config.clientCa)) {
     throw new OtpkiError('CONFIG_INVALID', `${label}: clientCertificate: listen needs serverKey, serverCert and clientCa`)

@@ -69,6 +69,11 @@ export const mainConfigFields = {
       verifyValue: field.string({ doc: 'The value of verifyHeader that means verified.', env: 'OTPKI_CLIENT_CERT_VERIFY_VALUE', default: 'SUCCESS' }),
       trustedProxies: field.stringArray({ doc: 'Addresses or CIDRs of the ingress: the header counts only when the TCP peer is one of these.', default: [] }),
       createUnknownUsers: field.boolean({ doc: "A certificate attached to no user creates one named after its common name (never a taken name).", env: 'OTPKI_CLIENT_CERT_CREATE_UNKNOWN_USERS', default: false }),
+      ingressVerifies: field.boolean({
+        doc: 'The ingress itself refuses client certificates it could not verify, so forwarded certificates are trusted without verifyHeader or caBundle. Required to say so when neither is set.',
+        env: 'OTPKI_CLIENT_CERT_INGRESS_VERIFIES',
+        default: false,
+      }),
       caBundle: field.string({ doc: 'PEM CA bundle to verify the chain in OTPKI, for ingresses that pass certificates through unverified.', env: 'OTPKI_CLIENT_CERT_CA_BUNDLE' }),
       listen: field.boolean({ doc: 'Listen with TLS on listenPort, asking for client certificates (for deployments without an ingress).', env: 'OTPKI_MTLS_LISTEN', default: false }),
       listenHost: field.string({ doc: 'Address of the mTLS listener.', env: 'OTPKI_MTLS_HOST', defaultText: 'the main host' }),
@@ -78,6 +83,29 @@ export const mainConfigFields = {
       clientCa: field.string({ doc: 'PEM CA bundle the listener verifies client certificates with.', env: 'OTPKI_MTLS_CLIENT_CA' }),
     },
     { doc: 'Client-certificate sign-in: forwarded by the ingress, or received by our own mTLS listener.' },
+  ),
+  rateLimit: field.object(
+    {
+      signInPerMinute: field.int({ doc: 'Sign-in starts a client address may make per minute (bursts up to the same number); 0: no limit.', env: 'OTPKI_RATE_LIMIT_SIGN_IN', default: 120, min: 0 }),
+      callbackPerMinute: field.int({ doc: 'Callbacks (returns from a provider) per client address and minute; 0: no limit.', env: 'OTPKI_RATE_LIMIT_CALLBACK', default: 120, min: 0 }),
+      failedAuthPerMinute: field.int({
+        doc: 'Refused bearer-token or client-certificate attempts per client address and minute; past it, every such attempt from that address gets 429 until the budget refills. 0: no limit.',
+        env: 'OTPKI_RATE_LIMIT_FAILED_AUTH',
+        default: 300,
+        min: 0,
+      }),
+      maxPendingSignIns: field.int({
+        doc: 'Sign-ins started and not yet finished, across all clients; past it, new sign-ins get 503 until some finish or expire (transactionTtl).',
+        env: 'OTPKI_MAX_PENDING_SIGN_INS',
+        default: 10_000,
+        min: 1,
+      }),
+      trustedProxies: field.stringArray({
+        doc: 'Addresses or CIDRs of proxies in front of OTPKI whose X-Forwarded-For names the client (besides clientCertificate.trustedProxies). Without them, the TCP peer is the client.',
+        default: [],
+      }),
+    },
+    { doc: 'Per-client-address rate limits (429 with Retry-After) and the bound on pending sign-ins.' },
   ),
   plugins: field.anyArray<PluginSpec>({
     doc: 'Plugins to load: plugin objects, relative module paths (.ts or .js) or npm package names.',

@@ -3,7 +3,7 @@ import { basename, extname } from 'node:path'
 import type { ClaimNames, ClientAuthentication, ExtensionEntry, ProviderDefinition, ProviderEndpoints } from '../contracts/provider.ts'
 import { durationToSeconds, type Duration } from './duration.ts'
 import { validateFields, type FieldIssue, type Fields } from './fields.ts'
-import { loadConfigModule } from './module-loader.ts'
+import { loadDataModule } from './module-loader.ts'
 import { providerFields } from './provider-schema.ts'
 import { resolveSecret, type SecretRef } from './secrets.ts'
 import { parseClaimPath } from '../claims/claim-path.ts'
@@ -69,7 +69,7 @@ export function isLoopbackUrl(url: URL): boolean {
 export async function loadProviderFile(file: string, defaults: ProviderDefaults): Promise<ProviderLoadResult> {
   let input: unknown
   try {
-    input = await loadConfigModule(file)
+    input = await loadDataModule(file)
   } catch (cause) {
     return { ok: false, file, issues: [{ key: '(file)', reason: cause instanceof Error ? cause.message : String(cause) }] }
   }

@@ -1,17 +1,15 @@
-import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { H3Event } from 'h3'
 import type { RequestAuthenticator, RequestInfo } from '../contracts/request-authenticator.ts'
 import { OtpkiError } from '../errors.ts'
+import { rateLimited } from './rate-limit.ts'
 import type { ActiveSession, Principal } from '../sessions/session-service.ts'
+import { nodeRequest } from './client-address.ts'
 import { sessionCookie, type HttpContext } from './http-context.ts'
 
 /** Who made a request, and how. */
 export type Authenticated = { principal: Principal; session: ActiveSession | undefined }
 
-function nodeRequest(event: H3Event): IncomingMessage | undefined {
-  return (event.req as unknown as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req
-}
 
 /** The request authenticators whose credential this request carries (none, for most requests). */
 export function carried(ctx: HttpContext, event: H3Event): RequestAuthenticator[] {
@@ -52,6 +50,55 @@ export function requestInfo(event: H3Event): RequestInfo {
   }
 }
 
+async function bearer(ctx: HttpContext, authorization: string): Promise<Authenticated> {
+  const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization)
+  if (!match) throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', { status: 401, publicMessage: 'The Authorization header must be Bearer and a token.' })
+  try {
+    return { principal: await ctx.bearer.authenticate(match[1]!), session: undefined }
+  } catch (error) {
+    // Whatever refused the token (its claims, user sync), the caller learns only that it is not valid.
+    if (error instanceof OtpkiError && error.code !== 'PROVIDER_UNAVAILABLE' && error.code !== 'TOKEN_INVALID') {
+      throw new OtpkiError('TOKEN_INVALID', error.message, { status: 401, cause: error })
+    }
+    throw error
+  }
+}
+
+async function byRequestAuthenticators(event: H3Event, carriers: RequestAuthenticator[]): Promise<Authenticated | undefined> {
+  const info = requestInfo(event)
+  for (const authenticator of carriers) {
+    const found = await authenticator.authenticate(info)
+    if (found) {
+      const u = found.user
+      return {
+        principal: { user: { id: u.id, username: u.username, firstName: u.firstName ?? null, lastName: u.lastName ?? null, email: u.email ?? null, roles: u.roles }, method: found.method, provider: null },
+        session: undefined,
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Runs a credential check under the failed-attempt limit of the client's
+ * address: an address out of budget gets 429 before anything is checked, and
+ * every refusal (401) spends from its budget.
+ */
+async function countingFailures<T>(ctx: HttpContext, event: H3Event, check: () => Promise<T>): Promise<T> {
+  const limiter = ctx.limits.failedAuth
+  if (limiter.active) {
+    const address = ctx.clientAddress(event)
+    const wait = limiter.exhausted(address)
+    if (wait !== undefined) throw rateLimited(limiter.name, address, wait)
+  }
+  try {
+    return await check()
+  } catch (error) {
+    if (error instanceof OtpkiError && error.status === 401) limiter.take(ctx.clientAddress(event))
+    throw error
+  }
+}
+
 /**
  * Authenticates a request: a bearer access token, else a credential a request
  * authenticator recognises (a client certificate), else the session cookie.
@@ -59,32 +106,11 @@ export function requestInfo(event: H3Event): RequestInfo {
  */
 export async function authenticate(ctx: HttpContext, event: H3Event): Promise<Authenticated | undefined> {
   const authorization = event.req.headers.get('authorization')
-  if (authorization !== null) {
-    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization)
-    if (!match) throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', { status: 401, publicMessage: 'The Authorization header must be Bearer and a token.' })
-    try {
-      return { principal: await ctx.bearer.authenticate(match[1]!), session: undefined }
-    } catch (error) {
-      // Whatever refused the token (its claims, user sync), the caller learns only that it is not valid.
-      if (error instanceof OtpkiError && error.code !== 'PROVIDER_UNAVAILABLE' && error.code !== 'TOKEN_INVALID') {
-        throw new OtpkiError('TOKEN_INVALID', error.message, { status: 401, cause: error })
-      }
-      throw error
-    }
-  }
+  if (authorization !== null) return countingFailures(ctx, event, () => bearer(ctx, authorization))
   const carriers = carried(ctx, event)
   if (carriers.length > 0) {
-    const info = requestInfo(event)
-    for (const authenticator of carriers) {
-      const found = await authenticator.authenticate(info)
-      if (found) {
-        const u = found.user
-        return {
-          principal: { user: { id: u.id, username: u.username, firstName: u.firstName ?? null, lastName: u.lastName ?? null, email: u.email ?? null, roles: u.roles }, method: found.method, provider: null },
-          session: undefined,
-        }
-      }
-    }
+    const found = await countingFailures(ctx, event, () => byRequestAuthenticators(event, carriers))
+    if (found) return found
   }
   const id = sessionCookie(ctx, event)
   const session = ctx.sessions.peek(id) ?? (await ctx.sessions.lookup(id))

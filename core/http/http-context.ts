@@ -11,6 +11,7 @@ import type { Renderer } from '../render/renderer.ts'
 import type { SessionService } from '../sessions/session-service.ts'
 import type { TransactionStore } from '../sessions/transaction-store.ts'
 import type { SignInService } from '../sign-in-service.ts'
+import type { RateLimiter } from './rate-limit.ts'
 import type { Orm } from '../store/orm.ts'
 import type { CookieJar } from './cookies.ts'
 import type { Csrf } from './csrf.ts'
@@ -36,6 +37,10 @@ export interface HttpContext {
   readonly cookies: CookieJar
   readonly logger: Logger
   readonly orm: Orm
+  /** Per-client-address limits: sign-in starts, callbacks, refused bearer or certificate attempts. */
+  readonly limits: { readonly signIn: RateLimiter; readonly callback: RateLimiter; readonly failedAuth: RateLimiter }
+  /** The client's address: the TCP peer, or what a trusted proxy's X-Forwarded-For names. */
+  clientAddress(event: H3Event): string
 }
 
 export type Handler = (event: H3Event) => Promise<Response> | Response

@@ -1,5 +1,6 @@
 import { inject, injectable } from 'tsyringe'
 import type { Clock } from '../clock.ts'
+import type { ResolvedConfig } from '../config/main-config.ts'
 import { TOKENS } from '../di/tokens.ts'
 import { OtpkiError } from '../errors.ts'
 import { AuthTransactionSchema } from '../store/entities.ts'
@@ -25,16 +26,32 @@ export interface SignInTransaction {
  */
 @injectable()
 export class TransactionStore {
+  private readonly maxPending: number
+
   constructor(
     @inject(TOKENS.Orm) private readonly orm: Orm,
     @inject(TOKENS.Clock) private readonly clock: Clock,
-  ) {}
+    @inject(TOKENS.Config) config: ResolvedConfig,
+  ) {
+    this.maxPending = config.rateLimit.maxPendingSignIns
+  }
 
-  /** Stores a transaction; returns the id for the browser's cookie. */
+  /**
+   * Stores a transaction; returns the id for the browser's cookie. At most
+   * `rateLimit.maxPendingSignIns` may be pending at once: past that, expired
+   * ones are purged, and if that frees nothing the sign-in is refused (503).
+   */
   async create(tx: SignInTransaction, ttlSeconds: number): Promise<string> {
     const id = newId()
     const now = this.clock.now()
     const em = this.orm.em.fork()
+    if ((await this.pending()) >= this.maxPending && ((await this.purgeExpired()) === 0 || (await this.pending()) >= this.maxPending)) {
+      throw new OtpkiError('RATE_LIMITED', `${this.maxPending} sign-ins are pending (rateLimit.maxPendingSignIns)`, {
+        status: 503,
+        retryAfter: 60,
+        publicMessage: 'Too many sign-ins are in progress right now. Please try again in a minute.',
+      })
+    }
     em.create(AuthTransactionSchema, {
       idHash: hashId(id),
       provider: tx.provider,
@@ -80,6 +97,11 @@ export class TransactionStore {
       linkUserId: row.linkUserId ?? undefined,
       prompt: row.prompt === 'none' ? 'none' : undefined,
     }
+  }
+
+  /** How many sign-in transactions are stored. */
+  pending(): Promise<number> {
+    return this.orm.em.fork().count(AuthTransactionSchema, {})
   }
 
   /** Deletes transactions that can no longer complete. */

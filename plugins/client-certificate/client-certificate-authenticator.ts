@@ -1,9 +1,8 @@
-import { BlockList, isIPv6 } from 'node:net'
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import { X509Certificate as ParsedName } from '@peculiar/x509'
-import { OtpkiError, type ClientCertificateConfig, type RequestAuthenticator, type RequestAuthenticatorServices, type RequestInfo, type StoredUser } from '../../core/index.ts'
+import { addressList, OtpkiError, type ClientCertificateConfig, type RequestAuthenticator, type RequestAuthenticatorServices, type RequestInfo, type StoredUser } from '../../core/index.ts'
 import { DEFAULT_HEADERS, forwardedCertificate } from './formats.ts'
 
 /** A parsed certificate, as cached by its header value or DER. */
@@ -24,16 +23,6 @@ function refuse(reason: string): OtpkiError {
   return new OtpkiError('REQUEST_INVALID', reason, { status: 401, publicMessage: reason })
 }
 
-function trustedProxyList(proxies: readonly string[]): BlockList {
-  const list = new BlockList()
-  for (const entry of proxies) {
-    const [address, bits] = entry.split('/')
-    const type = isIPv6(address!) ? 'ipv6' : 'ipv4'
-    if (bits !== undefined) list.addSubnet(address!, Number(bits), type)
-    else list.addAddress(address!, type)
-  }
-  return list
-}
 
 /**
  * The one common name of a certificate's subject, read from the DER (not from a
@@ -71,19 +60,13 @@ function loadBundle(file: string): X509Certificate[] {
 export function clientCertificateAuthenticator(config: ClientCertificateConfig, services: RequestAuthenticatorServices): RequestAuthenticator {
   const { users, logger, clock } = services
   const header = (config.header ?? DEFAULT_HEADERS[config.format]).toLowerCase()
-  const proxies = trustedProxyList(config.trustedProxies)
+  const isTrusted = addressList(config.trustedProxies)
   const bundle = config.caBundle ? loadBundle(config.caBundle) : undefined
   const parsed = new LRUCache<string, ParsedCertificate>({ max: 1_000 })
   const usersByFingerprint = new LRUCache<string, { user: StoredUser | undefined; at: number }>({ max: 10_000 })
   users.onChange((userId) => {
     for (const [fingerprint, entry] of usersByFingerprint.entries()) if (!entry.user || entry.user.id === userId) usersByFingerprint.delete(fingerprint)
   })
-
-  const isTrusted = (address: string | undefined): boolean => {
-    if (!address) return false
-    const v4 = address.startsWith('::ffff:') ? address.slice(7) : address
-    return proxies.check(v4, isIPv6(v4) ? 'ipv6' : 'ipv4')
-  }
 
   const parse = (key: string, der: Buffer): ParsedCertificate => {
     let entry = parsed.get(key)

@@ -10,6 +10,7 @@ import { SILENT_ERRORS, returnWithError } from './sign-in.ts'
  */
 export function callback(ctx: HttpContext): Handler {
   const handler: Handler = async (event) => {
+    ctx.limits.callback.spend(ctx.clientAddress(event))
     const tx = await ctx.transactions.consume(getCookie(event, ctx.cookies.transaction))
     const entry = ctx.registry.get(tx.provider)
     const finish = entry?.method.callback?.bind(entry.method)

@@ -15,6 +15,6 @@ export function link(ctx: HttpContext): Handler {
     if (!ctx.csrf.verify(form.get('csrf'), session.idHash, 'link')) {
       throw new OtpkiError('CSRF_INVALID', 'link without a valid CSRF token', { status: 403, publicMessage: 'This form has expired. Please reload the page and try again.' })
     }
-    return startAt(ctx, form.get('provider') ?? '', '/', { purpose: 'link', linkUserId: session.principal.user.id })
+    return startAt(ctx, event, form.get('provider') ?? '', '/', { purpose: 'link', linkUserId: session.principal.user.id })
   })
 }

@@ -53,7 +53,8 @@ export function returnWithError(ctx: HttpContext, returnTo: string, error: strin
 }
 
 /** Starts the flow at a provider: a transaction, its cookie, and a 303 to the provider. */
-export async function startAt(ctx: HttpContext, name: string, returnTo: string, options: StartOptions = {}): Promise<Response> {
+export async function startAt(ctx: HttpContext, event: H3Event, name: string, returnTo: string, options: StartOptions = {}): Promise<Response> {
+  ctx.limits.signIn.spend(ctx.clientAddress(event))
   const entry = ctx.registry.get(name)
   if (!entry || !entry.definition.enabled) {
     throw new OtpkiError('PROVIDER_UNKNOWN', `no enabled provider named ${JSON.stringify(name.slice(0, 64))}`, {
@@ -100,9 +101,9 @@ export function signInPage(ctx: HttpContext): Handler {
       const visible = visibleProviders(ctx)
       const name = typeof query.provider === 'string' && query.provider !== '' ? query.provider : visible.length === 1 ? visible[0]!.definition.name : undefined
       if (!name || !ctx.registry.get(name)?.definition.enabled) return returnWithError(ctx, returnTo, 'login_required')
-      return startAt(ctx, name, returnTo, { prompt: 'none' })
+      return startAt(ctx, event, name, returnTo, { prompt: 'none' })
     }
-    if (typeof query.provider === 'string' && query.provider !== '') return startAt(ctx, query.provider, returnTo)
+    if (typeof query.provider === 'string' && query.provider !== '') return startAt(ctx, event, query.provider, returnTo)
     return renderSignIn(ctx, event, { returnTo })
   })
 }
@@ -120,6 +121,6 @@ export function signInSubmit(ctx: HttpContext): Handler {
     }
     const provider = form.get('provider')
     if (!provider) return renderSignIn(ctx, event, { returnTo: safeReturnTo(form.get('returnTo'), ctx.publicUrl), notice: 'Please choose how to sign in.', status: 400 })
-    return startAt(ctx, provider, safeReturnTo(form.get('returnTo'), ctx.publicUrl))
+    return startAt(ctx, event, provider, safeReturnTo(form.get('returnTo'), ctx.publicUrl))
   })
 }

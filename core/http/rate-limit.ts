@@ -1,0 +1,108 @@
+import { BlockList, isIPv6 } from 'node:net'
+import { LRUCache } from 'lru-cache'
+import type { Clock } from '../clock.ts'
+import { OtpkiError } from '../errors.ts'
+
+/** Addresses or CIDRs (`10.0.0.0/8`, `::1`) as a list an address can be checked against. */
+export function addressList(entries: readonly string[]): (address: string | undefined) => boolean {
+  const list = new BlockList()
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/')
+    const type = isIPv6(address!) ? 'ipv6' : 'ipv4'
+    if (bits !== undefined) list.addSubnet(address!, Number(bits), type)
+    else list.addAddress(address!, type)
+  }
+  return (address) => {
+    if (!address) return false
+    const plain = unmapped(address)
+    return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4')
+  }
+}
+
+/** `::ffff:10.0.0.1` is 10.0.0.1. */
+export function unmapped(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+}
+
+interface Bucket {
+  tokens: number
+  at: number
+}
+
+/**
+ * A token bucket per client address: `perMinute` requests a minute, in bursts
+ * of up to `perMinute`. Buckets are kept in a bounded LRU, so a flood of
+ * addresses costs bounded memory. `perMinute: 0` turns the limit off.
+ */
+export class RateLimiter {
+  private readonly buckets: LRUCache<string, Bucket>
+  private readonly perMs: number
+
+  constructor(
+    readonly name: string,
+    private readonly perMinute: number,
+    private readonly clock: Clock,
+    maxAddresses = 100_000,
+  ) {
+    this.perMs = perMinute / 60_000
+    this.buckets = new LRUCache({ max: maxAddresses })
+  }
+
+  /** Whether any address has spent from its budget lately (else nobody can be over it). */
+  get active(): boolean {
+    return this.perMinute > 0 && this.buckets.size > 0
+  }
+
+  /** Spends one request of `address`; seconds to wait when it has none left, else undefined. */
+  take(address: string): number | undefined {
+    if (this.perMinute === 0) return undefined
+    const bucket = this.refill(address)
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1
+      return undefined
+    }
+    return this.wait(bucket)
+  }
+
+  /** Seconds `address` must wait before its next request, without spending one; undefined when it may go on. */
+  exhausted(address: string): number | undefined {
+    if (!this.active) return undefined
+    const bucket = this.buckets.get(address)
+    if (!bucket) return undefined
+    const now = this.clock.now()
+    const tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.perMs)
+    return tokens >= 1 ? undefined : Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000))
+  }
+
+  /** Like {@link take}, throwing `RATE_LIMITED` (429 with Retry-After) when `address` has no request left. */
+  spend(address: string): void {
+    const wait = this.take(address)
+    if (wait !== undefined) throw rateLimited(this.name, address, wait)
+  }
+
+  private refill(address: string): Bucket {
+    const now = this.clock.now()
+    let bucket = this.buckets.get(address)
+    if (!bucket) {
+      bucket = { tokens: this.perMinute, at: now }
+      this.buckets.set(address, bucket)
+    } else {
+      bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.perMs)
+      bucket.at = now
+    }
+    return bucket
+  }
+
+  private wait(bucket: Bucket): number {
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000))
+  }
+}
+
+/** The refusal of a request over a rate limit: 429 with Retry-After. */
+export function rateLimited(limit: string, address: string, retryAfter: number): OtpkiError {
+  return new OtpkiError('RATE_LIMITED', `${limit} rate limit reached for ${address}; retry after ${retryAfter} s`, {
+    status: 429,
+    retryAfter,
+    publicMessage: `Too many requests from your address. Please try again in ${retryAfter} seconds.`,
+  })
+}
