@@ -47,6 +47,12 @@ describe('ID tokens and the code flow: refusals', () => {
     ['userinfo sub differs from the ID token sub', () => ({ userinfoClaims: { sub: 'someone-else' } }), /sub/],
     ['an iss parameter that does not match (mix-up)', () => ({ issParam: 'https://other-provider.example' }), /iss/],
     ['no iss parameter from a provider that advertises it', () => ({ issParam: null }), /iss/],
+    // Timing claims beyond the documented clock tolerance (clockTolerance, 30 s by default).
+    ['iat an hour in the future', () => ({ idTokenClaims: { iat: now() + 3600, exp: now() + 7200 } }), /iat/],
+    ['iat 45 s in the future', () => ({ idTokenClaims: { iat: now() + 45 } }), /iat/],
+    ['nbf in the future', () => ({ idTokenClaims: { nbf: now() + 600 } }), /nbf/],
+    ['auth_time in the future', () => ({ idTokenClaims: { auth_time: now() + 600 } }), /auth_time/],
+    ['auth_time that is not a number', () => ({ idTokenClaims: { auth_time: 'yesterday' } }), /auth_time/],
   ]
 
   it.each(cases)('%s', async (_name, behaviour, reason) => {
@@ -70,6 +76,13 @@ describe('ID tokens and the code flow: refusals', () => {
     expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(400)
     expect((await me(browser, h)).status).toBe(401)
     expect(h.logs.lines.slice(logged).map((l) => String(l.msg)).join('\n')).toMatch(/multiple matching keys/i)
+  })
+
+  it('timing claims a few seconds ahead, within the clock tolerance, are accepted', async () => {
+    jose.behaviour.idTokenClaims = { iat: now() + 10, nbf: now() + 10, auth_time: now() + 10 }
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    expect((await me(browser, h)).body.user.username).toBe('victim')
   })
 
   it('and a well-behaved answer still signs in (the cases above fail for their reason)', async () => {

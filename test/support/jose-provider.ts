@@ -33,6 +33,8 @@ export interface JoseProviderBehaviour {
   omitIdToken?: boolean
   /** The `iss` authorization response parameter: another value, or null for none. */
   issParam?: string | null
+  /** RFC 7662 answers by token: what the introspection endpoint says of each (unknown tokens are inactive). */
+  introspection?: Map<string, Record<string, unknown>>
 }
 
 /**
@@ -44,6 +46,7 @@ export interface JoseProviderBehaviour {
 export class JoseProvider {
   readonly keys: SigningKey[] = []
   jwksFetches = 0
+  introspections = 0
   discoveryFetches = 0
   behaviour: JoseProviderBehaviour = { claims: { sub: 'jose-user', preferred_username: 'jose-user', given_name: 'Jo', family_name: 'Se' } }
   private server!: Server
@@ -133,6 +136,7 @@ export class JoseProvider {
           id_token_signing_alg_values_supported: ['RS256', 'ES256'],
           authorization_response_iss_parameter_supported: true,
           code_challenge_methods_supported: ['S256'],
+          introspection_endpoint: `${this.issuer}/introspect`,
         })
       case '/jwks':
         this.jwksFetches += 1
@@ -168,6 +172,11 @@ export class JoseProvider {
         const answer: Record<string, unknown> = { access_token: await this.accessToken(this.clientId), token_type: 'Bearer', expires_in: 300 }
         if (!this.behaviour.omitIdToken) answer.id_token = idToken
         return this.send(res, 200, answer)
+      }
+      case '/introspect': {
+        this.introspections += 1
+        const token = new URLSearchParams(await readBody(req)).get('token') ?? ''
+        return this.send(res, 200, this.behaviour.introspection?.get(token) ?? { active: false })
       }
       case '/userinfo':
         return this.send(res, 200, { ...this.behaviour.claims, ...this.behaviour.userinfoClaims })
