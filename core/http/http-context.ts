@@ -56,13 +56,13 @@ export function page(ctx: HttpContext, template: string, data: Record<string, un
  */
 export function guarded(ctx: HttpContext, route: string, handler: Handler, options: { clearOnError?: string[]; json?: boolean } = {}): Handler {
   const cookies = (options.clearOnError ?? []).map((name) => ctx.cookies.clear(name))
-  const fail = (error: unknown): Response => {
+  const fail = (event: H3Event, error: unknown): Response => {
     const known = isOtpkiError(error) ? error : undefined
     if (known) ctx.logger.warn({ route, code: known.code, reason: known.message }, `${route} refused: ${known.code}: ${known.message}`)
     else ctx.logger.error({ route, err: error }, `${route} failed`)
     const status = known?.status ?? 500
     const message = known?.publicMessage ?? defaultMessage(status)
-    const headers = errorHeaders(known)
+    const headers = errorHeaders(known, hasBody(event))
     if (options.json) return jsonResponse({ error: known?.code.toLowerCase() ?? 'internal', message }, { status, headers })
     return page(ctx, 'error', { title: titleFor(status), message }, { status, cookies, headers })
   }
@@ -70,18 +70,29 @@ export function guarded(ctx: HttpContext, route: string, handler: Handler, optio
   return (event) => {
     try {
       const result = handler(event)
-      return result instanceof Promise ? result.catch(fail) : result
+      return result instanceof Promise ? result.catch((error: unknown) => fail(event, error)) : result
     } catch (error) {
-      return fail(error)
+      return fail(event, error)
     }
   }
 }
 
-/** 413 closes the connection (the rest of the body is never read); 429 says when to come back. */
-export function errorHeaders(error: OtpkiError | undefined): Record<string, string> {
-  if (error?.code === 'BODY_TOO_LARGE') return { connection: 'close' }
-  if (error?.code === 'RATE_LIMITED' && error.retryAfter !== undefined) return { 'retry-after': String(error.retryAfter) }
-  return {}
+/**
+ * A refused request that came with a body closes its connection, so the rest
+ * of a body nobody reads is never received (413 always); 429 and 503 say when
+ * to come back.
+ */
+export function errorHeaders(error: OtpkiError | undefined, withBody = true): Record<string, string> {
+  const headers: Record<string, string> = {}
+  if (withBody || error?.code === 'BODY_TOO_LARGE') headers.connection = 'close'
+  if (error?.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter)
+  return headers
+}
+
+/** Whether a request announced a body (a length, or chunks). */
+function hasBody(event: H3Event): boolean {
+  const headers = event.req.headers
+  return headers.has('transfer-encoding') || Number(headers.get('content-length') ?? 0) > 0
 }
 
 function titleFor(status: number): string {
