@@ -149,6 +149,7 @@ export class ProviderRegistry {
 
   private async doReload(prepare: boolean): Promise<ReloadReport> {
     const files = await this.listFiles()
+    this.logger.debug({ files: files.length }, 'reading provider files')
     const results = await Promise.all(files.map((file) => loadProviderFile(file, this.sources.defaults)))
     const issues: ReloadIssue[] = []
     const candidates = new Map<string, ProviderDefinition>()
