@@ -183,11 +183,29 @@ class ModuleWorker {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 let jiti
+// A copy that keeps what structured cloning would drop silently: an object whose prototype was
+// set (a __proto__: literal) becomes one with an own "__proto__" key, which validation refuses.
+const plain = (value, seen = new Map()) => {
+  if (value === null || typeof value !== 'object') return value
+  if (seen.has(value)) return seen.get(value)
+  if (Array.isArray(value)) {
+    const copy = []
+    seen.set(value, copy)
+    for (const item of value) copy.push(plain(item, seen))
+    return copy
+  }
+  const proto = Object.getPrototypeOf(value)
+  const copy = {}
+  seen.set(value, copy)
+  if (proto !== Object.prototype && proto !== null) Object.defineProperty(copy, '__proto__', { value: true, enumerable: true, writable: true, configurable: true })
+  for (const key of Object.keys(value)) Object.defineProperty(copy, key, { value: plain(value[key], seen), enumerable: true, writable: true, configurable: true })
+  return copy
+}
 parentPort.on('message', async ({ id, path, mode }) => {
   try {
     jiti ??= (await import(workerData.jiti)).createJiti(workerData.base, { moduleCache: false, fsCache: false, interopDefault: true })
     const value = await jiti.import(path, { default: true })
-    parentPort.postMessage({ id, ok: true, value: mode === 'data' ? value : undefined })
+    parentPort.postMessage({ id, ok: true, value: mode === 'data' ? plain(value) : undefined })
   } catch (error) {
     parentPort.postMessage({ id, ok: false, name: error && error.name, message: String(error && error.message !== undefined ? error.message : error), stack: String(error && error.stack || '') })
   }

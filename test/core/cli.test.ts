@@ -7,6 +7,7 @@ import { packageRoot } from '../../core/paths.ts'
 import { startDevProvider, type DevProvider } from '../../plugins/dev-provider/dev-provider.ts'
 import { ensureBuilt } from '../support/build.ts'
 import { withUserDirectory } from '../../core/app.ts'
+import { openDatabase } from '../../core/store/orm.ts'
 import { TestCa } from '../../plugins/client-certificate/throwaway-ca.ts'
 
 const root = packageRoot()
@@ -93,6 +94,26 @@ describe('otpki CLI (compiled)', () => {
     expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('has no certificate') })
     const nobody = await otpki(['users', 'attach-cert', 'nobody', join(dir, 'second.pem'), '-c', config])
     expect(nobody).toMatchObject({ code: 1, stderr: expect.stringContaining('no user nobody') })
+  })
+
+  it('strips terminal control characters from stored values it prints', async () => {
+    const ca = await TestCa.create()
+    const cert = await ca.client('CN=ops-bot, O=Evil\u001b]0;owned\u0007 Corp')
+    const config = join(dir, 'control.config.ts')
+    await writeFile(config, "export default { database: 'control.sqlite', providersDir: 'providers' }\n")
+    await withUserDirectory({ configFile: config, env: {} }, async (users) => {
+      await users.createWithCertificate('ops-bot', (await ca.client('CN=ops-bot')).certPem)
+    })
+    // A name stored before names were checked, or written by another tool.
+    const orm = await openDatabase(join(dir, 'control.sqlite'))
+    await orm.em.fork().getConnection().execute("update users set first_name = 'Mallory\u001b[2J\u009b31m', email = 'm\u202eallory@example.test'")
+    await orm.close()
+    await writeFile(join(dir, 'control.pem'), cert.certPem)
+    const attached = await otpki(['users', 'attach-cert', 'ops-bot', join(dir, 'control.pem'), '-c', config])
+    const list = await otpki(['users', 'list', '-c', config])
+    for (const out of [attached.stdout, list.stdout]) expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/)
+    expect(attached.stdout).toContain('attached')
+    expect(list.stdout).toMatch(/Mallory\ufffd\[2J\ufffd31m/)
   })
 
   it('check exits 1 on an invalid main config, naming file and key', async () => {
