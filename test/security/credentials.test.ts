@@ -176,7 +176,7 @@ describe('nothing sensitive in plain text', () => {
     expect(sessions).toHaveLength(2)
     for (const s of sessions) {
       expect(s.id_token).toMatch(/^v2\./)
-      expect(s.id_token).not.toContain('eyJ')
+      expect(s.id_token).not.toMatch(/eyJ[\w-]*\.eyJ/)
     }
     // A ciphertext moved to another session's row does not open there.
     await h.app.orm.em.fork().getConnection().execute('update sessions set id_token = ? where id_hash = ?', [sessions[0]!.id_token, sessions[1]!.id_hash])
