@@ -203,6 +203,8 @@ export function forbiddenKeys(value: unknown, path = ''): FieldIssue[] {
   if (value === null || typeof value !== 'object') return []
   const at = (key: string) => (path ? `${path}.${key}` : key)
   if (Array.isArray(value)) return value.flatMap((item, i) => forbiddenKeys(item, `${path}[${i}]`))
+  // A plugin given as an object (in `plugins`) is code, not configuration: its options are checked, not its definition.
+  if (typeof (value as { register?: unknown }).register === 'function') return []
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return [{ key: at('__proto__'), reason: 'is not a known key (a configuration holds plain objects only)' }]
   return Object.keys(value).flatMap((key) =>
