@@ -158,9 +158,13 @@ class ModuleWorker {
         waiter.reject(message.name === 'DataCloneError' ? new ModuleLoadError('must export plain data (no functions or class instances)') : describeFailure(waiter.path, error))
       }
     })
-    worker.on('error', (error) => this.fail(error))
+    // Only the current worker's end fails what waits on it; one ended after a time-out is already replaced.
+    worker.on('error', (error) => {
+      if (this.worker === worker) this.fail(error)
+    })
     worker.on('exit', () => {
-      if (this.worker === worker) this.worker = undefined
+      if (this.worker !== worker) return
+      this.worker = undefined
       this.fail(new Error('the module worker stopped'))
     })
     this.worker = worker
