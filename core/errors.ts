@@ -1,10 +1,12 @@
 /**
- * Every error OTPKI raises on purpose carries a stable `code`, so callers,
- * tests and logs can tell failures apart without parsing messages.
+ * Every error OTPKI raises on purpose carries a stable `code`, one per
+ * meaning, so callers, tests and logs can tell failures apart without parsing
+ * messages. Only the HTTP edge (`core/http/error-table.ts`) turns a code into
+ * a status and a page title.
  *
  * @example
  * ```ts
- * throw new OtpkiError('CLAIM_MISSING', 'The provider sent no "sub" claim', { status: 400 })
+ * throw new OtpkiError('CLAIM_MISSING', 'The provider sent no "sub" claim')
  * ```
  */
 export type OtpkiErrorCode =
@@ -17,6 +19,9 @@ export type OtpkiErrorCode =
   | 'SECRET_UNRESOLVED'
   | 'CSRF_INVALID'
   | 'REQUEST_INVALID'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BODY_TOO_LARGE'
+  | 'NOT_FOUND'
   | 'TRANSACTION_MISSING'
   | 'TRANSACTION_EXPIRED'
   | 'AUTH_RESPONSE_INVALID'
@@ -27,39 +32,36 @@ export type OtpkiErrorCode =
   | 'USERNAME_TAKEN'
   | 'USERNAME_INVALID'
   | 'IDENTITY_INVALID'
-  | 'RATE_LIMITED'
-  | 'BODY_TOO_LARGE'
   | 'IDENTITY_LINKED'
   | 'LINKING_ONLY'
   | 'TOKEN_INVALID'
+  | 'CERTIFICATE_REFUSED'
+  | 'SESSION_INVALID'
   | 'FORBIDDEN'
   | 'FLOW_DENIED'
-  | 'SESSION_INVALID'
+  | 'RATE_LIMITED'
+  | 'SIGN_IN_BUSY'
   | 'INTERNAL'
 
 export interface OtpkiErrorOptions {
-  /** HTTP status used when the error reaches the edge. Defaults to 500 for INTERNAL, 400 otherwise. */
-  status?: number
-  /** A message safe to show to the end user. Defaults to a neutral text per code. */
+  /** A message safe to show to the end user. Defaults to the neutral text of its code. */
   publicMessage?: string
   cause?: unknown
-  /** RATE_LIMITED: seconds until the client may try again (the Retry-After header). */
+  /** RATE_LIMITED, SIGN_IN_BUSY: seconds until the client may try again (the Retry-After header). */
   retryAfter?: number
 }
 
 export class OtpkiError extends Error {
   override readonly name = 'OtpkiError'
   readonly code: OtpkiErrorCode
-  readonly status: number
   readonly publicMessage: string | undefined
   readonly retryAfter: number | undefined
 
   constructor(code: OtpkiErrorCode, message: string, options: OtpkiErrorOptions = {}) {
     super(message, { cause: options.cause ?? null })
     this.code = code
-    this.retryAfter = options.retryAfter
-    this.status = options.status ?? (code === 'INTERNAL' ? 500 : 400)
     this.publicMessage = options.publicMessage
+    this.retryAfter = options.retryAfter
   }
 }
 

@@ -106,7 +106,6 @@ export class SignInService {
   private refuseLinkingOnly(provider: ProviderDefinition): void {
     if (provider.accountLinkingOnly) {
       throw new OtpkiError('LINKING_ONLY', `provider ${provider.name} is accountLinkingOnly`, {
-        status: 403,
         publicMessage: `${provider.displayName} cannot be used to sign in; once signed in, you can link it to your account.`,
       })
     }
@@ -128,7 +127,6 @@ export class SignInService {
       const owner = await store.findByIdentity(identity.issuer, identity.subject)
       if (owner && owner.id !== userId) {
         throw new OtpkiError('IDENTITY_LINKED', `identity ${identity.issuer} / ${identity.subject} belongs to user ${owner.id}`, {
-          status: 409,
           publicMessage: `This ${provider.displayName} account is already linked to another OTPKI account. Accounts are never merged; please contact an administrator.`,
         })
       }

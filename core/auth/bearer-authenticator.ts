@@ -12,7 +12,7 @@ import type { SignInService } from '../sign-in-service.ts'
 const CACHE_MS = 60_000
 
 function unauthorized(reason: string, cause?: unknown): OtpkiError {
-  return new OtpkiError('TOKEN_INVALID', reason, { status: 401, publicMessage: 'The bearer token is not valid.', cause })
+  return new OtpkiError('TOKEN_INVALID', reason, { publicMessage: 'The bearer token is not valid.', cause })
 }
 
 /**

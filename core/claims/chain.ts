@@ -104,7 +104,7 @@ export async function runFlow(
   for (const { step, options, label } of steps) {
     const decision = await step.run({ ...input, identity: current }, options)
     if (decision.action === 'deny') {
-      throw new OtpkiError('FLOW_DENIED', `flow step ${label} denied the sign-in: ${decision.message}`, { status: 403, publicMessage: decision.message })
+      throw new OtpkiError('FLOW_DENIED', `flow step ${label} denied the sign-in: ${decision.message}`, { publicMessage: decision.message })
     }
     if (decision.action === 'amend') current = { ...decision.identity, provenance: { ...current.provenance, ...decision.identity.provenance } }
   }

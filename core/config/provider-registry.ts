@@ -282,7 +282,6 @@ export class ProviderRegistry {
           pending = undefined
           io.logger.warn({ issuer: definition.issuer, retryInMs: delay, reason }, 'provider unavailable')
           throw new OtpkiError('PROVIDER_UNAVAILABLE', `provider ${definition.name} is unavailable: ${reason}`, {
-            status: 503,
             publicMessage: `${definition.displayName} is not available right now. Please try again in a moment.`,
             cause,
           })
@@ -301,7 +300,6 @@ export class ProviderRegistry {
         if (pending) return pending
         if (failures > 0 && this.clock.now() < retryAt) {
           throw new OtpkiError('PROVIDER_UNAVAILABLE', `provider ${definition.name} is unavailable: ${state.error}`, {
-            status: 503,
             publicMessage: `${definition.displayName} is not available right now. Please try again in a moment.`,
           })
         }

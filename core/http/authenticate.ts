@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls'
 import type { H3Event } from 'h3'
 import type { RequestAuthenticator, RequestInfo } from '../contracts/request-authenticator.ts'
 import { OtpkiError } from '../errors.ts'
+import { statusOf } from './error-table.ts'
 import { rateLimited } from './rate-limit.ts'
 import type { ActiveSession, Principal } from '../sessions/session-service.ts'
 import { nodeRequest } from './client-address.ts'
@@ -28,8 +29,7 @@ export function requestInfo(event: H3Event): RequestInfo {
     const cert = socket.getPeerCertificate()
     if (cert && cert.raw) {
       if (!socket.authorized) {
-        throw new OtpkiError('REQUEST_INVALID', `TLS client certificate refused: ${String(socket.authorizationError)}`, {
-          status: 401,
+        throw new OtpkiError('CERTIFICATE_REFUSED', `TLS client certificate refused: ${String(socket.authorizationError)}`, {
           publicMessage: `The client certificate was refused: ${String(socket.authorizationError)}.`,
         })
       }
@@ -52,13 +52,13 @@ export function requestInfo(event: H3Event): RequestInfo {
 
 async function bearer(ctx: HttpContext, authorization: string): Promise<Authenticated> {
   const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization)
-  if (!match) throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', { status: 401, publicMessage: 'The Authorization header must be Bearer and a token.' })
+  if (!match) throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', { publicMessage: 'The Authorization header must be Bearer and a token.' })
   try {
     return { principal: await ctx.bearer.authenticate(match[1]!), session: undefined }
   } catch (error) {
     // Whatever refused the token (its claims, user sync), the caller learns only that it is not valid.
     if (error instanceof OtpkiError && error.code !== 'PROVIDER_UNAVAILABLE' && error.code !== 'TOKEN_INVALID') {
-      throw new OtpkiError('TOKEN_INVALID', error.message, { status: 401, cause: error })
+      throw new OtpkiError('TOKEN_INVALID', error.message, { cause: error })
     }
     throw error
   }
@@ -94,7 +94,7 @@ async function countingFailures<T>(ctx: HttpContext, event: H3Event, check: () =
   try {
     return await check()
   } catch (error) {
-    if (error instanceof OtpkiError && error.status === 401) limiter.take(ctx.clientAddress(event))
+    if (statusOf(error) === 401) limiter.take(ctx.clientAddress(event))
     throw error
   }
 }

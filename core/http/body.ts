@@ -7,7 +7,7 @@ export const FORM_BODY_LIMIT = 16_384
 export const JSON_BODY_LIMIT = 262_144
 
 function tooLarge(limit: number): OtpkiError {
-  return new OtpkiError('BODY_TOO_LARGE', `request body over ${limit} bytes`, { status: 413, publicMessage: 'Request too large.' })
+  return new OtpkiError('BODY_TOO_LARGE', `request body over ${limit} bytes`, { publicMessage: 'Request too large.' })
 }
 
 /**
@@ -37,7 +37,7 @@ export async function readBodyText(event: H3Event, limit: number): Promise<strin
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
   } catch {
-    throw new OtpkiError('REQUEST_INVALID', 'request body is not UTF-8', { status: 400, publicMessage: 'The request could not be read.' })
+    throw new OtpkiError('REQUEST_INVALID', 'request body is not UTF-8', { publicMessage: 'The request could not be read.' })
   }
 }
 
@@ -45,7 +45,7 @@ export async function readBodyText(event: H3Event, limit: number): Promise<strin
 export async function readForm(event: H3Event): Promise<URLSearchParams> {
   const type = event.req.headers.get('content-type') ?? ''
   if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new OtpkiError('REQUEST_INVALID', `unexpected content type ${type.slice(0, 64)}`, { status: 415, publicMessage: 'Unsupported request.' })
+    throw new OtpkiError('UNSUPPORTED_MEDIA_TYPE', `unexpected content type ${type.slice(0, 64)}`, { publicMessage: 'Unsupported request.' })
   }
   return new URLSearchParams(await readBodyText(event, FORM_BODY_LIMIT))
 }
@@ -53,17 +53,17 @@ export async function readForm(event: H3Event): Promise<URLSearchParams> {
 /** A JSON object body, read within {@link JSON_BODY_LIMIT}. */
 export async function readJsonObject(event: H3Event): Promise<Record<string, unknown>> {
   if (!(event.req.headers.get('content-type') ?? '').startsWith('application/json')) {
-    throw new OtpkiError('REQUEST_INVALID', 'a request without a JSON body', { status: 415, publicMessage: 'Send a JSON body.' })
+    throw new OtpkiError('UNSUPPORTED_MEDIA_TYPE', 'a request without a JSON body', { publicMessage: 'Send a JSON body.' })
   }
   let value: unknown
   try {
     value = JSON.parse(await readBodyText(event, JSON_BODY_LIMIT))
   } catch (error) {
     if (error instanceof OtpkiError) throw error
-    throw new OtpkiError('REQUEST_INVALID', 'the body is not JSON', { status: 400, publicMessage: 'The body is not valid JSON.' })
+    throw new OtpkiError('REQUEST_INVALID', 'the body is not JSON', { publicMessage: 'The body is not valid JSON.' })
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new OtpkiError('REQUEST_INVALID', 'the body is not a JSON object', { status: 400, publicMessage: 'Send a JSON object.' })
+    throw new OtpkiError('REQUEST_INVALID', 'the body is not a JSON object', { publicMessage: 'Send a JSON object.' })
   }
   return value as Record<string, unknown>
 }

@@ -15,6 +15,7 @@ import type { RateLimiter } from './rate-limit.ts'
 import type { Orm } from '../store/orm.ts'
 import type { CookieJar } from './cookies.ts'
 import type { Csrf } from './csrf.ts'
+import { answerFor } from './error-table.ts'
 import { htmlResponse, jsonResponse, type ResponseOptions } from './respond.ts'
 
 /** What the routes need; assembled once by the composition root. */
@@ -60,11 +61,11 @@ export function guarded(ctx: HttpContext, route: string, handler: Handler, optio
     const known = isOtpkiError(error) ? error : undefined
     if (known) ctx.logger.warn({ route, code: known.code, reason: known.message }, `${route} refused: ${known.code}: ${known.message}`)
     else ctx.logger.error({ route, err: error }, `${route} failed`)
-    const status = known?.status ?? 500
-    const message = known?.publicMessage ?? defaultMessage(status)
+    const { status, title, message: neutral } = answerFor(known)
+    const message = known?.publicMessage ?? neutral
     const headers = errorHeaders(known, hasBody(event))
     if (options.json) return jsonResponse({ error: known?.code.toLowerCase() ?? 'internal', message }, { status, headers })
-    return page(ctx, 'error', { title: titleFor(status), message }, { status, cookies, headers })
+    return page(ctx, 'error', { title, message }, { status, cookies, headers })
   }
   // No async frame of its own: a handler that answers synchronously stays synchronous.
   return (event) => {
@@ -93,22 +94,6 @@ export function errorHeaders(error: OtpkiError | undefined, withBody = true): Re
 function hasBody(event: H3Event): boolean {
   const headers = event.req.headers
   return headers.has('transfer-encoding') || Number(headers.get('content-length') ?? 0) > 0
-}
-
-function titleFor(status: number): string {
-  if (status === 413) return 'Request too large'
-  if (status === 429) return 'Too many requests'
-  if (status === 403) return 'Access denied'
-  if (status === 409) return 'Account conflict'
-  if (status === 503) return 'Sign-in unavailable'
-  if (status >= 500) return 'Something went wrong'
-  return 'Sign-in failed'
-}
-
-function defaultMessage(status: number): string {
-  return status >= 500
-    ? 'OTPKI could not complete this request. Please try again; if it keeps happening, contact an administrator.'
-    : 'The sign-in could not be completed. Please sign in again.'
 }
 
 /**

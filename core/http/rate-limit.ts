@@ -101,7 +101,6 @@ export class RateLimiter {
 /** The refusal of a request over a rate limit: 429 with Retry-After. */
 export function rateLimited(limit: string, address: string, retryAfter: number): OtpkiError {
   return new OtpkiError('RATE_LIMITED', `${limit} rate limit reached for ${address}; retry after ${retryAfter} s`, {
-    status: 429,
     retryAfter,
     publicMessage: `Too many requests from your address. Please try again in ${retryAfter} seconds.`,
   })

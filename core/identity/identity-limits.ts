@@ -30,7 +30,6 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
 export function checkIdentity(identity: MappedIdentity): MappedIdentity {
   const refuse = (field: string, rule: string) =>
     new OtpkiError('IDENTITY_INVALID', `the identity's ${field} ${rule}`, {
-      status: 400,
       publicMessage: `Your account data from the identity provider cannot be used: ${field} ${rule}. Please contact an administrator.`,
     })
   const text = (field: string, value: string | undefined, max: number) => {

@@ -25,7 +25,6 @@ export function normalizeUsername(raw: string, source = 'the username'): string 
   const name = raw.normalize('NFKC').trim()
   const refuse = (rule: string) =>
     new OtpkiError('USERNAME_INVALID', `${source} ${JSON.stringify(printable(name).slice(0, 80))} ${rule}`, {
-      status: 400,
       publicMessage: `The username this sign-in would use ${rule}. Please contact an administrator.`,
     })
   if (name === '') throw refuse('is empty')

@@ -46,8 +46,7 @@ export class TransactionStore {
     const now = this.clock.now()
     const em = this.orm.em.fork()
     if ((await this.pending()) >= this.maxPending && ((await this.purgeExpired()) === 0 || (await this.pending()) >= this.maxPending)) {
-      throw new OtpkiError('RATE_LIMITED', `${this.maxPending} sign-ins are pending (rateLimit.maxPendingSignIns)`, {
-        status: 503,
+      throw new OtpkiError('SIGN_IN_BUSY', `${this.maxPending} sign-ins are pending (rateLimit.maxPendingSignIns)`, {
         retryAfter: 60,
         publicMessage: 'Too many sign-ins are in progress right now. Please try again in a minute.',
       })

@@ -27,7 +27,7 @@ export function parsePem(pem: string): X509Certificate {
   try {
     return new X509Certificate(pem)
   } catch (cause) {
-    throw new OtpkiError('REQUEST_INVALID', `not a PEM certificate: ${(cause as Error).message}`, { status: 400, publicMessage: 'This is not a PEM certificate.', cause })
+    throw new OtpkiError('REQUEST_INVALID', `not a PEM certificate: ${(cause as Error).message}`, { publicMessage: 'This is not a PEM certificate.', cause })
   }
 }
 
@@ -98,7 +98,7 @@ export class UserDirectory {
     const existing = await em.findOne(CertificateSchema, { fingerprint }, { populate: ['user'] })
     if (existing) {
       if ((existing.user as User).id === user.id) return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
-      throw new OtpkiError('IDENTITY_LINKED', `certificate ${fingerprint} is attached to another user`, { status: 409, publicMessage: 'This certificate is attached to another user.' })
+      throw new OtpkiError('IDENTITY_LINKED', `certificate ${fingerprint} is attached to another user`, { publicMessage: 'This certificate is attached to another user.' })
     }
     em.create(CertificateSchema, this.row(cert, user.id))
     await em.flush()
@@ -110,7 +110,7 @@ export class UserDirectory {
     const user = await this.requireUser(username)
     const normalized = fingerprint.replaceAll(':', '').toLowerCase()
     const deleted = await this.orm.em.fork().nativeDelete(CertificateSchema, { fingerprint: normalized, user: user.id })
-    if (deleted === 0) throw new OtpkiError('REQUEST_INVALID', `${username} has no certificate ${normalized}`, { status: 404, publicMessage: 'No such certificate for this user.' })
+    if (deleted === 0) throw new OtpkiError('NOT_FOUND', `${username} has no certificate ${normalized}`, { publicMessage: 'No such certificate for this user.' })
     this.changed(user.id)
   }
 
@@ -121,13 +121,12 @@ export class UserDirectory {
       username = normalizeUsername(commonName, "the certificate's CN")
     } catch (error) {
       const e = error as OtpkiError
-      throw new OtpkiError('USERNAME_INVALID', e.message, { status: 401, publicMessage: e.message.replace(/^the certificate's CN "[^"]*"/, "The certificate's common name") + '.', cause: e })
+      throw new OtpkiError('CERTIFICATE_REFUSED', e.message, { publicMessage: e.message.replace(/^the certificate's CN "[^"]*"/, "The certificate's common name") + '.', cause: e })
     }
     return this.orm.em.fork().transactional(async (em) => {
       const store = new OrmUserStore(em, this.clock)
       if (await store.findByUsername(username)) {
-        throw new OtpkiError('USERNAME_TAKEN', `username ${username} (the certificate's CN) already belongs to another account`, {
-          status: 401,
+        throw new OtpkiError('CERTIFICATE_REFUSED', `username ${username} (the certificate's CN) already belongs to another account`, {
           publicMessage: `The certificate's common name "${username}" is the username of an existing account, and this certificate is not attached to it.`,
         })
       }
@@ -161,7 +160,7 @@ export class UserDirectory {
 
   private async requireUser(username: string): Promise<StoredUser> {
     const user = await this.findByUsername(username)
-    if (!user) throw new OtpkiError('USER_UNKNOWN', `no user ${username}`, { status: 404, publicMessage: 'No such user.' })
+    if (!user) throw new OtpkiError('NOT_FOUND', `no user ${username}`, { publicMessage: 'No such user.' })
     return user
   }
 }

@@ -20,7 +20,7 @@ interface ParsedCertificate {
 const USER_CACHE_MS = 60_000
 
 function refuse(reason: string): OtpkiError {
-  return new OtpkiError('REQUEST_INVALID', reason, { status: 401, publicMessage: reason })
+  return new OtpkiError('CERTIFICATE_REFUSED', reason, { publicMessage: reason })
 }
 
 

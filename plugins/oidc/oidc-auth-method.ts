@@ -240,7 +240,6 @@ function isIdToken(payload: JWTPayload): boolean {
 
 function invalid(provider: ProviderDefinition, reason: string, cause?: unknown): OtpkiError {
   return new OtpkiError('AUTH_RESPONSE_INVALID', `response from ${provider.name} refused: ${reason}`, {
-    status: 400,
     publicMessage: `The answer from ${provider.displayName} could not be verified. Please sign in again.`,
     cause,
   })
@@ -250,7 +249,6 @@ function asOtpkiError(cause: unknown, provider: ProviderDefinition): OtpkiError 
   if (cause instanceof OtpkiError) return cause
   if (cause instanceof client.AuthorizationResponseError) {
     return new OtpkiError('AUTH_PROVIDER_ERROR', `provider returned ${cause.error}: ${cause.error_description ?? ''}`.trim(), {
-      status: 400,
       publicMessage: `${provider.displayName} did not complete the sign-in (${cause.error}). Please try again.`,
       cause,
     })

@@ -17,7 +17,7 @@ async function freeUsername(store: UserStore, wanted: string): Promise<string> {
     const candidate = `${wanted}-${n}`
     if (!(await store.findByUsername(candidate))) return candidate
   }
-  throw new OtpkiError('USERNAME_TAKEN', `no free username for ${wanted}`, { status: 409 })
+  throw new OtpkiError('USERNAME_TAKEN', `no free username for ${wanted}`)
 }
 
 /**
@@ -36,7 +36,6 @@ export const defaultUserSync: UserSync = {
     if (!user) {
       if (!provider.createUnknownUsers) {
         throw new OtpkiError('USER_UNKNOWN', `no user for ${identity.issuer} / ${identity.subject} and createUnknownUsers is off`, {
-          status: 403,
           publicMessage: `There is no OTPKI account for you yet, and accounts are not created automatically for ${provider.displayName}. Please contact an administrator.`,
         })
       }
@@ -44,7 +43,6 @@ export const defaultUserSync: UserSync = {
       if (await store.findByUsername(username)) {
         if (provider.usernameCollision !== 'suffix') {
           throw new OtpkiError('USERNAME_TAKEN', `username ${username} already belongs to another account`, {
-            status: 409,
             publicMessage: `The username "${username}" already belongs to another OTPKI account. Please contact an administrator.`,
           })
         }

@@ -12,14 +12,14 @@ import { jsonResponse } from '../respond.ts'
  */
 async function requireAdmin(ctx: HttpContext, event: H3Event, changes: boolean): Promise<void> {
   const found = await authenticate(ctx, event)
-  if (!found) throw new OtpkiError('SESSION_INVALID', 'administration without credentials', { status: 401, publicMessage: 'Sign in first.' })
+  if (!found) throw new OtpkiError('SESSION_INVALID', 'administration without credentials', { publicMessage: 'Sign in first.' })
   if (!found.principal.user.roles.some((r) => ctx.adminRoles.includes(r))) {
-    throw new OtpkiError('FORBIDDEN', `${found.principal.user.username} is not an administrator`, { status: 403, publicMessage: 'Only administrators may do this.' })
+    throw new OtpkiError('FORBIDDEN', `${found.principal.user.username} is not an administrator`, { publicMessage: 'Only administrators may do this.' })
   }
   if (changes && found.session) {
     const origin = event.req.headers.get('origin')
     if (origin !== null && origin !== new URL(ctx.publicUrl).origin) {
-      throw new OtpkiError('CSRF_INVALID', `cross-origin administration from ${origin.slice(0, 100)}`, { status: 403, publicMessage: 'Cross-site requests are refused.' })
+      throw new OtpkiError('CSRF_INVALID', `cross-origin administration from ${origin.slice(0, 100)}`, { publicMessage: 'Cross-site requests are refused.' })
     }
   }
 }
@@ -50,7 +50,7 @@ export function attachCertificate(ctx: HttpContext): Handler {
   return guarded(ctx, 'admin', async (event) => {
     await requireAdmin(ctx, event, true)
     const body = await readJsonObject(event)
-    if (typeof body.pem !== 'string' || body.pem.length > 65_536) throw new OtpkiError('REQUEST_INVALID', 'no pem', { status: 400, publicMessage: 'Send JSON: { "pem": "..." }.' })
+    if (typeof body.pem !== 'string' || body.pem.length > 65_536) throw new OtpkiError('REQUEST_INVALID', 'no pem', { publicMessage: 'Send JSON: { "pem": "..." }.' })
     const certificate = await ctx.users.attach(username(event), body.pem)
     ctx.logger.info({ user: username(event), fingerprint: certificate.fingerprint }, 'certificate attached')
     return jsonResponse({ certificate }, { status: 201 })

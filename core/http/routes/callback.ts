@@ -16,7 +16,6 @@ export function callback(ctx: HttpContext): Handler {
     const finish = entry?.method.callback?.bind(entry.method)
     if (!entry || !finish || !entry.definition.enabled || entry.definition.issuer !== tx.issuer) {
       throw new OtpkiError('PROVIDER_CHANGED', `provider ${tx.provider} was removed, disabled or changed its issuer during the sign-in`, {
-        status: 409,
         publicMessage: 'The sign-in configuration changed while you were signing in. Please sign in again.',
       })
     }
@@ -35,7 +34,6 @@ export function callback(ctx: HttpContext): Handler {
       const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
       if (!session || session.principal.user.id !== tx.linkUserId) {
         throw new OtpkiError('SESSION_INVALID', 'link callback without the session that started it', {
-          status: 401,
           publicMessage: 'Your OTPKI session ended before the account could be linked. Please sign in and try again.',
         })
       }

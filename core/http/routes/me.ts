@@ -2,6 +2,7 @@ import { isOtpkiError } from '../../errors.ts'
 import type { ActiveSession, Principal } from '../../sessions/session-service.ts'
 import { authenticate, carried } from '../authenticate.ts'
 import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
+import { statusOf } from '../error-table.ts'
 import { jsonResponse } from '../respond.ts'
 
 /** `GET /auth/me`: the current principal as JSON, or 401 JSON. */
@@ -38,7 +39,7 @@ export function me(ctx: HttpContext): Handler {
 
 /** A refused credential: 401 with the reason; for bearer tokens with WWW-Authenticate. */
 function refused(ctx: HttpContext, error: unknown): Response {
-  if (!isOtpkiError(error) || error.status !== 401) throw error
+  if (!isOtpkiError(error) || statusOf(error) !== 401) throw error
   ctx.logger.warn({ route: 'me', code: error.code, reason: error.message }, `credential refused: ${error.message}`)
   if (error.code === 'TOKEN_INVALID') {
     const description = 'The access token is not valid.'

@@ -58,7 +58,6 @@ export async function startAt(ctx: HttpContext, event: H3Event, name: string, re
   const entry = ctx.registry.get(name)
   if (!entry || !entry.definition.enabled) {
     throw new OtpkiError('PROVIDER_UNKNOWN', `no enabled provider named ${JSON.stringify(name.slice(0, 64))}`, {
-      status: 404,
       publicMessage: 'This sign-in option does not exist. Please choose another one.',
     })
   }
@@ -66,12 +65,11 @@ export async function startAt(ctx: HttpContext, event: H3Event, name: string, re
   const purpose = options.purpose ?? 'sign-in'
   if (purpose === 'sign-in' && definition.accountLinkingOnly) {
     throw new OtpkiError('LINKING_ONLY', `provider ${name} is accountLinkingOnly`, {
-      status: 403,
       publicMessage: `${definition.displayName} cannot be used to sign in; once signed in, you can link it to your account.`,
     })
   }
   if (options.prompt === 'none' && !definition.acceptsPromptNoneForward) return returnWithError(ctx, returnTo, 'login_required')
-  if (!method.start) throw new OtpkiError('PROVIDER_UNKNOWN', `provider ${name} has no interactive sign-in`, { status: 404 })
+  if (!method.start) throw new OtpkiError('PROVIDER_UNKNOWN', `provider ${name} has no interactive sign-in`)
   const context = await entry.context()
   const started = await method.start(context, definition, options.prompt ? { prompt: options.prompt } : {})
   const txId = await ctx.transactions.create(
@@ -115,7 +113,6 @@ export function signInSubmit(ctx: HttpContext): Handler {
     const binding = getCookie(event, ctx.cookies.csrf)
     if (!ctx.csrf.verify(form.get('csrf'), binding, 'sign-in')) {
       throw new OtpkiError('CSRF_INVALID', 'sign-in form without a valid CSRF token', {
-        status: 403,
         publicMessage: 'This sign-in form has expired. Please reload the page and try again.',
       })
     }

@@ -17,7 +17,6 @@ export function signOut(ctx: HttpContext): Handler {
     if (!session || !id) return redirectResponse('/auth/sign-in', { cookies: [clear] })
     if (!ctx.csrf.verify(form.get('csrf'), session.idHash, 'sign-out')) {
       throw new OtpkiError('CSRF_INVALID', 'sign-out without a valid CSRF token', {
-        status: 403,
         publicMessage: 'This sign-out form has expired. Please reload the page and try again.',
       })
     }

@@ -22,7 +22,7 @@ function parse(format: ForwardFormat, value: string): { der?: Buffer; refused?: 
     const der = forwardedCertificate(request([[DEFAULT_HEADERS[format], value]]), format, DEFAULT_HEADERS[format])
     return der ? { der } : {}
   } catch (error) {
-    if (!(error instanceof OtpkiError) || error.code !== 'REQUEST_INVALID' || error.status !== 401) throw error
+    if (!(error instanceof OtpkiError) || error.code !== 'CERTIFICATE_REFUSED') throw error
     return { refused: error.message }
   }
 }
