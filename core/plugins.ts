@@ -7,7 +7,7 @@ import type { PluginContext, PluginDefinition, PluginSpec } from './contracts/pl
 import type { FlowStep } from './contracts/flow-step.ts'
 import type { RequestAuthenticatorFactory } from './contracts/request-authenticator.ts'
 import type { UserSync } from './contracts/user-sync.ts'
-import { validateFields } from './config/fields.ts'
+import { resolveOptions } from './config/fields.ts'
 import { importModule } from './config/module-loader.ts'
 import { OtpkiError } from './errors.ts'
 import type { Logger } from './logger.ts'
@@ -65,15 +65,17 @@ export async function registerPlugins(
     const { plugin, options, label } = await resolveSpec(spec, env.baseDir)
     check(plugin, label)
     if (names.has(plugin.name)) throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: a plugin named ${plugin.name} is already registered`)
+    let resolved = options
     if (plugin.optionsSchema) {
-      const { issues } = validateFields(plugin.optionsSchema, options)
+      const { value, issues } = resolveOptions(plugin.optionsSchema, options)
       if (issues.length > 0) {
         throw new OtpkiError('PLUGIN_INVALID', issues.map((i) => `plugin ${plugin.name}: option ${i.key}: ${i.reason}`).join('\n'))
       }
+      resolved = value
     }
     const staged: Omit<Registrations, 'plugins'> = { authMethods: [], claimMappers: [], flowSteps: [], requestAuthenticators: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [] }
     const context: PluginContext<Record<string, unknown>> = {
-      options,
+      options: resolved,
       logger: env.logger.child({ plugin: plugin.name }),
       clock: env.clock,
       publicUrl: env.publicUrl,

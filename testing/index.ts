@@ -13,7 +13,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { runChain, type ChainLink } from '../core/claims/chain.ts'
-import { validateFields } from '../core/config/fields.ts'
+import { resolveOptions } from '../core/config/fields.ts'
 import { validateProvider } from '../core/config/provider-loader.ts'
 import type { ClaimMapper, Claims, FlowDecision, FlowStep, MappedIdentity, ProviderDefinition, ProviderInput, StoredUser } from '../core/index.ts'
 import { isOtpkiError } from '../core/index.ts'
@@ -37,11 +37,16 @@ export function sampleClaims(claims: Record<string, unknown> = {}): Claims {
   return { iss: TEST_ISSUER, sub: 'user-1', preferred_username: 'user1', ...claims }
 }
 
-/** Throws when `options` do not fit the mapper's (or step's) options schema, naming key and reason. */
-export function checkOptions(extension: { name: string; optionsSchema?: ClaimMapper['optionsSchema'] }, options: Record<string, unknown>): void {
-  if (!extension.optionsSchema) return
-  const { issues } = validateFields(extension.optionsSchema, options)
+/**
+ * The options as the extension's code gets them at a sign-in (validated,
+ * defaults applied); throws when they do not fit its options schema, naming
+ * key and reason.
+ */
+export function checkOptions(extension: { name: string; optionsSchema?: ClaimMapper['optionsSchema'] }, options: Record<string, unknown>): Record<string, unknown> {
+  if (!extension.optionsSchema) return options
+  const { value, issues } = resolveOptions(extension.optionsSchema, options)
   if (issues.length > 0) throw new Error(issues.map((i) => `${extension.name}: option ${i.key}: ${i.reason}`).join('\n'))
+  return value
 }
 
 /**
@@ -55,8 +60,7 @@ export async function runMappers(
 ): Promise<MappedIdentity> {
   const links: ChainLink[] = [{ mapper: defaultMapping, options: {}, label: defaultMapping.name }]
   mappers.forEach(([mapper, options = {}], i) => {
-    checkOptions(mapper, options)
-    links.push({ mapper, options, label: `${mapper.name}#${i + 1}` })
+    links.push({ mapper, options: checkOptions(mapper, options), label: `${mapper.name}#${i + 1}` })
   })
   const all = sampleClaims(claims)
   return runChain(links, { claims: all, idTokenClaims: all, userinfo: undefined, provider })
@@ -64,11 +68,11 @@ export async function runMappers(
 
 /** Runs one flow step on sample claims and the identity the default mapping gives them. */
 export async function runFlowStep(step: FlowStep, options: Record<string, unknown>, claims: Record<string, unknown>, context: { user?: StoredUser; provider?: ProviderDefinition } = {}): Promise<FlowDecision> {
-  checkOptions(step, options)
+  const resolved = checkOptions(step, options)
   const provider = context.provider ?? testProvider()
   const identity = await runMappers([], claims, provider)
   const all = sampleClaims(claims)
-  return step.run({ claims: all, idTokenClaims: all, userinfo: undefined, provider, identity, user: context.user, firstLogin: !context.user }, options)
+  return step.run({ claims: all, idTokenClaims: all, userinfo: undefined, provider, identity, user: context.user, firstLogin: !context.user }, resolved)
 }
 
 function deepFreeze<T>(value: T): T {
@@ -98,11 +102,18 @@ export function claimMapperContract(mapper: ClaimMapper, sample: { options?: Rec
       const provider = testProvider()
       const claims = deepFreeze(sampleClaims(sample.claims))
       const before = deepFreeze({ issuer: TEST_ISSUER, subject: 'user-1', username: 'user1', attributes: { kept: 'yes' } })
-      const after = await mapper.map({ claims, idTokenClaims: claims, userinfo: undefined, provider }, before, options)
+      const after = await mapper.map({ claims, idTokenClaims: claims, userinfo: undefined, provider }, before, checkOptions(mapper, options))
       expect(after).toBeTypeOf('object')
       expect(after.issuer).toBe(TEST_ISSUER)
       expect(after.subject).toBe('user-1')
       expect(after.attributes?.kept).toBe('yes')
+    })
+    it('gets its declared option defaults when the options leave them out', async () => {
+      const defaults = Object.entries(mapper.optionsSchema ?? {}).filter(([, f]) => f.default !== undefined)
+      const resolved = checkOptions(mapper, options)
+      for (const [key, f] of defaults) expect(resolved[key], key).toEqual(key in options ? options[key] : f.default)
+      // And it runs on them: a missing optional option is never a TypeError.
+      await runMappers([[mapper, options]], sample.claims)
     })
     it('gives the same answer twice', async () => {
       expect(await runMappers([[mapper, options]], sample.claims)).toEqual(await runMappers([[mapper, options]], sample.claims))

@@ -191,6 +191,15 @@ export function validateFields<F extends Fields>(
   return { value: readValues(fields, (key) => config.get(key)), issues }
 }
 
+/**
+ * Options of an extension (a plugin, mapper or flow step) as its code gets
+ * them: validated, defaults applied, keys without a value left out.
+ */
+export function resolveOptions<T = Record<string, unknown>>(fields: Fields, input: unknown): { value: T; issues: FieldIssue[] } {
+  const { value, issues } = validateFields(fields, input)
+  return { value: withoutNulls(value) as T, issues }
+}
+
 /** Keys that would reach an object's prototype: never settings, whatever the schema. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 

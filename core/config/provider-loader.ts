@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { basename, extname } from 'node:path'
 import type { ClaimNames, ClientAuthentication, ExtensionEntry, ProviderDefinition, ProviderEndpoints } from '../contracts/provider.ts'
 import { durationToSeconds, type Duration } from './duration.ts'
-import { validateFields, type FieldIssue, type Fields } from './fields.ts'
+import { resolveOptions, validateFields, type FieldIssue, type Fields } from './fields.ts'
 import { loadDataModule } from './module-loader.ts'
 import { providerFields } from './provider-schema.ts'
 import { resolveSecret, type SecretRef } from './secrets.ts'
@@ -32,9 +32,13 @@ export interface ProviderDefaults {
 
 const SYNC_MODES = ['force', 'import', 'legacy']
 
-/** Checks `mappers` / flow entries: objects with a known `type` and valid options. */
+/**
+ * Checks `mappers` / flow entries: objects with a known `type` and valid
+ * options. Returns them with each extension's option defaults applied, so its
+ * code never meets a missing optional option.
+ */
 function validateEntries(key: string, entries: unknown[], known: ProviderExtensions['mappers'] | undefined, issues: FieldIssue[]): ExtensionEntry[] {
-  entries.forEach((entry, i) => {
+  return entries.map((entry, i) => {
     const at = `${key}[${i}]`
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return void issues.push({ key: at, reason: 'must be an object with a type' })
     const { type, syncMode, ...options } = entry as Record<string, unknown>
@@ -42,16 +46,17 @@ function validateEntries(key: string, entries: unknown[], known: ProviderExtensi
     if (syncMode !== undefined && (key !== 'mappers' || !SYNC_MODES.includes(syncMode as string))) {
       issues.push({ key: `${at}.syncMode`, reason: key === 'mappers' ? `must be one of ${SYNC_MODES.join(', ')}` : 'is not a known key' })
     }
-    if (!known) return
+    if (!known) return entry
     const extension = known.get(type)
     if (!extension) return void issues.push({ key: `${at}.type`, reason: `unknown ${key === 'mappers' ? 'mapper' : 'flow step'} "${type}" (known: ${[...known.keys()].join(', ')})` })
-    if (extension.optionsSchema) {
-      for (const issue of validateFields(extension.optionsSchema, options).issues) issues.push({ key: `${at}.${issue.key}`, reason: issue.reason })
-    } else if (Object.keys(options).length > 0) {
-      issues.push({ key: `${at}.${Object.keys(options)[0]}`, reason: 'is not a known key' })
+    if (!extension.optionsSchema) {
+      if (Object.keys(options).length > 0) issues.push({ key: `${at}.${Object.keys(options)[0]}`, reason: 'is not a known key' })
+      return entry
     }
-  })
-  return entries as ExtensionEntry[]
+    const resolved = resolveOptions(extension.optionsSchema, options)
+    for (const issue of resolved.issues) issues.push({ key: `${at}.${issue.key}`, reason: issue.reason })
+    return { type, ...(syncMode !== undefined ? { syncMode } : {}), ...resolved.value }
+  }) as ExtensionEntry[]
 }
 
 export type ProviderLoadResult =
