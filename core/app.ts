@@ -211,7 +211,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     // An https publicUrl: every response tells browsers to use https only.
     const handler = publicUrl.protocol === 'https:' ? withHsts(toNodeHandler(createHttpApp(ctx))) : toNodeHandler(createHttpApp(ctx))
     const server = createServer(handler)
-    await listen(server, config.port, config.host)
+    await listen(server, config.port, config.host, logger)
     stops.push(() => closeServer(server))
     let mtlsUrl: string | undefined
     const cc = config.clientCertificate
@@ -222,7 +222,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
         handler,
       )
       const host = cc.listenHost ?? config.host
-      await listen(tlsServer, cc.listenPort, host)
+      await listen(tlsServer, cc.listenPort, host, logger)
       stops.push(() => closeServer(tlsServer))
       mtlsUrl = addressUrl('https', host, tlsServer)
       logger.info({ url: mtlsUrl }, `mTLS listener on ${mtlsUrl}`)
@@ -380,15 +380,18 @@ function readPem(key: string, file: string): Buffer {
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+/** Listens; a failure to listen is one clear error, and errors after that are logged, never fatal. */
+function listen(server: Server, port: number, host: string, logger: Logger): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
+    const failed = (error: NodeJS.ErrnoException) => {
       const reason =
         error.code === 'EADDRINUSE' ? 'is already in use (another OTPKI, or another program?)' : error.code === 'EACCES' ? 'needs privileges this process does not have' : error.message
       reject(new OtpkiError('CONFIG_INVALID', `cannot listen on ${host}:${port}: the port ${reason}`, { cause: error }))
-    })
+    }
+    server.once('error', failed)
     server.listen(port, host, () => {
-      server.off('error', reject)
+      server.off('error', failed)
+      server.on('error', (error) => logger.error({ err: error, port }, 'listener error'))
       resolve()
     })
   })

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts'
 import type { StoredUser } from '../contracts/user-sync.ts'
 import { normalizeUsername } from '../identity/username.ts'
 import { OtpkiError } from '../errors.ts'
-import { CertificateSchema, UserSchema, type User } from './entities.ts'
+import { CertificateSchema, UserRoleSchema, UserSchema, type User } from './entities.ts'
 import type { Orm } from './orm.ts'
 import { OrmUserStore } from './user-store.ts'
 
@@ -63,17 +63,29 @@ export class UserDirectory {
     return new OrmUserStore(this.orm.em.fork(), this.clock).findByUsername(username)
   }
 
-  /** Users with their roles and certificate count, by username. */
+  /** Users with their roles and certificate count, by username: three queries, whatever the number of users. */
   async list(): Promise<(StoredUser & { certificates: number })[]> {
     const em = this.orm.em.fork()
-    const store = new OrmUserStore(em, this.clock)
     const users = await em.find(UserSchema, {}, { orderBy: { username: 'asc' } })
-    const out: (StoredUser & { certificates: number })[] = []
-    for (const user of users) {
-      const stored = (await store.findByUsername(user.username))!
-      out.push({ ...stored, certificates: await em.count(CertificateSchema, { user: user.id }) })
+    const roles = new Map<number, string[]>()
+    for (const link of await em.find(UserRoleSchema, {}, { populate: ['role'] })) {
+      const id = (link.user as User).id
+      roles.set(id, [...(roles.get(id) ?? []), link.role.name])
     }
-    return out
+    const counts = new Map<number, number>()
+    const rows = (await em.getConnection().execute('select user_id as id, count(*) as n from certificates group by user_id')) as { id: number; n: number }[]
+    for (const { id, n } of rows) counts.set(Number(id), Number(n))
+    return users.map((user) => ({
+      id: user.id,
+      username: user.username,
+      firstName: user.firstName ?? undefined,
+      lastName: user.lastName ?? undefined,
+      email: user.email ?? undefined,
+      emailVerified: user.emailVerified,
+      roles: (roles.get(user.id) ?? []).sort(),
+      attributes: user.attributes ?? {},
+      certificates: counts.get(user.id) ?? 0,
+    }))
   }
 
   async certificates(username: string): Promise<CertificateInfo[]> {
