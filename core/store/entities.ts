@@ -10,13 +10,13 @@ export const UserSchema = defineEntity({
     id: p.integer().primary().autoincrement(),
     username: p.string().length(255).unique(),
     /** The username folded for uniqueness: a case variant of a taken name is taken. */
-    usernameKey: p.string().length(255).unique(),
+    usernameKey: p.string().length(255).unique().nullable(),
     firstName: p.string().length(255).nullable(),
     lastName: p.string().length(255).nullable(),
     email: p.string().length(320).nullable(),
-    emailVerified: p.boolean().default(false),
+    emailVerified: p.boolean().defaultRaw('0'),
     /** Attributes set by attribute mappers, JSON. */
-    attributes: p.json<Record<string, unknown>>().nullable(),
+    attributes: p.json<Record<string, unknown>>().columnType('text').nullable(),
     createdAt: epochMs(),
     updatedAt: epochMs(),
   },
@@ -30,7 +30,7 @@ export const RoleSchema = defineEntity({
     id: p.integer().primary().autoincrement(),
     name: p.string().length(255).unique(),
     /** Created by OTPKI itself (for example from a provider's roles claim), not by an administrator. */
-    system: p.boolean().default(false),
+    system: p.boolean().defaultRaw('0'),
     createdAt: epochMs(),
   },
 })
@@ -68,6 +68,7 @@ export type Identity = InferEntity<typeof IdentitySchema>
 export const SessionSchema = defineEntity({
   name: 'Session',
   tableName: 'sessions',
+  indexes: [{ properties: ['issuer', 'subject'] }, { properties: ['issuer', 'sid'] }],
   properties: {
     /** SHA-256 of the session id; the id itself is only in the browser's cookie. */
     idHash: p.string().length(64).primary(),
