@@ -5,10 +5,12 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
 export default defineConfig({
   // Plugins and examples import the package by name; tests run it from source.
-  resolve: { alias: [
-    { find: /^otpki\/testing$/, replacement: source('./testing/index.ts') },
-    { find: /^otpki$/, replacement: source('./core/index.ts') },
-  ] },
+  resolve: {
+    alias: [
+      { find: /^otpki\/testing$/, replacement: source('./testing/index.ts') },
+      { find: /^otpki$/, replacement: source('./core/index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 30_000,

@@ -89,8 +89,12 @@ export interface RunningApp extends ComposedApp {
  */
 export async function composeApp(options: AppOptions = {}): Promise<ComposedApp> {
   const env = options.env ?? process.env
-  let config = await loadMainConfig(options.configFile === false ? undefined : findConfigFile(options.configFile, env), { env, ...(options.overrides ? { overrides: options.overrides } : {}) })
-  if (options.dev && !config.clientCertificate.listen && config.database !== ':memory:') config = await withDevPki(config)
+  let config = await loadMainConfig(
+    options.configFile === false ? undefined : findConfigFile(options.configFile, env),
+    { env, ...(options.overrides ? { overrides: options.overrides } : {}) },
+  )
+  if (options.dev && !config.clientCertificate.listen && config.database !== ':memory:')
+    config = await withDevPki(config)
   const logger = createLogger(config.logLevel, options.logDestination)
   const clock = options.clock ?? systemClock
   const container = rootContainer.createChildContainer()
@@ -99,8 +103,18 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
   container.register(TOKENS.Clock, { useValue: clock })
 
   // The client-certificate method takes the main config's clientCertificate section as its options.
-  const specs: PluginSpec[] = [...BUILTIN_PLUGINS, [clientCertificatePlugin, config.clientCertificate as never], ...(options.dev ? DEV_PLUGINS : []), ...config.plugins]
-  const registrations = await registerPlugins(specs, { baseDir: config.baseDir, logger, clock, publicUrl: config.publicUrl })
+  const specs: PluginSpec[] = [
+    ...BUILTIN_PLUGINS,
+    [clientCertificatePlugin, config.clientCertificate as never],
+    ...(options.dev ? DEV_PLUGINS : []),
+    ...config.plugins,
+  ]
+  const registrations = await registerPlugins(specs, {
+    baseDir: config.baseDir,
+    logger,
+    clock,
+    publicUrl: config.publicUrl,
+  })
   for (const method of registrations.authMethods) container.register(TOKENS.AuthMethod, { useValue: method })
   for (const mapper of registrations.claimMappers) container.register(TOKENS.ClaimMapper, { useValue: mapper })
   for (const step of registrations.flowSteps) container.register(TOKENS.FlowStep, { useValue: step })
@@ -173,8 +187,13 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       for (const name of revoked) {
         bearer.invalidateProvider(name)
         void sessions.endByProvider(name).then(
-          (ended) => logger.info({ provider: name, ended }, `provider ${name} removed, disabled or its issuer changed: ${ended} sessions ended`),
-          (error: unknown) => logger.error({ err: error, provider: name }, 'could not end the sessions of a revoked provider'),
+          (ended) =>
+            logger.info(
+              { provider: name, ended },
+              `provider ${name} removed, disabled or its issuer changed: ${ended} sessions ended`,
+            ),
+          (error: unknown) =>
+            logger.error({ err: error, provider: name }, 'could not end the sessions of a revoked provider'),
         )
       }
     })
@@ -205,11 +224,18 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     }
     const publicUrl = new URL(config.publicUrl)
     if (publicUrl.protocol === 'http:' && !isLoopbackUrl(publicUrl)) {
-      logger.warn({ publicUrl: config.publicUrl }, 'publicUrl is plain http on a host other than localhost: cookies are not Secure; serve OTPKI over https')
+      logger.warn(
+        { publicUrl: config.publicUrl },
+        'publicUrl is plain http on a host other than localhost: cookies are not Secure; serve OTPKI over https',
+      )
     }
-    if (!config.secret) logger.info('no secret configured: CSRF tokens use a key made at start (set secret when running several instances)')
+    if (!config.secret)
+      logger.info(
+        'no secret configured: CSRF tokens use a key made at start (set secret when running several instances)',
+      )
     // An https publicUrl: every response tells browsers to use https only.
-    const handler = publicUrl.protocol === 'https:' ? withHsts(toNodeHandler(createHttpApp(ctx))) : toNodeHandler(createHttpApp(ctx))
+    const handler =
+      publicUrl.protocol === 'https:' ? withHsts(toNodeHandler(createHttpApp(ctx))) : toNodeHandler(createHttpApp(ctx))
     const server = createServer(handler)
     await listen(server, config.port, config.host, logger)
     stops.push(() => closeServer(server))
@@ -218,7 +244,13 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     if (cc.listen) {
       // Our own mTLS listener: asks for a client certificate; the client-certificate method checks the verdict.
       const tlsServer = createHttpsServer(
-        { key: readPem('serverKey', cc.serverKey!), cert: readPem('serverCert', cc.serverCert!), ca: readPem('clientCa', cc.clientCa!), requestCert: true, rejectUnauthorized: false },
+        {
+          key: readPem('serverKey', cc.serverKey!),
+          cert: readPem('serverCert', cc.serverCert!),
+          ca: readPem('clientCa', cc.clientCa!),
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
         handler,
       )
       const host = cc.listenHost ?? config.host
@@ -229,7 +261,10 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     }
     watchForLockout(registry, users, config, logger)
     const url = addressUrl('http', config.host, server)
-    logger.info({ url, publicUrl: config.publicUrl, providers: registry.list().map((e) => e.definition.name) }, `OTPKI Sign-in listening on ${url}`)
+    logger.info(
+      { url, publicUrl: config.publicUrl, providers: registry.list().map((e) => e.definition.name) },
+      `OTPKI Sign-in listening on ${url}`,
+    )
 
     let closed = false
     return {
@@ -297,11 +332,17 @@ function registerServices(container: DependencyContainer, config: ResolvedConfig
 }
 
 /** Runs `work` with the user directory over the configured database (the `otpki users` commands). */
-export async function withUserDirectory<T>(options: AppOptions, work: (users: UserDirectory) => Promise<T>): Promise<T> {
-  const config = await loadMainConfig(options.configFile === false ? undefined : findConfigFile(options.configFile, options.env ?? process.env), {
-    env: options.env ?? process.env,
-    ...(options.overrides ? { overrides: options.overrides } : {}),
-  })
+export async function withUserDirectory<T>(
+  options: AppOptions,
+  work: (users: UserDirectory) => Promise<T>,
+): Promise<T> {
+  const config = await loadMainConfig(
+    options.configFile === false ? undefined : findConfigFile(options.configFile, options.env ?? process.env),
+    {
+      env: options.env ?? process.env,
+      ...(options.overrides ? { overrides: options.overrides } : {}),
+    },
+  )
   const orm = await openDatabase(config.database)
   try {
     return await work(new UserDirectory(orm, options.clock ?? systemClock))
@@ -315,7 +356,11 @@ export async function withUserDirectory<T>(options: AppOptions, work: (users: Us
  * current database, writing nothing. Without a database file yet, against an
  * empty one in memory.
  */
-export async function explainClaims(options: AppOptions, providerName: string, claims: Claims): Promise<{ provider: ProviderDefinition; explanation: Explanation; database: string }> {
+export async function explainClaims(
+  options: AppOptions,
+  providerName: string,
+  claims: Claims,
+): Promise<{ provider: ProviderDefinition; explanation: Explanation; database: string }> {
   const composed = await composeApp({ ...options, watch: false })
   const { config, container, registry } = composed
   const database = config.database !== ':memory:' && existsSync(config.database) ? config.database : ':memory:'
@@ -325,10 +370,26 @@ export async function explainClaims(options: AppOptions, providerName: string, c
     const report = await registry.reload({ prepare: false })
     const entry = registry.get(providerName)
     if (!entry) {
-      const broken = report.issues.filter((i) => i.file.includes(providerName)).map((i) => `${i.file}: ${i.key}: ${i.reason}`)
-      throw new OtpkiError('PROVIDER_UNKNOWN', `no provider named ${providerName}${broken.length ? `:\n${broken.join('\n')}` : ` (providers: ${registry.list().map((e) => e.definition.name).join(', ') || 'none'})`}`)
+      const broken = report.issues
+        .filter((i) => i.file.includes(providerName))
+        .map((i) => `${i.file}: ${i.key}: ${i.reason}`)
+      throw new OtpkiError(
+        'PROVIDER_UNKNOWN',
+        `no provider named ${providerName}${
+          broken.length
+            ? `:\n${broken.join('\n')}`
+            : ` (providers: ${
+                registry
+                  .list()
+                  .map((e) => e.definition.name)
+                  .join(', ') || 'none'
+              })`
+        }`,
+      )
     }
-    const explanation = await container.resolve<SignInService>(TOKENS.SignInService).explain(entry.definition, { iss: entry.definition.issuer, ...claims })
+    const explanation = await container
+      .resolve<SignInService>(TOKENS.SignInService)
+      .explain(entry.definition, { iss: entry.definition.issuer, ...claims })
     return { provider: entry.definition, explanation, database }
   } finally {
     await registry.close()
@@ -340,11 +401,19 @@ export async function explainClaims(options: AppOptions, providerName: string, c
  * When the last OIDC provider is gone and no administrator holds a client
  * certificate, nobody can administer OTPKI: say so at every such reload.
  */
-function watchForLockout(registry: ProviderRegistry, users: UserDirectory, config: ResolvedConfig, logger: Logger): void {
+function watchForLockout(
+  registry: ProviderRegistry,
+  users: UserDirectory,
+  config: ResolvedConfig,
+  logger: Logger,
+): void {
   const check = async () => {
     if (registry.list().some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) return
     if (config.clientCertificate.enabled && (await users.anyCertificateHolderWithRole(config.adminRoles))) return
-    logger.warn({ adminRoles: config.adminRoles }, 'no OIDC provider is configured and no administrator holds a client certificate: nobody will be able to administer OTPKI')
+    logger.warn(
+      { adminRoles: config.adminRoles },
+      'no OIDC provider is configured and no administrator holds a client certificate: nobody will be able to administer OTPKI',
+    )
   }
   registry.onReload(() => void check().catch(() => undefined))
   void check().catch(() => undefined)
@@ -353,14 +422,28 @@ function watchForLockout(registry: ProviderRegistry, users: UserDirectory, confi
 /** Logs which changes to the config file need a restart (all of them do, today). */
 function watchConfigFile(config: ResolvedConfig, options: AppOptions, logger: Logger): FSWatcher | undefined {
   if (!config.file) return undefined
-  const watcher = watch(config.file, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 60, pollInterval: 20 } })
+  const watcher = watch(config.file, {
+    ignoreInitial: true,
+    awaitWriteFinish: { stabilityThreshold: 60, pollInterval: 20 },
+  })
   watcher.on('change', () => {
-    loadMainConfig(config.file, { env: options.env ?? process.env, ...(options.overrides ? { overrides: options.overrides } : {}) }).then(
+    loadMainConfig(config.file, {
+      env: options.env ?? process.env,
+      ...(options.overrides ? { overrides: options.overrides } : {}),
+    }).then(
       (next) => {
         const keys = changedKeys(config, next)
-        if (keys.length > 0) logger.warn({ file: config.file, keys }, `${config.file} changed (${keys.join(', ')}): restart OTPKI to apply`)
+        if (keys.length > 0)
+          logger.warn(
+            { file: config.file, keys },
+            `${config.file} changed (${keys.join(', ')}): restart OTPKI to apply`,
+          )
       },
-      (error: unknown) => logger.error({ file: config.file, reason: isOtpkiError(error) ? error.message : String(error) }, `${config.file} is invalid; the running configuration stays in force`),
+      (error: unknown) =>
+        logger.error(
+          { file: config.file, reason: isOtpkiError(error) ? error.message : String(error) },
+          `${config.file} is invalid; the running configuration stays in force`,
+        ),
     )
   })
   return watcher
@@ -376,7 +459,11 @@ function readPem(key: string, file: string): Buffer {
   try {
     return readFileSync(file)
   } catch (cause) {
-    throw new OtpkiError('CONFIG_INVALID', `clientCertificate.${key}: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause })
+    throw new OtpkiError(
+      'CONFIG_INVALID',
+      `clientCertificate.${key}: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+      { cause },
+    )
   }
 }
 
@@ -385,7 +472,11 @@ function listen(server: Server, port: number, host: string, logger: Logger): Pro
   return new Promise((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       const reason =
-        error.code === 'EADDRINUSE' ? 'is already in use (another OTPKI, or another program?)' : error.code === 'EACCES' ? 'needs privileges this process does not have' : error.message
+        error.code === 'EADDRINUSE'
+          ? 'is already in use (another OTPKI, or another program?)'
+          : error.code === 'EACCES'
+            ? 'needs privileges this process does not have'
+            : error.message
       reject(new OtpkiError('CONFIG_INVALID', `cannot listen on ${host}:${port}: the port ${reason}`, { cause: error }))
     }
     server.once('error', failed)

@@ -1,7 +1,16 @@
 import { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { composeApp, explainClaims, startApp, withUserDirectory, type AppOptions, type ComposedApp, type ReloadReport, type RunningApp } from './app.ts'
+import {
+  composeApp,
+  explainClaims,
+  startApp,
+  withUserDirectory,
+  type AppOptions,
+  type ComposedApp,
+  type ReloadReport,
+  type RunningApp,
+} from './app.ts'
 import { OtpkiError, isOtpkiError } from './errors.ts'
 import { packageRoot } from './paths.ts'
 import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
@@ -36,10 +45,18 @@ async function run(options: AppOptions): Promise<void> {
 }
 
 /** Composes the app without database or server, and reads the provider files once. */
-async function loadProviders(opts: { config?: string; dev?: boolean }): Promise<{ app: ComposedApp; report: ReloadReport }> {
+async function loadProviders(opts: {
+  config?: string
+  dev?: boolean
+}): Promise<{ app: ComposedApp; report: ReloadReport }> {
   let app: ComposedApp
   try {
-    app = await composeApp({ ...(opts.config ? { configFile: opts.config } : {}), dev: Boolean(opts.dev), overrides: { logLevel: 'silent' }, watch: false })
+    app = await composeApp({
+      ...(opts.config ? { configFile: opts.config } : {}),
+      dev: Boolean(opts.dev),
+      overrides: { logLevel: 'silent' },
+      watch: false,
+    })
   } catch (error) {
     fail(error)
   }
@@ -47,7 +64,10 @@ async function loadProviders(opts: { config?: string; dev?: boolean }): Promise<
 }
 
 const program = new Command()
-program.name('otpki').description('OTPKI Sign-in: OpenID Connect and client-certificate sign-in for OTPKI').showHelpAfterError()
+program
+  .name('otpki')
+  .description('OTPKI Sign-in: OpenID Connect and client-certificate sign-in for OTPKI')
+  .showHelpAfterError()
 
 program
   .command('start')
@@ -57,7 +77,9 @@ program
 
 program
   .command('dev')
-  .description('run the embedded default: SQLite and a development OpenID provider (demo accounts admin/admin, alice/alice)')
+  .description(
+    'run the embedded default: SQLite and a development OpenID provider (demo accounts admin/admin, alice/alice)',
+  )
   .option('-c, --config <file>', 'config file (default: OTPKI_CONFIG, else ./otpki.config.ts)')
   .action((opts: { config?: string }) => run({ dev: true, ...(opts.config ? { configFile: opts.config } : {}) }))
 
@@ -72,7 +94,9 @@ program
     console.log(`plugins: ${app.registrations.plugins.join(', ')}`)
     for (const issue of report.issues) console.error(`error: ${issue.file}: ${issue.key}: ${issue.reason}`)
     const entries = app.registry.list()
-    await Promise.all(entries.map((e) => Promise.race([e.context().catch(() => undefined), new Promise((r) => setTimeout(r, 12_000))])))
+    await Promise.all(
+      entries.map((e) => Promise.race([e.context().catch(() => undefined), new Promise((r) => setTimeout(r, 12_000))])),
+    )
     for (const entry of entries) {
       const status = entry.status()
       const line = `provider ${entry.definition.name} (${entry.definition.source}): ${status.state}`
@@ -82,9 +106,15 @@ program
     if (!entries.some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) {
       const certificateAdmin =
         app.config.clientCertificate.enabled && existsSync(app.config.database)
-          ? await withUserDirectory({ ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } }, (users) => users.anyCertificateHolderWithRole(app.config.adminRoles))
+          ? await withUserDirectory(
+              { ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } },
+              (users) => users.anyCertificateHolderWithRole(app.config.adminRoles),
+            )
           : false
-      if (!certificateAdmin) console.warn('warning: no OIDC provider is configured and no administrator holds a client certificate: nobody will be able to administer OTPKI')
+      if (!certificateAdmin)
+        console.warn(
+          'warning: no OIDC provider is configured and no administrator holds a client certificate: nobody will be able to administer OTPKI',
+        )
     }
     await app.registry.close()
     if (report.issues.length > 0) {
@@ -122,9 +152,14 @@ program
 
 program
   .command('explain')
-  .description("run a provider's whole chain (mapping, mappers, flows, sync decision) on sample claims, writing nothing")
+  .description(
+    "run a provider's whole chain (mapping, mappers, flows, sync decision) on sample claims, writing nothing",
+  )
   .requiredOption('-p, --provider <name>', 'the provider')
-  .requiredOption('--claims <file>', 'a JSON file of claims, as the provider would send them (iss is added when missing)')
+  .requiredOption(
+    '--claims <file>',
+    'a JSON file of claims, as the provider would send them (iss is added when missing)',
+  )
   .option('-c, --config <file>', 'config file')
   .option('--dev', 'include the development provider')
   .option('--json', 'print JSON')
@@ -132,13 +167,22 @@ program
     let claims: Record<string, unknown>
     try {
       claims = JSON.parse(await readFile(opts.claims, 'utf8')) as Record<string, unknown>
-      if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new Error('must be a JSON object of claims')
+      if (claims === null || typeof claims !== 'object' || Array.isArray(claims))
+        throw new Error('must be a JSON object of claims')
     } catch (error) {
       fail(new OtpkiError('CONFIG_INVALID', `${opts.claims}: ${(error as Error).message}`))
     }
     let result: Awaited<ReturnType<typeof explainClaims>>
     try {
-      result = await explainClaims({ ...(opts.config ? { configFile: opts.config } : {}), dev: Boolean(opts.dev), overrides: { logLevel: 'silent' } }, opts.provider, claims)
+      result = await explainClaims(
+        {
+          ...(opts.config ? { configFile: opts.config } : {}),
+          dev: Boolean(opts.dev),
+          overrides: { logLevel: 'silent' },
+        },
+        opts.provider,
+        claims,
+      )
     } catch (error) {
       fail(error)
     }
@@ -151,25 +195,46 @@ program
     console.log(`provider: ${provider.name} (${provider.issuer}), sync mode ${provider.syncMode}`)
     console.log(`identity: ${i.subject} at ${i.issuer}`)
     console.log(`database: ${database === ':memory:' ? 'none yet (every identity is new)' : database}`)
-    console.log(e.existing ? `sign-in of existing user #${e.existing.id} ${e.existing.username}` : 'first sign-in of this identity')
+    console.log(
+      e.existing
+        ? `sign-in of existing user #${e.existing.id} ${e.existing.username}`
+        : 'first sign-in of this identity',
+    )
     const rows: [string, string, string][] = [
       ['username', i.username, i.provenance?.username ?? ''],
       ['firstName', i.firstName ?? '-', i.provenance?.firstName ?? ''],
       ['lastName', i.lastName ?? '-', i.provenance?.lastName ?? ''],
-      ['email', `${i.email ?? '-'}${i.email ? (i.emailVerified ? ' (verified)' : ' (not verified)') : ''}`, i.provenance?.email ?? ''],
-      ['roles', i.roles === undefined ? '(no roles claim: unchanged)' : i.roles.join(', ') || '(none)', i.provenance?.roles ?? ''],
-      ...Object.entries(i.attributes).map(([k, v]) => [`attributes.${k}`, JSON.stringify(v), i.provenance?.[`attributes.${k}`] ?? ''] as [string, string, string]),
+      [
+        'email',
+        `${i.email ?? '-'}${i.email ? (i.emailVerified ? ' (verified)' : ' (not verified)') : ''}`,
+        i.provenance?.email ?? '',
+      ],
+      [
+        'roles',
+        i.roles === undefined ? '(no roles claim: unchanged)' : i.roles.join(', ') || '(none)',
+        i.provenance?.roles ?? '',
+      ],
+      ...Object.entries(i.attributes).map(
+        ([k, v]) =>
+          [`attributes.${k}`, JSON.stringify(v), i.provenance?.[`attributes.${k}`] ?? ''] as [string, string, string],
+      ),
     ]
     console.log('\nmapped (field, value, set by, sync mode):')
-    for (const [field, value, by] of rows) console.log(`  ${field.padEnd(22)} ${value.padEnd(36)} ${by.padEnd(22)} ${i.syncModes?.[field] ?? provider.syncMode}`)
+    for (const [field, value, by] of rows)
+      console.log(
+        `  ${field.padEnd(22)} ${value.padEnd(36)} ${by.padEnd(22)} ${i.syncModes?.[field] ?? provider.syncMode}`,
+      )
     if (e.refused) {
       console.log(`\nrefused: ${e.refused}`)
     } else {
       const u = e.user!
-      console.log(`\n${e.existing ? 'would update' : 'would create'} user ${u.username}: ${[u.firstName, u.lastName].filter(Boolean).join(' ') || '-'}, ${u.email ?? 'no email'}`)
+      console.log(
+        `\n${e.existing ? 'would update' : 'would create'} user ${u.username}: ${[u.firstName, u.lastName].filter(Boolean).join(' ') || '-'}, ${u.email ?? 'no email'}`,
+      )
       console.log(`  roles: ${u.roles.join(', ') || '(none)'}`)
       const dropped = (i.roles ?? []).filter((r) => !u.roles.includes(r))
-      if (dropped.length > 0 && !provider.createUnknownRoles) console.log(`  not roles in OTPKI, ignored (createUnknownRoles is off): ${dropped.join(', ')}`)
+      if (dropped.length > 0 && !provider.createUnknownRoles)
+        console.log(`  not roles in OTPKI, ignored (createUnknownRoles is off): ${dropped.join(', ')}`)
       if (Object.keys(u.attributes).length > 0) console.log(`  attributes: ${JSON.stringify(u.attributes)}`)
     }
     console.log('\nnothing was written')
@@ -179,7 +244,10 @@ program
 const users = program.command('users').description('users and their client certificates')
 async function withUsers(opts: { config?: string }, work: (directory: UserDirectory) => Promise<void>): Promise<void> {
   try {
-    await withUserDirectory({ ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } }, work)
+    await withUserDirectory(
+      { ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } },
+      work,
+    )
   } catch (error) {
     fail(error)
   }
@@ -190,8 +258,24 @@ users
   .option('-c, --config <file>', 'config file')
   .action((opts: { config?: string }) =>
     withUsers(opts, async (directory) => {
-      const rows = (await directory.list()).map((u) => ({ username: u.username, name: [u.firstName, u.lastName].filter(Boolean).join(' ') || '-', email: u.email ?? '-', roles: u.roles.join(',') || '-', certificates: String(u.certificates) }))
-      printTable(rows, [['USERNAME', 'username'], ['NAME', 'name'], ['EMAIL', 'email'], ['ROLES', 'roles'], ['CERTIFICATES', 'certificates']], 'no users')
+      const rows = (await directory.list()).map((u) => ({
+        username: u.username,
+        name: [u.firstName, u.lastName].filter(Boolean).join(' ') || '-',
+        email: u.email ?? '-',
+        roles: u.roles.join(',') || '-',
+        certificates: String(u.certificates),
+      }))
+      printTable(
+        rows,
+        [
+          ['USERNAME', 'username'],
+          ['NAME', 'name'],
+          ['EMAIL', 'email'],
+          ['ROLES', 'roles'],
+          ['CERTIFICATES', 'certificates'],
+        ],
+        'no users',
+      )
     }),
   )
 users
@@ -201,7 +285,9 @@ users
   .action((username: string, file: string, opts: { config?: string }) =>
     withUsers(opts, async (directory) => {
       const cert = await directory.attach(username, await readFile(file, 'utf8'))
-      console.log(`attached ${cert.fingerprint} (${cert.subject.replaceAll('\n', ', ')}, valid until ${cert.notAfter}) to ${username}`)
+      console.log(
+        `attached ${cert.fingerprint} (${cert.subject.replaceAll('\n', ', ')}, valid until ${cert.notAfter}) to ${username}`,
+      )
     }),
   )
 users
@@ -236,7 +322,11 @@ const PROVIDER_COLUMNS: [string, string][] = [
   ['ENABLED', 'enabled'],
 ]
 
-function printTable(rows: Record<string, unknown>[], columns: [string, string][] = PROVIDER_COLUMNS, empty = 'no identity providers'): void {
+function printTable(
+  rows: Record<string, unknown>[],
+  columns: [string, string][] = PROVIDER_COLUMNS,
+  empty = 'no identity providers',
+): void {
   if (rows.length === 0) {
     console.log(empty)
     return
@@ -245,7 +335,11 @@ function printTable(rows: Record<string, unknown>[], columns: [string, string][]
   const keys = columns.map(([, k]) => k)
   const cells = rows.map((r) => keys.map((k) => String(r[k])))
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   console.log(line(headers))
   for (const c of cells) console.log(line(c))
 }

@@ -11,18 +11,45 @@ export { defineConfig, type MainConfigInput } from './config/main-schema.ts'
 export { defineProvider, type ProviderInput } from './config/provider-schema.ts'
 export type { Duration } from './config/duration.ts'
 export type { SecretRef } from './config/secrets.ts'
-export { definePlugin, type PluginContext, type PluginDefinition, type PluginKind, type PluginSpec } from './contracts/plugin.ts'
-export type { AuthMethod, AuthMethodIO, AuthResult, LogoutSubject, ProviderTokens, StartResult, VerifiedAccessToken } from './contracts/auth-method.ts'
+export {
+  definePlugin,
+  type PluginContext,
+  type PluginDefinition,
+  type PluginKind,
+  type PluginSpec,
+} from './contracts/plugin.ts'
+export type {
+  AuthMethod,
+  AuthMethodIO,
+  AuthResult,
+  LogoutSubject,
+  ProviderTokens,
+  StartResult,
+  VerifiedAccessToken,
+} from './contracts/auth-method.ts'
 export type { ClaimMapper, ClaimMapperInput, MappedIdentity, SyncMode } from './contracts/claim-mapper.ts'
 export type { FlowDecision, FlowStep, FlowStepInput } from './contracts/flow-step.ts'
 export { claimStrings, parseClaimPath, readClaim, type ClaimPath } from './claims/claim-path.ts'
 export { field, type Field, type Fields, type InputOf } from './config/fields.ts'
 export type { StoredUser, UserFields, UserStore, UserSync, UserSyncRefusal } from './contracts/user-sync.ts'
-export type { ClaimNames, Claims, ClientAuthentication, ExtensionEntry, ProviderDefinition, ProviderEndpoints } from './contracts/provider.ts'
+export type {
+  ClaimNames,
+  Claims,
+  ClientAuthentication,
+  ExtensionEntry,
+  ProviderDefinition,
+  ProviderEndpoints,
+} from './contracts/provider.ts'
 export type { Clock } from './clock.ts'
 export type { Logger } from './logger.ts'
 export { OtpkiError, isOtpkiError, type OtpkiErrorCode } from './errors.ts'
-export type { RequestAuthenticator, RequestAuthenticatorFactory, RequestAuthenticatorServices, RequestInfo, RequestPrincipal } from './contracts/request-authenticator.ts'
+export type {
+  RequestAuthenticator,
+  RequestAuthenticatorFactory,
+  RequestAuthenticatorServices,
+  RequestInfo,
+  RequestPrincipal,
+} from './contracts/request-authenticator.ts'
 export type { ClientCertificateConfig } from './config/main-config.ts'
 export type { CertificateInfo, UserDirectory } from './store/user-directory.ts'
 export { addressList } from './http/rate-limit.ts'

@@ -28,26 +28,45 @@ export interface Registrations {
 const PLUGIN_KINDS = new Set(['auth-method', 'claim-mapper', 'user-sync', 'flow-step', 'service'])
 
 /** Loads a plugin named by path or package; `baseDir` anchors relative paths. */
-async function resolveSpec(spec: PluginSpec, baseDir: string): Promise<{ plugin: PluginDefinition<any>; options: Record<string, unknown>; label: string }> {
-  const [target, options] = Array.isArray(spec) ? (spec as [PluginDefinition<any> | string, Record<string, unknown>]) : [spec as PluginDefinition<any> | string, {}]
+async function resolveSpec(
+  spec: PluginSpec,
+  baseDir: string,
+): Promise<{ plugin: PluginDefinition<any>; options: Record<string, unknown>; label: string }> {
+  const [target, options] = Array.isArray(spec)
+    ? (spec as [PluginDefinition<any> | string, Record<string, unknown>])
+    : [spec as PluginDefinition<any> | string, {}]
   if (typeof target !== 'string') return { plugin: target, options, label: target?.name ?? '(unnamed plugin)' }
   let loaded: unknown
   try {
     // Paths are relative to the config file; packages are found from its directory too.
-    const specifier = target.startsWith('.') || isAbsolute(target) ? resolve(baseDir, target) : createRequire(join(baseDir, 'otpki.config.ts')).resolve(target)
+    const specifier =
+      target.startsWith('.') || isAbsolute(target)
+        ? resolve(baseDir, target)
+        : createRequire(join(baseDir, 'otpki.config.ts')).resolve(target)
     loaded = await importModule(specifier)
   } catch (cause) {
-    throw new OtpkiError('PLUGIN_INVALID', `plugin ${target}: cannot be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    throw new OtpkiError(
+      'PLUGIN_INVALID',
+      `plugin ${target}: cannot be loaded: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    )
   }
   return { plugin: loaded as PluginDefinition<any>, options, label: target }
 }
 
 function check(plugin: unknown, label: string): asserts plugin is PluginDefinition<any> {
   const p = plugin as Partial<PluginDefinition<any>> | undefined
-  if (!p || typeof p !== 'object') throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: does not export a plugin (export default definePlugin({...}))`)
-  if (typeof p.name !== 'string' || p.name === '') throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: name: must be a non-empty string`)
-  if (!PLUGIN_KINDS.has(p.kind as string)) throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: kind: must be one of ${[...PLUGIN_KINDS].join(', ')}`)
-  if (typeof p.register !== 'function') throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: register: must be a function`)
+  if (!p || typeof p !== 'object')
+    throw new OtpkiError(
+      'PLUGIN_INVALID',
+      `plugin ${label}: does not export a plugin (export default definePlugin({...}))`,
+    )
+  if (typeof p.name !== 'string' || p.name === '')
+    throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: name: must be a non-empty string`)
+  if (!PLUGIN_KINDS.has(p.kind as string))
+    throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: kind: must be one of ${[...PLUGIN_KINDS].join(', ')}`)
+  if (typeof p.register !== 'function')
+    throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: register: must be a function`)
 }
 
 /**
@@ -59,21 +78,44 @@ export async function registerPlugins(
   specs: readonly PluginSpec[],
   env: { baseDir: string; logger: Logger; clock: Clock; publicUrl: string },
 ): Promise<Registrations> {
-  const all: Registrations = { authMethods: [], claimMappers: [], flowSteps: [], requestAuthenticators: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [], plugins: [] }
+  const all: Registrations = {
+    authMethods: [],
+    claimMappers: [],
+    flowSteps: [],
+    requestAuthenticators: [],
+    userSync: undefined,
+    providersDirs: [],
+    onStart: [],
+    onStop: [],
+    plugins: [],
+  }
   const names = new Set<string>()
   for (const spec of specs) {
     const { plugin, options, label } = await resolveSpec(spec, env.baseDir)
     check(plugin, label)
-    if (names.has(plugin.name)) throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: a plugin named ${plugin.name} is already registered`)
+    if (names.has(plugin.name))
+      throw new OtpkiError('PLUGIN_INVALID', `plugin ${label}: a plugin named ${plugin.name} is already registered`)
     let resolved = options
     if (plugin.optionsSchema) {
       const { value, issues } = resolveOptions(plugin.optionsSchema, options)
       if (issues.length > 0) {
-        throw new OtpkiError('PLUGIN_INVALID', issues.map((i) => `plugin ${plugin.name}: option ${i.key}: ${i.reason}`).join('\n'))
+        throw new OtpkiError(
+          'PLUGIN_INVALID',
+          issues.map((i) => `plugin ${plugin.name}: option ${i.key}: ${i.reason}`).join('\n'),
+        )
       }
       resolved = value
     }
-    const staged: Omit<Registrations, 'plugins'> = { authMethods: [], claimMappers: [], flowSteps: [], requestAuthenticators: [], userSync: undefined, providersDirs: [], onStart: [], onStop: [] }
+    const staged: Omit<Registrations, 'plugins'> = {
+      authMethods: [],
+      claimMappers: [],
+      flowSteps: [],
+      requestAuthenticators: [],
+      userSync: undefined,
+      providersDirs: [],
+      onStart: [],
+      onStop: [],
+    }
     const context: PluginContext<Record<string, unknown>> = {
       options: resolved,
       logger: env.logger.child({ plugin: plugin.name }),
@@ -83,7 +125,9 @@ export async function registerPlugins(
       registerClaimMapper: (m) => void staged.claimMappers.push(m),
       registerFlowStep: (f) => void staged.flowSteps.push(f),
       registerRequestAuthenticator: (f) => void staged.requestAuthenticators.push(f),
-      registerUserSync: (s) => void (staged.userSync = s),
+      registerUserSync: (s) => {
+        staged.userSync = s
+      },
       addProvidersDir: (dir) => void staged.providersDirs.push(resolve(env.baseDir, dir)),
       onStart: (hook) => void staged.onStart.push(hook),
       onStop: (hook) => void staged.onStop.push(hook),
@@ -91,11 +135,18 @@ export async function registerPlugins(
     try {
       await plugin.register(context)
     } catch (cause) {
-      throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: register failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+      throw new OtpkiError(
+        'PLUGIN_INVALID',
+        `plugin ${plugin.name}: register failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      )
     }
     for (const m of staged.authMethods) {
       if (all.authMethods.some((x) => x.strategy === m.strategy)) {
-        throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: an auth method for strategy ${m.strategy} is already registered`)
+        throw new OtpkiError(
+          'PLUGIN_INVALID',
+          `plugin ${plugin.name}: an auth method for strategy ${m.strategy} is already registered`,
+        )
       }
     }
     for (const [kind, list, known] of [
@@ -103,8 +154,13 @@ export async function registerPlugins(
       ['flow step', staged.flowSteps, all.flowSteps],
     ] as const) {
       for (const item of list as { name: string }[]) {
-        if (typeof item.name !== 'string' || item.name === '') throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: a ${kind} has no name`)
-        if ((known as { name: string }[]).some((x) => x.name === item.name)) throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: a ${kind} named ${item.name} is already registered`)
+        if (typeof item.name !== 'string' || item.name === '')
+          throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin.name}: a ${kind} has no name`)
+        if ((known as { name: string }[]).some((x) => x.name === item.name))
+          throw new OtpkiError(
+            'PLUGIN_INVALID',
+            `plugin ${plugin.name}: a ${kind} named ${item.name} is already registered`,
+          )
       }
     }
     names.add(plugin.name)

@@ -64,10 +64,15 @@ export class SignInService {
   }
 
   /** Maps the claims, runs the flows and syncs the user (created or refreshed), in one database transaction. */
-  async resolveUser(provider: ProviderDefinition, result: ClaimsResult): Promise<{ user: StoredUser; identity: MappedIdentity }> {
+  async resolveUser(
+    provider: ProviderDefinition,
+    result: ClaimsResult,
+  ): Promise<{ user: StoredUser; identity: MappedIdentity }> {
     this.refuseLinkingOnly(provider)
     const mapped = await this.map(provider, result)
-    const { user, identity } = await this.orm.em.fork().transactional((em) => this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock)))
+    const { user, identity } = await this.orm.em
+      .fork()
+      .transactional((em) => this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock)))
     this.users.changed(user.id)
     return { user, identity }
   }
@@ -88,17 +93,32 @@ export class SignInService {
         throw new DryRun(user)
       })
     } catch (error) {
-      if (error instanceof DryRun) return { identity, firstLogin: !existing, existing, user: error.result, refused: undefined }
-      if (error instanceof OtpkiError) return { identity, firstLogin: !existing, existing, user: undefined, refused: `${error.code}: ${error.publicMessage ?? error.message}` }
+      if (error instanceof DryRun)
+        return { identity, firstLogin: !existing, existing, user: error.result, refused: undefined }
+      if (error instanceof OtpkiError)
+        return {
+          identity,
+          firstLogin: !existing,
+          existing,
+          user: undefined,
+          refused: `${error.code}: ${error.publicMessage ?? error.message}`,
+        }
       throw error
     }
     throw new OtpkiError('INTERNAL', 'explain ended without a result')
   }
 
-  private async syncWithFlows(provider: ProviderDefinition, result: ClaimsResult, mapped: MappedIdentity, store: OrmUserStore) {
+  private async syncWithFlows(
+    provider: ProviderDefinition,
+    result: ClaimsResult,
+    mapped: MappedIdentity,
+    store: OrmUserStore,
+  ) {
     const existing = await store.findByIdentity(mapped.issuer, mapped.subject)
     const input = { ...mappingInput(provider, result), user: existing, firstLogin: !existing }
-    let identity = existing ? mapped : await runFlow(providerFlow(provider, 'firstLoginFlow', this.flowSteps), input, mapped)
+    let identity = existing
+      ? mapped
+      : await runFlow(providerFlow(provider, 'firstLoginFlow', this.flowSteps), input, mapped)
     identity = checkIdentity(await runFlow(providerFlow(provider, 'postLoginFlow', this.flowSteps), input, identity))
     return { user: await this.userSync.sync(identity, provider, store), identity }
   }
@@ -126,17 +146,29 @@ export class SignInService {
       const store = new OrmUserStore(em, this.clock)
       const owner = await store.findByIdentity(identity.issuer, identity.subject)
       if (owner && owner.id !== userId) {
-        throw new OtpkiError('IDENTITY_LINKED', `identity ${identity.issuer} / ${identity.subject} belongs to user ${owner.id}`, {
-          publicMessage: `This ${provider.displayName} account is already linked to another OTPKI account. Accounts are never merged; please contact an administrator.`,
-        })
+        throw new OtpkiError(
+          'IDENTITY_LINKED',
+          `identity ${identity.issuer} / ${identity.subject} belongs to user ${owner.id}`,
+          {
+            publicMessage: `This ${provider.displayName} account is already linked to another OTPKI account. Accounts are never merged; please contact an administrator.`,
+          },
+        )
       }
-      if (!owner) await store.linkIdentity(userId, { issuer: identity.issuer, subject: identity.subject, provider: provider.name })
+      if (!owner)
+        await store.linkIdentity(userId, {
+          issuer: identity.issuer,
+          subject: identity.subject,
+          provider: provider.name,
+        })
     })
     this.logger.info({ provider: provider.name, userId, subject: identity.subject }, 'identity linked')
   }
 
   /** Maps the claims and syncs the user, then starts a fresh session; all or nothing. */
-  async signIn(provider: ProviderDefinition, result: AuthResult): Promise<{ user: StoredUser; sessionId: string; expiresAt: number }> {
+  async signIn(
+    provider: ProviderDefinition,
+    result: AuthResult,
+  ): Promise<{ user: StoredUser; sessionId: string; expiresAt: number }> {
     const { user, identity } = await this.resolveUser(provider, result)
     const session = await this.sessions.create({
       user,

@@ -17,7 +17,9 @@ describe('README', () => {
       if (field.kind === 'object') {
         expect(readme, key).toContain(`| \`${key}\` |`)
         for (const [nested, inner] of Object.entries(field.fields!)) {
-          expect(readme, `${key}.${nested}`).toMatch(new RegExp(`\\| [^|]*\`${nested}\`[^|]*\\| ${inner.env ? `[^|]*\`${inner.env}\`` : '\\(none\\)'}`))
+          expect(readme, `${key}.${nested}`).toMatch(
+            new RegExp(`\\| [^|]*\`${nested}\`[^|]*\\| ${inner.env ? `[^|]*\`${inner.env}\`` : '\\(none\\)'}`),
+          )
         }
         continue
       }

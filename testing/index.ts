@@ -15,7 +15,16 @@ import { describe, expect, it } from 'vitest'
 import { runChain, type ChainLink } from '../core/claims/chain.ts'
 import { resolveOptions } from '../core/config/fields.ts'
 import { validateProvider } from '../core/config/provider-loader.ts'
-import type { ClaimMapper, Claims, FlowDecision, FlowStep, MappedIdentity, ProviderDefinition, ProviderInput, StoredUser } from '../core/index.ts'
+import type {
+  ClaimMapper,
+  Claims,
+  FlowDecision,
+  FlowStep,
+  MappedIdentity,
+  ProviderDefinition,
+  ProviderInput,
+  StoredUser,
+} from '../core/index.ts'
 import { isOtpkiError } from '../core/index.ts'
 import { defaultMapping } from '../plugins/claims/default-mapping.ts'
 
@@ -23,11 +32,15 @@ export const TEST_ISSUER = 'https://idp.example.test'
 
 /** A provider definition as a provider file would give it (defaults applied); override any key. */
 export function testProvider(input: Partial<ProviderInput> = {}): ProviderDefinition {
-  const result = validateProvider({ issuer: TEST_ISSUER, clientId: 'otpki', clientSecret: 'test', ...input }, '/test/provider.json', {
-    publicUrl: 'https://otpki.example.test',
-    sessionMaxInactive: 1800,
-    sessionMaxLength: 36000,
-  })
+  const result = validateProvider(
+    { issuer: TEST_ISSUER, clientId: 'otpki', clientSecret: 'test', ...input },
+    '/test/provider.json',
+    {
+      publicUrl: 'https://otpki.example.test',
+      sessionMaxInactive: 1800,
+      sessionMaxLength: 36000,
+    },
+  )
   if (!result.ok) throw new Error(`testProvider: ${result.issues.map((i) => `${i.key}: ${i.reason}`).join('; ')}`)
   return result.provider
 }
@@ -42,10 +55,14 @@ export function sampleClaims(claims: Record<string, unknown> = {}): Claims {
  * defaults applied); throws when they do not fit its options schema, naming
  * key and reason.
  */
-export function checkOptions(extension: { name: string; optionsSchema?: ClaimMapper['optionsSchema'] }, options: Record<string, unknown>): Record<string, unknown> {
+export function checkOptions(
+  extension: { name: string; optionsSchema?: ClaimMapper['optionsSchema'] },
+  options: Record<string, unknown>,
+): Record<string, unknown> {
   if (!extension.optionsSchema) return options
   const { value, issues } = resolveOptions(extension.optionsSchema, options)
-  if (issues.length > 0) throw new Error(issues.map((i) => `${extension.name}: option ${i.key}: ${i.reason}`).join('\n'))
+  if (issues.length > 0)
+    throw new Error(issues.map((i) => `${extension.name}: option ${i.key}: ${i.reason}`).join('\n'))
   return value
 }
 
@@ -67,12 +84,28 @@ export async function runMappers(
 }
 
 /** Runs one flow step on sample claims and the identity the default mapping gives them. */
-export async function runFlowStep(step: FlowStep, options: Record<string, unknown>, claims: Record<string, unknown>, context: { user?: StoredUser; provider?: ProviderDefinition } = {}): Promise<FlowDecision> {
+export async function runFlowStep(
+  step: FlowStep,
+  options: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  context: { user?: StoredUser; provider?: ProviderDefinition } = {},
+): Promise<FlowDecision> {
   const resolved = checkOptions(step, options)
   const provider = context.provider ?? testProvider()
   const identity = await runMappers([], claims, provider)
   const all = sampleClaims(claims)
-  return step.run({ claims: all, idTokenClaims: all, userinfo: undefined, provider, identity, user: context.user, firstLogin: !context.user }, resolved)
+  return step.run(
+    {
+      claims: all,
+      idTokenClaims: all,
+      userinfo: undefined,
+      provider,
+      identity,
+      user: context.user,
+      firstLogin: !context.user,
+    },
+    resolved,
+  )
 }
 
 function deepFreeze<T>(value: T): T {
@@ -89,7 +122,10 @@ function deepFreeze<T>(value: T): T {
  * does not own kept, the same answer twice, and only clear refusals
  * (`OtpkiError`) on claims it needs but does not find.
  */
-export function claimMapperContract(mapper: ClaimMapper, sample: { options?: Record<string, unknown>; claims: Record<string, unknown> }): void {
+export function claimMapperContract(
+  mapper: ClaimMapper,
+  sample: { options?: Record<string, unknown>; claims: Record<string, unknown> },
+): void {
   const options = sample.options ?? {}
   describe(`claim mapper contract: ${mapper.name}`, () => {
     it('has a name usable as a type in mappers: [...]', () => {
@@ -101,8 +137,17 @@ export function claimMapperContract(mapper: ClaimMapper, sample: { options?: Rec
     it('does not change the claims or the identity it is given, and keeps the fields it does not set', async () => {
       const provider = testProvider()
       const claims = deepFreeze(sampleClaims(sample.claims))
-      const before = deepFreeze({ issuer: TEST_ISSUER, subject: 'user-1', username: 'user1', attributes: { kept: 'yes' } })
-      const after = await mapper.map({ claims, idTokenClaims: claims, userinfo: undefined, provider }, before, checkOptions(mapper, options))
+      const before = deepFreeze({
+        issuer: TEST_ISSUER,
+        subject: 'user-1',
+        username: 'user1',
+        attributes: { kept: 'yes' },
+      })
+      const after = await mapper.map(
+        { claims, idTokenClaims: claims, userinfo: undefined, provider },
+        before,
+        checkOptions(mapper, options),
+      )
       expect(after).toBeTypeOf('object')
       expect(after.issuer).toBe(TEST_ISSUER)
       expect(after.subject).toBe('user-1')
@@ -116,7 +161,9 @@ export function claimMapperContract(mapper: ClaimMapper, sample: { options?: Rec
       await runMappers([[mapper, options]], sample.claims)
     })
     it('gives the same answer twice', async () => {
-      expect(await runMappers([[mapper, options]], sample.claims)).toEqual(await runMappers([[mapper, options]], sample.claims))
+      expect(await runMappers([[mapper, options]], sample.claims)).toEqual(
+        await runMappers([[mapper, options]], sample.claims),
+      )
     })
     it('on claims without what it reads, passes the identity on or refuses clearly', async () => {
       try {

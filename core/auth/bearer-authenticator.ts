@@ -51,13 +51,29 @@ export class BearerAuthenticator {
     const subject = String(verified.claims.sub)
     const user =
       (await this.signIn.findUser(definition.issuer, subject)) ??
-      (await this.signIn.resolveUser(definition, { claims: verified.claims, idTokenClaims: undefined, userinfo: undefined })).user
+      (
+        await this.signIn.resolveUser(definition, {
+          claims: verified.claims,
+          idTokenClaims: undefined,
+          userinfo: undefined,
+        })
+      ).user
     const principal: Principal = {
-      user: { id: user.id, username: user.username, firstName: user.firstName ?? null, lastName: user.lastName ?? null, email: user.email ?? null, roles: user.roles },
+      user: {
+        id: user.id,
+        username: user.username,
+        firstName: user.firstName ?? null,
+        lastName: user.lastName ?? null,
+        email: user.email ?? null,
+        roles: user.roles,
+      },
       method: 'bearer',
       provider: definition.name,
     }
-    this.cache.set(key, { principal, until: Math.min(verified.expiresAt, verified.reuseUntil ?? Number.POSITIVE_INFINITY, now + CACHE_MS) })
+    this.cache.set(key, {
+      principal,
+      until: Math.min(verified.expiresAt, verified.reuseUntil ?? Number.POSITIVE_INFINITY, now + CACHE_MS),
+    })
     this.logger.debug({ provider: definition.name, user: user.username }, 'bearer token accepted')
     return principal
   }
@@ -73,7 +89,9 @@ export class BearerAuthenticator {
   }
 
   private providerFor(token: string): ProviderEntry {
-    const usable = this.registry.list().filter((e) => e.definition.enabled && !e.definition.accountLinkingOnly && e.method.verifyAccessToken)
+    const usable = this.registry
+      .list()
+      .filter((e) => e.definition.enabled && !e.definition.accountLinkingOnly && e.method.verifyAccessToken)
     let issuer: string | undefined
     try {
       issuer = decodeJwt(token).iss

@@ -35,9 +35,17 @@ function options(entry: ExtensionEntry): Record<string, unknown> {
 }
 
 /** The claims the mapping reads, per `claims.source`; `iss` and `sub` are always the ID token's. */
-export function mappingInput(provider: ProviderDefinition, result: { claims: Claims; idTokenClaims: Claims | undefined; userinfo: Claims | undefined }): ClaimMapperInput {
+export function mappingInput(
+  provider: ProviderDefinition,
+  result: { claims: Claims; idTokenClaims: Claims | undefined; userinfo: Claims | undefined },
+): ClaimMapperInput {
   const source = provider.claims.source
-  const chosen = source === 'id_token' ? (result.idTokenClaims ?? result.claims) : source === 'userinfo' ? (result.userinfo ?? {}) : result.claims
+  const chosen =
+    source === 'id_token'
+      ? (result.idTokenClaims ?? result.claims)
+      : source === 'userinfo'
+        ? (result.userinfo ?? {})
+        : result.claims
   const claims = { ...chosen, iss: result.claims.iss, sub: result.claims.sub }
   return { claims, idTokenClaims: result.idTokenClaims, userinfo: result.userinfo, provider }
 }
@@ -56,11 +64,13 @@ export async function runChain(chain: readonly ChainLink[], input: ClaimMapperIn
   for (const link of chain) {
     const before = identity
     const after = await link.mapper.map(input, structuredClone(before), link.options)
-    if (after === null || typeof after !== 'object') throw new OtpkiError('INTERNAL', `claim mapper ${link.label} returned no identity`)
+    if (after === null || typeof after !== 'object')
+      throw new OtpkiError('INTERNAL', `claim mapper ${link.label} returned no identity`)
     const changed: string[] = FIELDS.filter((f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]))
     const attributes = { ...before.attributes, ...after.attributes }
     for (const key of Object.keys(attributes)) {
-      if (JSON.stringify(before.attributes?.[key]) !== JSON.stringify(after.attributes?.[key])) changed.push(`attributes.${key}`)
+      if (JSON.stringify(before.attributes?.[key]) !== JSON.stringify(after.attributes?.[key]))
+        changed.push(`attributes.${key}`)
     }
     for (const field of changed) {
       provenance[field] = link.label
@@ -104,19 +114,25 @@ export async function runFlow(
   for (const { step, options, label } of steps) {
     const decision = await step.run({ ...input, identity: current }, options)
     if (decision.action === 'deny') {
-      throw new OtpkiError('FLOW_DENIED', `flow step ${label} denied the sign-in: ${decision.message}`, { publicMessage: decision.message })
+      throw new OtpkiError('FLOW_DENIED', `flow step ${label} denied the sign-in: ${decision.message}`, {
+        publicMessage: decision.message,
+      })
     }
-    if (decision.action === 'amend') current = { ...decision.identity, provenance: { ...current.provenance, ...decision.identity.provenance } }
+    if (decision.action === 'amend')
+      current = { ...decision.identity, provenance: { ...current.provenance, ...decision.identity.provenance } }
   }
   return current
 }
 
 /** The steps of a provider's flow, resolved by type. */
-export function providerFlow(provider: ProviderDefinition, which: 'firstLoginFlow' | 'postLoginFlow', registered: ReadonlyMap<string, FlowStep>) {
+export function providerFlow(
+  provider: ProviderDefinition,
+  which: 'firstLoginFlow' | 'postLoginFlow',
+  registered: ReadonlyMap<string, FlowStep>,
+) {
   return provider[which].map((entry, i) => {
     const step = registered.get(entry.type)
     if (!step) throw new OtpkiError('INTERNAL', `provider ${provider.name}: flow step ${entry.type} is not registered`)
     return { step, options: options(entry), label: `${which}[${i}] ${entry.type}` }
   })
 }
-

@@ -75,7 +75,12 @@ export function readClaim(claims: Claims, path: ClaimPath): unknown {
         if (Array.isArray(value)) next.push(...value)
       } else if ('index' in segment) {
         if (Array.isArray(value) && segment.index < value.length) next.push(value[segment.index])
-      } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, segment.key)) {
+      } else if (
+        value !== null &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.hasOwn(value, segment.key)
+      ) {
         next.push((value as Record<string, unknown>)[segment.key])
       }
     }
@@ -89,5 +94,12 @@ export function readClaim(claims: Claims, path: ClaimPath): unknown {
 export function claimStrings(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined
   const list = Array.isArray(value) ? value.flat() : typeof value === 'string' ? value.split(/[\s,]+/) : [value]
-  return [...new Set(list.filter((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean').map((v) => String(v).trim()).filter(Boolean))]
+  return [
+    ...new Set(
+      list
+        .filter((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+        .map((v) => String(v).trim())
+        .filter(Boolean),
+    ),
+  ]
 }

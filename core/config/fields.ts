@@ -26,7 +26,17 @@ export interface Field<T, R extends boolean = boolean> {
   readonly __type?: T
 }
 
-export type FieldKind = 'string' | 'url' | 'int' | 'boolean' | 'duration' | 'secret' | 'enum' | 'string-array' | 'any-array' | 'object'
+export type FieldKind =
+  | 'string'
+  | 'url'
+  | 'int'
+  | 'boolean'
+  | 'duration'
+  | 'secret'
+  | 'enum'
+  | 'string-array'
+  | 'any-array'
+  | 'object'
 
 type Options<T> = { doc: string; env?: string; default?: T; defaultText?: string }
 
@@ -42,10 +52,23 @@ export const field = {
   stringArray: (o: Options<string[]>) => make<string[], false>('string-array', o),
   anyArray: <T>(o: Options<T[]>) => make<T[], false>('any-array', o),
   /** A nested group of keys; unknown nested keys are errors too. */
-  object: <F extends Fields>(fields: F, o: { doc: string; defaultText?: string }) => ({ ...make<InputOf<F>, false>('object', o), fields }),
+  object: <F extends Fields>(fields: F, o: { doc: string; defaultText?: string }) => ({
+    ...make<InputOf<F>, false>('object', o),
+    fields,
+  }),
 }
 
-function make<T, R extends boolean>(kind: FieldKind, o: Options<T> & { required?: R; values?: readonly string[]; pattern?: string; min?: number; max?: number; fields?: Fields }): Field<T, R> {
+function make<T, R extends boolean>(
+  kind: FieldKind,
+  o: Options<T> & {
+    required?: R
+    values?: readonly string[]
+    pattern?: string
+    min?: number
+    max?: number
+    fields?: Fields
+  },
+): Field<T, R> {
   return { ...o, kind, required: (o.required ?? false) as R }
 }
 
@@ -103,7 +126,8 @@ function validator(f: Field<unknown>): (value: unknown) => void {
         if (!isSecretRef(value)) throw new Error('must be a non-empty string, { "env": "NAME" } or { "file": "/path" }')
         return
       case 'enum':
-        if (typeof value !== 'string' || !f.values!.includes(value)) throw new Error(`must be one of ${f.values!.join(', ')}`)
+        if (typeof value !== 'string' || !f.values!.includes(value))
+          throw new Error(`must be one of ${f.values!.join(', ')}`)
         return
       case 'string-array':
         if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
@@ -158,7 +182,12 @@ export function validateFields<F extends Fields>(
   if (issues.length > 0) return { value: {}, issues }
   for (const [key, f] of Object.entries(fields)) {
     const given = (input as Record<string, unknown>)[key]
-    if (f.kind === 'object' && given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
+    if (
+      f.kind === 'object' &&
+      given !== undefined &&
+      given !== null &&
+      (typeof given !== 'object' || Array.isArray(given))
+    ) {
       issues.push({ key, reason: 'must be an object' })
     }
   }
@@ -195,7 +224,10 @@ export function validateFields<F extends Fields>(
  * Options of an extension (a plugin, mapper or flow step) as its code gets
  * them: validated, defaults applied, keys without a value left out.
  */
-export function resolveOptions<T = Record<string, unknown>>(fields: Fields, input: unknown): { value: T; issues: FieldIssue[] } {
+export function resolveOptions<T = Record<string, unknown>>(
+  fields: Fields,
+  input: unknown,
+): { value: T; issues: FieldIssue[] } {
   const { value, issues } = validateFields(fields, input)
   return { value: withoutNulls(value) as T, issues }
 }
@@ -215,9 +247,12 @@ export function forbiddenKeys(value: unknown, path = ''): FieldIssue[] {
   // A plugin given as an object (in `plugins`) is code, not configuration: its options are checked, not its definition.
   if (typeof (value as { register?: unknown }).register === 'function') return []
   const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) return [{ key: at('__proto__'), reason: 'is not a known key (a configuration holds plain objects only)' }]
+  if (proto !== Object.prototype && proto !== null)
+    return [{ key: at('__proto__'), reason: 'is not a known key (a configuration holds plain objects only)' }]
   return Object.keys(value).flatMap((key) =>
-    FORBIDDEN_KEYS.has(key) ? [{ key: at(key), reason: 'is not a known key' }] : forbiddenKeys((value as Record<string, unknown>)[key], at(key)),
+    FORBIDDEN_KEYS.has(key)
+      ? [{ key: at(key), reason: 'is not a known key' }]
+      : forbiddenKeys((value as Record<string, unknown>)[key], at(key)),
   )
 }
 
@@ -225,7 +260,10 @@ function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, inner] of Object.entries(value)) {
     if (inner === null || inner === undefined) continue
-    out[key] = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? withoutNulls(inner as Record<string, unknown>) : inner
+    out[key] =
+      inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+        ? withoutNulls(inner as Record<string, unknown>)
+        : inner
   }
   return out
 }
@@ -269,13 +307,20 @@ function pickEnv(fields: Fields, env: NodeJS.ProcessEnv): Record<string, string>
 
 /** Every scalar field with its dotted key (`clientCertificate.enabled`). */
 export function flatFields(fields: Fields, prefix = ''): [string, Field<unknown>][] {
-  return Object.entries(fields).flatMap(([key, f]) => (f.kind === 'object' ? flatFields(f.fields!, `${prefix}${key}.`) : [[`${prefix}${key}`, f] as [string, Field<unknown>]]))
+  return Object.entries(fields).flatMap(([key, f]) =>
+    f.kind === 'object'
+      ? flatFields(f.fields!, `${prefix}${key}.`)
+      : [[`${prefix}${key}`, f] as [string, Field<unknown>]],
+  )
 }
 
 /** Turns convict's multi-line message into (key, reason) pairs, never echoing values. */
 function parseConvictErrors(message: string): FieldIssue[] {
   const issues: FieldIssue[] = []
-  for (const line of message.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const undeclared = /^configuration param '([^']+)' not declared in the schema/.exec(line)
     if (undeclared) {
       issues.push({ key: undeclared[1]!, reason: 'is not a known key' })
@@ -309,21 +354,45 @@ export function toJsonSchema(fields: Fields, meta: { $id: string; title: string;
 function jsonType(f: Field<unknown>): object {
   switch (f.kind) {
     case 'string':
-      return { type: 'string', minLength: 1, ...(f.pattern ? { pattern: f.pattern } : {}), ...(f.max ? { maxLength: f.max } : {}) }
+      return {
+        type: 'string',
+        minLength: 1,
+        ...(f.pattern ? { pattern: f.pattern } : {}),
+        ...(f.max ? { maxLength: f.max } : {}),
+      }
     case 'url':
       return { type: 'string', format: 'uri', pattern: '^https?://' }
     case 'int':
-      return { type: 'integer', ...(f.min !== undefined ? { minimum: f.min } : {}), ...(f.max !== undefined ? { maximum: f.max } : {}) }
+      return {
+        type: 'integer',
+        ...(f.min !== undefined ? { minimum: f.min } : {}),
+        ...(f.max !== undefined ? { maximum: f.max } : {}),
+      }
     case 'boolean':
       return { type: 'boolean' }
     case 'duration':
-      return { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?\\s*(ms|s|m|h|d|w|y|[a-z]+)?$' }] }
+      return {
+        oneOf: [
+          { type: 'integer', minimum: 1 },
+          { type: 'string', pattern: '^\\d+(\\.\\d+)?\\s*(ms|s|m|h|d|w|y|[a-z]+)?$' },
+        ],
+      }
     case 'secret':
       return {
         oneOf: [
           { type: 'string', minLength: 1 },
-          { type: 'object', additionalProperties: false, required: ['env'], properties: { env: { type: 'string', minLength: 1 } } },
-          { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['env'],
+            properties: { env: { type: 'string', minLength: 1 } },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['file'],
+            properties: { file: { type: 'string', minLength: 1 } },
+          },
         ],
       }
     case 'enum':
@@ -333,9 +402,17 @@ function jsonType(f: Field<unknown>): object {
     case 'any-array':
       return { type: 'array' }
     case 'object': {
-      const nested = toJsonSchema(f.fields!, { $id: '', title: '', description: '' }) as { properties: Record<string, unknown>; required: string[] }
+      const nested = toJsonSchema(f.fields!, { $id: '', title: '', description: '' }) as {
+        properties: Record<string, unknown>
+        required: string[]
+      }
       const { $schema: _s, ...properties } = nested.properties
-      return { type: 'object', additionalProperties: false, properties, ...(nested.required.length ? { required: nested.required } : {}) }
+      return {
+        type: 'object',
+        additionalProperties: false,
+        properties,
+        ...(nested.required.length ? { required: nested.required } : {}),
+      }
     }
   }
 }

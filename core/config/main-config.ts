@@ -62,7 +62,11 @@ export interface ClientCertificateConfig {
 }
 
 /** The config file: `--config`, else `OTPKI_CONFIG`, else `otpki.config.ts` in the working directory if present. */
-export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
+export function findConfigFile(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): string | undefined {
   const named = explicit ?? env.OTPKI_CONFIG
   if (named) {
     const file = resolve(cwd, named)
@@ -88,11 +92,16 @@ export async function loadMainConfig(
     try {
       input = await loadConfigModule(file)
     } catch (cause) {
-      throw new OtpkiError('CONFIG_INVALID', `${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+      throw new OtpkiError('CONFIG_INVALID', `${file}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        cause,
+      })
     }
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new OtpkiError('CONFIG_INVALID', `${label}: must export a configuration object (export default defineConfig({...}))`)
+    throw new OtpkiError(
+      'CONFIG_INVALID',
+      `${label}: must export a configuration object (export default defineConfig({...}))`,
+    )
   }
   const merged = { ...(input as Record<string, unknown>), ...options.overrides }
   const { value, issues } = validateFields(mainConfigFields, merged, env)
@@ -134,19 +143,29 @@ export async function loadMainConfig(
       callbackPerMinute: rateLimit.callbackPerMinute as number,
       failedAuthPerMinute: rateLimit.failedAuthPerMinute as number,
       maxPendingSignIns: rateLimit.maxPendingSignIns as number,
-      trustedProxies: [...new Set([...checkedAddresses(rateLimit.trustedProxies as string[], 'rateLimit.trustedProxies', label), ...clientCertificate.trustedProxies])],
+      trustedProxies: [
+        ...new Set([
+          ...checkedAddresses(rateLimit.trustedProxies as string[], 'rateLimit.trustedProxies', label),
+          ...clientCertificate.trustedProxies,
+        ]),
+      ],
     },
   }
 }
 
 function checkedAddresses(entries: string[], key: string, label: string): string[] {
   for (const entry of entries) {
-    if (!/^[\d.]+(\/\d{1,2})?$|^[\da-f:]+(\/\d{1,3})?$/i.test(entry)) throw new OtpkiError('CONFIG_INVALID', `${label}: ${key}: ${entry} is not an address or CIDR`)
+    if (!/^[\d.]+(\/\d{1,2})?$|^[\da-f:]+(\/\d{1,3})?$/i.test(entry))
+      throw new OtpkiError('CONFIG_INVALID', `${label}: ${key}: ${entry} is not an address or CIDR`)
   }
   return entries
 }
 
-function resolveClientCertificate(raw: Record<string, unknown>, baseDir: string, label: string): ClientCertificateConfig {
+function resolveClientCertificate(
+  raw: Record<string, unknown>,
+  baseDir: string,
+  label: string,
+): ClientCertificateConfig {
   const path = (key: string) => (typeof raw[key] === 'string' ? resolve(baseDir, raw[key] as string) : undefined)
   const config: ClientCertificateConfig = {
     enabled: raw.enabled === true,
@@ -166,14 +185,23 @@ function resolveClientCertificate(raw: Record<string, unknown>, baseDir: string,
     clientCa: path('clientCa'),
   }
   checkedAddresses([...config.trustedProxies], 'clientCertificate.trustedProxies', label)
-  if (config.enabled && config.trustedProxies.length > 0 && !config.verifyHeader && !config.caBundle && !config.ingressVerifies) {
+  if (
+    config.enabled &&
+    config.trustedProxies.length > 0 &&
+    !config.verifyHeader &&
+    !config.caBundle &&
+    !config.ingressVerifies
+  ) {
     throw new OtpkiError(
       'CONFIG_INVALID',
       `${label}: clientCertificate: certificates forwarded by trustedProxies would be accepted with nothing verifying them: set verifyHeader (the ingress's verification result), caBundle (OTPKI checks the chain), or ingressVerifies: true (the ingress refuses unverified certificates itself)`,
     )
   }
   if (config.listen && (!config.serverKey || !config.serverCert || !config.clientCa)) {
-    throw new OtpkiError('CONFIG_INVALID', `${label}: clientCertificate: listen needs serverKey, serverCert and clientCa`)
+    throw new OtpkiError(
+      'CONFIG_INVALID',
+      `${label}: clientCertificate: listen needs serverKey, serverCert and clientCa`,
+    )
   }
   return config
 }

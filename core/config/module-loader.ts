@@ -95,7 +95,9 @@ function describeFailure(file: string, cause: unknown): ModuleLoadError {
   const text = `${error.message}\n${error.stack ?? ''}`
   const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const at = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(text)
-  const where = at ? ` (line ${at[1]}, column ${Number(at[2]) + (error.message.includes(`${file}:${at[1]}:${at[2]}`) ? 1 : 0)})` : ''
+  const where = at
+    ? ` (line ${at[1]}, column ${Number(at[2]) + (error.message.includes(`${file}:${at[1]}:${at[2]}`) ? 1 : 0)})`
+    : ''
   return new ModuleLoadError(`${error.name === 'Error' ? '' : `${error.name}: `}${firstLine}${where}`, { cause })
 }
 
@@ -107,7 +109,10 @@ class ModuleWorker {
   private worker: Worker | undefined
   private queue: Promise<unknown> = Promise.resolve()
   private seq = 0
-  private readonly pending = new Map<number, { path: string; resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+  private readonly pending = new Map<
+    number,
+    { path: string; resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >()
 
   run(path: string, mode: 'data' | 'probe'): Promise<unknown> {
     const result = this.queue.then(() => this.evaluate(path, mode))
@@ -122,7 +127,11 @@ class ModuleWorker {
       const timer = setTimeout(() => {
         this.pending.delete(id)
         this.stop()
-        reject(new ModuleLoadError(`did not finish loading within ${MODULE_LOAD_TIMEOUT_MS / 1000} s (it hangs or loops); abandoned`))
+        reject(
+          new ModuleLoadError(
+            `did not finish loading within ${MODULE_LOAD_TIMEOUT_MS / 1000} s (it hangs or loops); abandoned`,
+          ),
+        )
       }, MODULE_LOAD_TIMEOUT_MS)
       this.pending.set(id, {
         path,
@@ -148,16 +157,26 @@ class ModuleWorker {
       stderr: false,
     })
     worker.unref()
-    worker.on('message', (message: { id: number; ok: boolean; value?: unknown; name?: string; message?: string; stack?: string }) => {
-      const waiter = this.pending.get(message.id)
-      if (!waiter) return
-      this.pending.delete(message.id)
-      if (message.ok) waiter.resolve(message.value)
-      else {
-        const error = Object.assign(new Error(message.message), { name: message.name ?? 'Error', stack: message.stack })
-        waiter.reject(message.name === 'DataCloneError' ? new ModuleLoadError('must export plain data (no functions or class instances)') : describeFailure(waiter.path, error))
-      }
-    })
+    worker.on(
+      'message',
+      (message: { id: number; ok: boolean; value?: unknown; name?: string; message?: string; stack?: string }) => {
+        const waiter = this.pending.get(message.id)
+        if (!waiter) return
+        this.pending.delete(message.id)
+        if (message.ok) waiter.resolve(message.value)
+        else {
+          const error = Object.assign(new Error(message.message), {
+            name: message.name ?? 'Error',
+            stack: message.stack,
+          })
+          waiter.reject(
+            message.name === 'DataCloneError'
+              ? new ModuleLoadError('must export plain data (no functions or class instances)')
+              : describeFailure(waiter.path, error),
+          )
+        }
+      },
+    )
     // Only the current worker's end fails what waits on it; one ended after a time-out is already replaced.
     worker.on('error', (error) => {
       if (this.worker === worker) this.fail(error)

@@ -1,6 +1,12 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { basename, extname } from 'node:path'
-import type { ClaimNames, ClientAuthentication, ExtensionEntry, ProviderDefinition, ProviderEndpoints } from '../contracts/provider.ts'
+import type {
+  ClaimNames,
+  ClientAuthentication,
+  ExtensionEntry,
+  ProviderDefinition,
+  ProviderEndpoints,
+} from '../contracts/provider.ts'
 import { durationToSeconds, type Duration } from './duration.ts'
 import { resolveOptions, validateFields, type FieldIssue, type Fields } from './fields.ts'
 import { loadDataModule } from './module-loader.ts'
@@ -12,7 +18,11 @@ import { parseClaimPath } from '../claims/claim-path.ts'
 export const PROVIDER_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.json'] as const
 
 export function isProviderFile(path: string): boolean {
-  return (PROVIDER_EXTENSIONS as readonly string[]).includes(extname(path)) && !path.endsWith('.d.ts') && !basename(path).startsWith('.')
+  return (
+    (PROVIDER_EXTENSIONS as readonly string[]).includes(extname(path)) &&
+    !path.endsWith('.d.ts') &&
+    !basename(path).startsWith('.')
+  )
 }
 
 /** The mappers and flow steps plugins registered, by type, with their option schemas. */
@@ -37,20 +47,34 @@ const SYNC_MODES = ['force', 'import', 'legacy']
  * options. Returns them with each extension's option defaults applied, so its
  * code never meets a missing optional option.
  */
-function validateEntries(key: string, entries: unknown[], known: ProviderExtensions['mappers'] | undefined, issues: FieldIssue[]): ExtensionEntry[] {
+function validateEntries(
+  key: string,
+  entries: unknown[],
+  known: ProviderExtensions['mappers'] | undefined,
+  issues: FieldIssue[],
+): ExtensionEntry[] {
   return entries.map((entry, i) => {
     const at = `${key}[${i}]`
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return void issues.push({ key: at, reason: 'must be an object with a type' })
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+      return void issues.push({ key: at, reason: 'must be an object with a type' })
     const { type, syncMode, ...options } = entry as Record<string, unknown>
     if (typeof type !== 'string' || type === '') return void issues.push({ key: `${at}.type`, reason: 'is required' })
     if (syncMode !== undefined && (key !== 'mappers' || !SYNC_MODES.includes(syncMode as string))) {
-      issues.push({ key: `${at}.syncMode`, reason: key === 'mappers' ? `must be one of ${SYNC_MODES.join(', ')}` : 'is not a known key' })
+      issues.push({
+        key: `${at}.syncMode`,
+        reason: key === 'mappers' ? `must be one of ${SYNC_MODES.join(', ')}` : 'is not a known key',
+      })
     }
     if (!known) return entry
     const extension = known.get(type)
-    if (!extension) return void issues.push({ key: `${at}.type`, reason: `unknown ${key === 'mappers' ? 'mapper' : 'flow step'} "${type}" (known: ${[...known.keys()].join(', ')})` })
+    if (!extension)
+      return void issues.push({
+        key: `${at}.type`,
+        reason: `unknown ${key === 'mappers' ? 'mapper' : 'flow step'} "${type}" (known: ${[...known.keys()].join(', ')})`,
+      })
     if (!extension.optionsSchema) {
-      if (Object.keys(options).length > 0) issues.push({ key: `${at}.${Object.keys(options)[0]}`, reason: 'is not a known key' })
+      if (Object.keys(options).length > 0)
+        issues.push({ key: `${at}.${Object.keys(options)[0]}`, reason: 'is not a known key' })
       return entry
     }
     const resolved = resolveOptions(extension.optionsSchema, options)
@@ -76,13 +100,26 @@ export async function loadProviderFile(file: string, defaults: ProviderDefaults)
   try {
     input = await loadDataModule(file)
   } catch (cause) {
-    return { ok: false, file, issues: [{ key: '(file)', reason: cause instanceof Error ? cause.message : String(cause) }] }
+    return {
+      ok: false,
+      file,
+      issues: [{ key: '(file)', reason: cause instanceof Error ? cause.message : String(cause) }],
+    }
   }
   try {
     return validateProvider(input, file, defaults)
   } catch (cause) {
     // Never let one file take the reload down: whatever slipped through is this file's error.
-    return { ok: false, file, issues: [{ key: '(file)', reason: `cannot be read as a provider: ${cause instanceof Error ? cause.message : String(cause)}` }] }
+    return {
+      ok: false,
+      file,
+      issues: [
+        {
+          key: '(file)',
+          reason: `cannot be read as a provider: ${cause instanceof Error ? cause.message : String(cause)}`,
+        },
+      ],
+    }
   }
 }
 
@@ -100,11 +137,16 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
   }
   const name = (v.name as string | null) ?? basename(file, extname(file))
   if (!new RegExp(providerFields.name.pattern!).test(name)) {
-    issues.push({ key: 'name', reason: `"${name}" (from the file name) must match ${providerFields.name.pattern}; set name explicitly` })
+    issues.push({
+      key: 'name',
+      reason: `"${name}" (from the file name) must match ${providerFields.name.pattern}; set name explicitly`,
+    })
   }
   const issuer = new URL(v.issuer as string)
   if (issuer.search || issuer.hash) issues.push({ key: 'issuer', reason: 'must not have a query or fragment' })
-  const endpoints = Object.fromEntries(Object.entries((v.endpoints as Record<string, string | null> | null) ?? {}).filter(([, url]) => url)) as ProviderEndpoints
+  const endpoints = Object.fromEntries(
+    Object.entries((v.endpoints as Record<string, string | null> | null) ?? {}).filter(([, url]) => url),
+  ) as ProviderEndpoints
   const providerUrls: [string, string | undefined][] = [
     ['issuer', v.issuer as string],
     ['backchannelUrl', (v.backchannelUrl as string | null) ?? undefined],
@@ -136,8 +178,10 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
   const clientSecret = secret('clientSecret')
   const clientPrivateKey = secret('clientPrivateKey')
   const needsSecret = auth === 'client_secret_basic' || auth === 'client_secret_post' || auth === 'client_secret_jwt'
-  if (needsSecret && v.clientSecret === null) issues.push({ key: 'clientSecret', reason: `is required for clientAuthentication ${auth}` })
-  if (auth === 'private_key_jwt' && v.clientPrivateKey === null) issues.push({ key: 'clientPrivateKey', reason: 'is required for clientAuthentication private_key_jwt' })
+  if (needsSecret && v.clientSecret === null)
+    issues.push({ key: 'clientSecret', reason: `is required for clientAuthentication ${auth}` })
+  if (auth === 'private_key_jwt' && v.clientPrivateKey === null)
+    issues.push({ key: 'clientPrivateKey', reason: 'is required for clientAuthentication private_key_jwt' })
   if (clientPrivateKey) {
     try {
       const text = clientPrivateKey.trim()
@@ -149,16 +193,22 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
   let alg = (v.clientAssertionSigningAlg as string | null) ?? undefined
   if (auth === 'client_secret_jwt') {
     alg ??= 'HS256'
-    if (!alg.startsWith('HS')) issues.push({ key: 'clientAssertionSigningAlg', reason: 'must be HS256, HS384 or HS512 for client_secret_jwt' })
+    if (!alg.startsWith('HS'))
+      issues.push({ key: 'clientAssertionSigningAlg', reason: 'must be HS256, HS384 or HS512 for client_secret_jwt' })
   } else if (auth === 'private_key_jwt') {
     alg ??= 'RS256'
-    if (alg.startsWith('HS')) issues.push({ key: 'clientAssertionSigningAlg', reason: 'must be an asymmetric algorithm for private_key_jwt' })
+    if (alg.startsWith('HS'))
+      issues.push({ key: 'clientAssertionSigningAlg', reason: 'must be an asymmetric algorithm for private_key_jwt' })
   }
 
   const warnings: string[] = []
   if (v.pkce === 'off') {
-    if (auth === 'none') issues.push({ key: 'pkce', reason: 'cannot be off for a public client (clientAuthentication none)' })
-    else warnings.push('pkce is off: authorization codes of this provider are not bound to the browser that asked for them')
+    if (auth === 'none')
+      issues.push({ key: 'pkce', reason: 'cannot be off for a public client (clientAuthentication none)' })
+    else
+      warnings.push(
+        'pkce is off: authorization codes of this provider are not bound to the browser that asked for them',
+      )
   }
   const validatingPublicKey = (v.validatingPublicKey as string | null) ?? undefined
   if (v.useJwksUrl === false && v.validateSignatures !== false) {
@@ -172,13 +222,22 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
     }
   }
   if (v.validateSignatures === false) {
-    warnings.push('validateSignatures is off: ID tokens are trusted because they come straight from the token endpoint over TLS; every claim is still checked')
-    if (v.backchannelLogout === true) issues.push({ key: 'backchannelLogout', reason: 'needs validateSignatures: logout tokens arrive from outside and must be verified' })
+    warnings.push(
+      'validateSignatures is off: ID tokens are trusted because they come straight from the token endpoint over TLS; every claim is still checked',
+    )
+    if (v.backchannelLogout === true)
+      issues.push({
+        key: 'backchannelLogout',
+        reason: 'needs validateSignatures: logout tokens arrive from outside and must be verified',
+      })
   }
   const algorithms = (v.signatureAlgorithms as string[] | null) ?? undefined
-  if (algorithms?.some((a) => a.toLowerCase() === 'none')) issues.push({ key: 'signatureAlgorithms', reason: 'must not include none' })
-  if (durationToSeconds(v.clockTolerance as Duration) > 300) issues.push({ key: 'clockTolerance', reason: 'must be at most 5m' })
-  if (v.storedTokensReadable === true && v.storeTokens !== true) issues.push({ key: 'storedTokensReadable', reason: 'needs storeTokens' })
+  if (algorithms?.some((a) => a.toLowerCase() === 'none'))
+    issues.push({ key: 'signatureAlgorithms', reason: 'must not include none' })
+  if (durationToSeconds(v.clockTolerance as Duration) > 300)
+    issues.push({ key: 'clockTolerance', reason: 'must be at most 5m' })
+  if (v.storedTokensReadable === true && v.storeTokens !== true)
+    issues.push({ key: 'storedTokensReadable', reason: 'needs storeTokens' })
   const claimNames = v.claims as Partial<Record<keyof ClaimNames, unknown>> | null
   for (const [k, path] of Object.entries(claimNames ?? {})) {
     if (k === 'source' || path === null) continue
@@ -191,8 +250,18 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
     }
   }
   const mappers = validateEntries('mappers', v.mappers as unknown[], defaults.extensions?.mappers, issues)
-  const firstLoginFlow = validateEntries('firstLoginFlow', v.firstLoginFlow as unknown[], defaults.extensions?.flowSteps, issues)
-  const postLoginFlow = validateEntries('postLoginFlow', v.postLoginFlow as unknown[], defaults.extensions?.flowSteps, issues)
+  const firstLoginFlow = validateEntries(
+    'firstLoginFlow',
+    v.firstLoginFlow as unknown[],
+    defaults.extensions?.flowSteps,
+    issues,
+  )
+  const postLoginFlow = validateEntries(
+    'postLoginFlow',
+    v.postLoginFlow as unknown[],
+    defaults.extensions?.flowSteps,
+    issues,
+  )
   if (issues.length > 0) return { ok: false, file, issues }
   const claimDefaults = providerFields.claims.fields
   const claims: ClaimNames = {
@@ -206,7 +275,8 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
   }
 
   const publicUrl = defaults.publicUrl.replace(/\/+$/, '')
-  const seconds = (d: unknown, fallback: number) => (d === null || d === undefined ? fallback : durationToSeconds(d as Duration))
+  const seconds = (d: unknown, fallback: number) =>
+    d === null || d === undefined ? fallback : durationToSeconds(d as Duration)
   const provider: ProviderDefinition = {
     name,
     displayName: (v.displayName as string | null) ?? name,

@@ -82,7 +82,8 @@ export class ProviderRegistry {
   /** Providers in force, in sign-in page order. */
   list(): ProviderEntry[] {
     return [...this.entries.values()].sort(
-      (a, b) => a.definition.displayOrder - b.definition.displayOrder || a.definition.name.localeCompare(b.definition.name),
+      (a, b) =>
+        a.definition.displayOrder - b.definition.displayOrder || a.definition.name.localeCompare(b.definition.name),
     )
   }
 
@@ -117,7 +118,9 @@ export class ProviderRegistry {
       this.running = undefined
       if (this.again) {
         this.again = false
-        void this.reload().catch((error: unknown) => this.logger.error({ err: error }, 'provider reload failed; the providers in force stay'))
+        void this.reload().catch((error: unknown) =>
+          this.logger.error({ err: error }, 'provider reload failed; the providers in force stay'),
+        )
       }
     }
   }
@@ -133,7 +136,13 @@ export class ProviderRegistry {
     const schedule = (path: string) => {
       if (!isProviderFile(path)) return
       clearTimeout(this.timer)
-      this.timer = setTimeout(() => void this.reload().catch((error: unknown) => this.logger.error({ err: error }, 'provider reload failed; the providers in force stay')), 50)
+      this.timer = setTimeout(
+        () =>
+          void this.reload().catch((error: unknown) =>
+            this.logger.error({ err: error }, 'provider reload failed; the providers in force stay'),
+          ),
+        50,
+      )
     }
     this.watcher.on('add', schedule).on('change', schedule).on('unlink', schedule)
     this.watcher.on('error', (error) => this.logger.error({ err: error }, 'provider directory watch failed'))
@@ -162,7 +171,15 @@ export class ProviderRegistry {
 
     const previous = this.entries
     const next = new Map<string, ProviderEntry>()
-    const report: ReloadReport = { generation: this.generation, providers: [], added: [], changed: [], removed: [], revoked: [], issues }
+    const report: ReloadReport = {
+      generation: this.generation,
+      providers: [],
+      added: [],
+      changed: [],
+      removed: [],
+      revoked: [],
+      issues,
+    }
     let changed = false
     for (const definition of chosen) {
       const old = previous.get(definition.name)
@@ -172,13 +189,18 @@ export class ProviderRegistry {
       }
       const method = this.methods.find((m) => m.strategy === definition.strategy)
       if (!method) {
-        issues.push({ file: definition.source, key: '(provider)', reason: `no auth method for strategy ${definition.strategy}` })
+        issues.push({
+          file: definition.source,
+          key: '(provider)',
+          reason: `no auth method for strategy ${definition.strategy}`,
+        })
         if (old) next.set(definition.name, old)
         continue
       }
       changed = true
       ;(old ? report.changed : report.added).push(definition.name)
-      if (old && ((old.definition.enabled && !definition.enabled) || old.definition.issuer !== definition.issuer)) report.revoked.push(definition.name)
+      if (old && ((old.definition.enabled && !definition.enabled) || old.definition.issuer !== definition.issuer))
+        report.revoked.push(definition.name)
       next.set(definition.name, this.createEntry(definition, method, this.generation + 1))
     }
     for (const name of previous.keys()) {
@@ -194,7 +216,12 @@ export class ProviderRegistry {
       for (const [name, entry] of previous) if (next.get(name) !== entry) void this.disposeEntry(entry)
     }
     // Prepare new providers now (discovery), so the first sign-in does not wait and /readyz tells.
-    if (prepare) for (const name of [...report.added, ...report.changed]) void this.entries.get(name)?.context().catch(() => undefined)
+    if (prepare)
+      for (const name of [...report.added, ...report.changed])
+        void this.entries
+          .get(name)
+          ?.context()
+          .catch(() => undefined)
     report.generation = this.generation
     report.providers = [...this.entries.keys()]
     this.logReport(report)
@@ -229,13 +256,21 @@ export class ProviderRegistry {
       const issuerKey = normalizeIssuer(definition.issuer)
       const sameIssuer = byIssuer.get(issuerKey)
       if (sameName) {
-        issues.push({ file: definition.source, key: 'name', reason: `duplicate provider name "${definition.name}" (also in ${sameName.source})` })
+        issues.push({
+          file: definition.source,
+          key: 'name',
+          reason: `duplicate provider name "${definition.name}" (also in ${sameName.source})`,
+        })
         refused.add(definition)
         refused.add(sameName)
         continue
       }
       if (sameIssuer) {
-        issues.push({ file: definition.source, key: 'issuer', reason: `two providers with the same issuer (also ${sameIssuer.name} in ${sameIssuer.source})` })
+        issues.push({
+          file: definition.source,
+          key: 'issuer',
+          reason: `two providers with the same issuer (also ${sameIssuer.name} in ${sameIssuer.source})`,
+        })
         refused.add(definition)
         refused.add(sameIssuer)
         continue
@@ -254,7 +289,9 @@ export class ProviderRegistry {
       byIssuer.set(issuerKey, definition)
     }
     // The definition already in force stays; a conflict with nothing in force refuses both.
-    return [...byName.values()].filter((d) => !refused.has(d) || this.entries.get(d.name)?.definition.source === d.source)
+    return [...byName.values()].filter(
+      (d) => !refused.has(d) || this.entries.get(d.name)?.definition.source === d.source,
+    )
   }
 
   private createEntry(definition: ProviderDefinition, method: AuthMethod<unknown>, generation: number): ProviderEntry {
@@ -340,12 +377,16 @@ export class ProviderRegistry {
       if (this.loggedIssues.has(line)) continue
       const inForce = [...this.entries.values()].some((e) => e.definition.source === issue.file)
       const kept = inForce ? ' (its last good definition stays in force)' : ''
-      this.logger.error({ file: issue.file, key: issue.key, reason: issue.reason }, `provider file rejected: ${line}${kept}`)
+      this.logger.error(
+        { file: issue.file, key: issue.key, reason: issue.reason },
+        `provider file rejected: ${line}${kept}`,
+      )
     }
     this.loggedIssues = current
     for (const name of [...report.added, ...report.changed]) {
       const source = this.entries.get(name)?.definition.source
-      for (const warning of (source && this.warnings.get(source)) || []) this.logger.warn({ provider: name, file: source }, `provider ${name}: ${warning}`)
+      for (const warning of (source && this.warnings.get(source)) || [])
+        this.logger.warn({ provider: name, file: source }, `provider ${name}: ${warning}`)
     }
     if (report.added.length || report.changed.length || report.removed.length) {
       this.logger.info(

@@ -34,7 +34,9 @@ export const providerFields = {
       jwks: field.url({ doc: 'JWKS URL of the signing keys.' }),
       introspection: field.url({ doc: 'Token introspection endpoint (RFC 7662).' }),
     },
-    { doc: 'Endpoints given by hand, when discovery is off. With discovery on, a value here overrides the discovered one.' },
+    {
+      doc: 'Endpoints given by hand, when discovery is off. With discovery on, a value here overrides the discovered one.',
+    },
   ),
   backchannelUrl: field.url({
     doc: 'Internal base URL for server-to-server calls (discovery, JWKS, token, userinfo, introspection). URLs under the issuer are sent here instead; browsers and issuer validation keep the public issuer.',
@@ -43,14 +45,34 @@ export const providerFields = {
   clientSecret: field.secret({
     doc: 'The client secret: a string, { "env": "NAME" } or { "file": "/path" }. Never logged or listed. Required for client_secret_basic, client_secret_post and client_secret_jwt.',
   }),
-  clientAuthentication: field.enum(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'], {
-    doc: 'How OTPKI authenticates at the token and introspection endpoints. none: a public client (PKCE is then mandatory).',
-    default: 'client_secret_basic',
-  }),
-  clientAssertionSigningAlg: field.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'], {
-    doc: 'Signing algorithm of the client assertion (client_secret_jwt: HS*; private_key_jwt: one the key allows).',
-    defaultText: 'RS256 for private_key_jwt, HS256 for client_secret_jwt',
-  }),
+  clientAuthentication: field.enum(
+    ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
+    {
+      doc: 'How OTPKI authenticates at the token and introspection endpoints. none: a public client (PKCE is then mandatory).',
+      default: 'client_secret_basic',
+    },
+  ),
+  clientAssertionSigningAlg: field.enum(
+    [
+      'RS256',
+      'RS384',
+      'RS512',
+      'PS256',
+      'PS384',
+      'PS512',
+      'ES256',
+      'ES384',
+      'ES512',
+      'EdDSA',
+      'HS256',
+      'HS384',
+      'HS512',
+    ],
+    {
+      doc: 'Signing algorithm of the client assertion (client_secret_jwt: HS*; private_key_jwt: one the key allows).',
+      defaultText: 'RS256 for private_key_jwt, HS256 for client_secret_jwt',
+    },
+  ),
   clientPrivateKey: field.secret({
     doc: 'Private key for private_key_jwt, as PEM (PKCS#8) or a JWK (JSON text; its kid is sent), through a secret reference.',
   }),
@@ -63,18 +85,28 @@ export const providerFields = {
     defaultText: '<publicUrl>/auth/signed-out',
   }),
   scopes: field.stringArray({ doc: 'Scopes requested; must include openid.', default: ['openid', 'profile', 'email'] }),
-  prompt: field.enum(['none', 'login', 'consent', 'select_account'], { doc: 'The prompt parameter sent with every authorization request.' }),
+  prompt: field.enum(['none', 'login', 'consent', 'select_account'], {
+    doc: 'The prompt parameter sent with every authorization request.',
+  }),
   acceptsPromptNoneForward: field.boolean({
     doc: 'When OTPKI sign-in is asked with prompt=none (silent re-authentication), forward it to this provider; off: answer login_required at once.',
     default: false,
   }),
-  pkce: field.enum(['S256', 'off'], { doc: 'PKCE method. off only for providers that cannot do PKCE (logged as a warning); never with clientAuthentication none.', default: 'S256' }),
+  pkce: field.enum(['S256', 'off'], {
+    doc: 'PKCE method. off only for providers that cannot do PKCE (logged as a warning); never with clientAuthentication none.',
+    default: 'S256',
+  }),
   validateSignatures: field.boolean({
     doc: 'Verify ID token signatures. Off is accepted only for ID tokens received directly from the token endpoint over TLS; logged as a warning at every load; every claim check still applies.',
     default: true,
   }),
-  useJwksUrl: field.boolean({ doc: "Verify with the provider's JWKS (cached; an unknown kid causes one rate-limited refetch). Off: validatingPublicKey.", default: true }),
-  validatingPublicKey: field.string({ doc: 'PEM public key (or certificate) that signs the tokens, when useJwksUrl is off.' }),
+  useJwksUrl: field.boolean({
+    doc: "Verify with the provider's JWKS (cached; an unknown kid causes one rate-limited refetch). Off: validatingPublicKey.",
+    default: true,
+  }),
+  validatingPublicKey: field.string({
+    doc: 'PEM public key (or certificate) that signs the tokens, when useJwksUrl is off.',
+  }),
   validatingPublicKeyId: field.string({ doc: "With validatingPublicKey: the token's kid must equal this." }),
   signatureAlgorithms: field.stringArray({
     doc: "Accepted token signature algorithms. Default: the provider's id_token_signing_alg_values_supported, else RS256. none is always refused.",
@@ -103,8 +135,14 @@ export const providerFields = {
     doc: 'The provider cannot sign anyone in or create users; a signed-in user can link an identity from it to their own account.',
     default: false,
   }),
-  storeTokens: field.boolean({ doc: "Keep the provider's access, refresh and ID tokens with the session, encrypted at rest.", default: false }),
-  storedTokensReadable: field.boolean({ doc: 'The signed-in user may read their own stored tokens at GET /auth/tokens (refreshed when expired).', default: false }),
+  storeTokens: field.boolean({
+    doc: "Keep the provider's access, refresh and ID tokens with the session, encrypted at rest.",
+    default: false,
+  }),
+  storedTokensReadable: field.boolean({
+    doc: 'The signed-in user may read their own stored tokens at GET /auth/tokens (refreshed when expired).',
+    default: false,
+  }),
   backchannelLogout: field.boolean({
     doc: 'Accept OIDC Back-Channel Logout tokens from this provider at POST /auth/backchannel-logout (register that URL at the provider).',
     default: false,
@@ -115,13 +153,22 @@ export const providerFields = {
   }),
   claims: field.object(
     {
-      source: field.enum(['merged', 'id_token', 'userinfo'], { doc: 'Which claims the mapping reads: the ID token merged with userinfo, or only one of them.', default: 'merged' }),
-      username: field.stringArray({ doc: 'Claim paths for the username, first present wins.', default: ['username', 'preferred_username'] }),
+      source: field.enum(['merged', 'id_token', 'userinfo'], {
+        doc: 'Which claims the mapping reads: the ID token merged with userinfo, or only one of them.',
+        default: 'merged',
+      }),
+      username: field.stringArray({
+        doc: 'Claim paths for the username, first present wins.',
+        default: ['username', 'preferred_username'],
+      }),
       firstName: field.string({ doc: 'Claim path of the first name.', default: 'given_name' }),
       lastName: field.string({ doc: 'Claim path of the last name.', default: 'family_name' }),
       email: field.string({ doc: 'Claim path of the email.', default: 'email' }),
       emailVerified: field.string({ doc: 'Claim path saying the email is verified.', default: 'email_verified' }),
-      roles: field.string({ doc: 'Claim path of the roles (an array, or a string separated by spaces or commas).', default: 'roles' }),
+      roles: field.string({
+        doc: 'Claim path of the roles (an array, or a string separated by spaces or commas).',
+        default: 'roles',
+      }),
     },
     { doc: 'Where the default mapping finds each field (claim paths, see the README).' },
   ),
@@ -141,7 +188,10 @@ export const providerFields = {
     doc: 'A new identity whose username belongs to another account: refuse the sign-in, or create the user as username-2, -3, ... Never signed in as the existing user.',
     default: 'refuse',
   }),
-  firstLoginFlow: field.anyArray({ doc: 'Flow steps run at the first sign-in of an identity, before the user is created.', default: [] }),
+  firstLoginFlow: field.anyArray({
+    doc: 'Flow steps run at the first sign-in of an identity, before the user is created.',
+    default: [],
+  }),
   postLoginFlow: field.anyArray({ doc: 'Flow steps run at every sign-in, before user sync.', default: [] }),
   clockTolerance: field.duration({
     doc: "How far a token's iat, nbf and auth_time may lie in the future, and exp in the past, because clocks differ (ID tokens, logout tokens, bearer tokens). At most 5m.",

@@ -79,7 +79,12 @@ export interface AuthMethod<Context = unknown> {
   /** Interactive flows: build the redirect to the provider. `prompt` overrides the provider's. */
   start?(context: Context, provider: ProviderDefinition, options?: { prompt?: 'none' }): Promise<StartResult>
   /** Interactive flows: finish at the callback URL, with the data `start` returned. */
-  callback?(context: Context, provider: ProviderDefinition, callbackUrl: URL, data: Readonly<Record<string, string>>): Promise<AuthResult>
+  callback?(
+    context: Context,
+    provider: ProviderDefinition,
+    callbackUrl: URL,
+    data: Readonly<Record<string, string>>,
+  ): Promise<AuthResult>
   /** Where to send the browser after the local session ended, to end the provider's session too. */
   signOutUrl?(context: Context, provider: ProviderDefinition, idToken: string | undefined): URL | undefined
   /** Verifies a back-channel logout token from this provider; throws when it is not valid. */
@@ -89,7 +94,11 @@ export interface AuthMethod<Context = unknown> {
    * introspection at this provider when it is configured to). Returns the
    * token's claims, or undefined when the token is not this provider's.
    */
-  verifyAccessToken?(context: Context, provider: ProviderDefinition, token: string): Promise<VerifiedAccessToken | undefined>
+  verifyAccessToken?(
+    context: Context,
+    provider: ProviderDefinition,
+    token: string,
+  ): Promise<VerifiedAccessToken | undefined>
   /** New tokens from a refresh token. */
   refresh?(context: Context, provider: ProviderDefinition, refreshToken: string): Promise<ProviderTokens>
   dispose?(context: Context): Promise<void>

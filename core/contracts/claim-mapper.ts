@@ -52,5 +52,9 @@ export interface ClaimMapper<Options = any> {
   readonly name: string
   /** Options it takes in `mappers: [{ type: name, ...options }]`, validated when the provider file loads. */
   readonly optionsSchema?: Fields
-  map(input: ClaimMapperInput, identity: Partial<MappedIdentity>, options: Options): Promise<Partial<MappedIdentity>> | Partial<MappedIdentity>
+  map(
+    input: ClaimMapperInput,
+    identity: Partial<MappedIdentity>,
+    options: Options,
+  ): Promise<Partial<MappedIdentity>> | Partial<MappedIdentity>
 }

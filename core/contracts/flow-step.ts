@@ -11,7 +11,10 @@ export interface FlowStepInput extends ClaimMapperInput {
 }
 
 /** A step's decision: let the sign-in go on, stop it with a message for the user, or change the identity. */
-export type FlowDecision = { readonly action: 'allow' } | { readonly action: 'deny'; readonly message: string } | { readonly action: 'amend'; readonly identity: MappedIdentity }
+export type FlowDecision =
+  | { readonly action: 'allow' }
+  | { readonly action: 'deny'; readonly message: string }
+  | { readonly action: 'amend'; readonly identity: MappedIdentity }
 
 /**
  * One step of a provider's `firstLoginFlow` (first sign-in of an identity)

@@ -40,7 +40,10 @@ export interface PluginDefinition<Options = Record<string, unknown>> {
 }
 
 /** How `otpki.config.ts` names a plugin: the object, a module path or package name, optionally with options. */
-export type PluginSpec = PluginDefinition<any> | string | readonly [PluginDefinition<any> | string, Record<string, unknown>]
+export type PluginSpec =
+  | PluginDefinition<any>
+  | string
+  | readonly [PluginDefinition<any> | string, Record<string, unknown>]
 
 /**
  * Types a plugin; returns its argument unchanged.
@@ -56,6 +59,8 @@ export type PluginSpec = PluginDefinition<any> | string | readonly [PluginDefini
  * })
  * ```
  */
-export function definePlugin<Options = Record<string, unknown>>(plugin: PluginDefinition<Options>): PluginDefinition<Options> {
+export function definePlugin<Options = Record<string, unknown>>(
+  plugin: PluginDefinition<Options>,
+): PluginDefinition<Options> {
   return plugin
 }

@@ -26,7 +26,12 @@ export interface ExtensionEntry {
   readonly [option: string]: unknown
 }
 
-export type ClientAuthentication = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none'
+export type ClientAuthentication =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'none'
 
 /**
  * A provider as the running server uses it: validated, defaults applied,

@@ -31,7 +31,11 @@ export interface UserStore {
    * roles that came from that source change, and new ones are recorded as
    * coming from it. Returns the user's roles afterwards.
    */
-  setRoles(userId: number, names: readonly string[], options: { createUnknown: boolean; source?: string | undefined }): Promise<string[]>
+  setRoles(
+    userId: number,
+    names: readonly string[],
+    options: { createUnknown: boolean; source?: string | undefined },
+  ): Promise<string[]>
 }
 
 /** The fields user sync may write. */

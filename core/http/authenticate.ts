@@ -11,7 +11,6 @@ import { sessionCookie, type HttpContext } from './http-context.ts'
 /** Who made a request, and how. */
 export type Authenticated = { principal: Principal; session: ActiveSession | undefined }
 
-
 /** The request authenticators whose credential this request carries (none, for most requests). */
 export function carried(ctx: HttpContext, event: H3Event): RequestAuthenticator[] {
   if (ctx.requestAuthenticators.length === 0) return []
@@ -27,11 +26,15 @@ export function requestInfo(event: H3Event): RequestInfo {
   let peerCertificate: Buffer | undefined
   if (socket && typeof socket.getPeerCertificate === 'function') {
     const cert = socket.getPeerCertificate()
-    if (cert && cert.raw) {
+    if (cert?.raw) {
       if (!socket.authorized) {
-        throw new OtpkiError('CERTIFICATE_REFUSED', `TLS client certificate refused: ${String(socket.authorizationError)}`, {
-          publicMessage: `The client certificate was refused: ${String(socket.authorizationError)}.`,
-        })
+        throw new OtpkiError(
+          'CERTIFICATE_REFUSED',
+          `TLS client certificate refused: ${String(socket.authorizationError)}`,
+          {
+            publicMessage: `The client certificate was refused: ${String(socket.authorizationError)}.`,
+          },
+        )
       }
       peerCertificate = cert.raw
     }
@@ -52,7 +55,10 @@ export function requestInfo(event: H3Event): RequestInfo {
 
 async function bearer(ctx: HttpContext, authorization: string): Promise<Authenticated> {
   const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization)
-  if (!match) throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', { publicMessage: 'The Authorization header must be Bearer and a token.' })
+  if (!match)
+    throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', {
+      publicMessage: 'The Authorization header must be Bearer and a token.',
+    })
   try {
     return { principal: await ctx.bearer.authenticate(match[1]!), session: undefined }
   } catch (error) {
@@ -64,14 +70,28 @@ async function bearer(ctx: HttpContext, authorization: string): Promise<Authenti
   }
 }
 
-async function byRequestAuthenticators(event: H3Event, carriers: RequestAuthenticator[]): Promise<Authenticated | undefined> {
+async function byRequestAuthenticators(
+  event: H3Event,
+  carriers: RequestAuthenticator[],
+): Promise<Authenticated | undefined> {
   const info = requestInfo(event)
   for (const authenticator of carriers) {
     const found = await authenticator.authenticate(info)
     if (found) {
       const u = found.user
       return {
-        principal: { user: { id: u.id, username: u.username, firstName: u.firstName ?? null, lastName: u.lastName ?? null, email: u.email ?? null, roles: u.roles }, method: found.method, provider: null },
+        principal: {
+          user: {
+            id: u.id,
+            username: u.username,
+            firstName: u.firstName ?? null,
+            lastName: u.lastName ?? null,
+            email: u.email ?? null,
+            roles: u.roles,
+          },
+          method: found.method,
+          provider: null,
+        },
         session: undefined,
       }
     }

@@ -37,7 +37,9 @@ export async function readBodyText(event: H3Event, limit: number): Promise<strin
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
   } catch {
-    throw new OtpkiError('REQUEST_INVALID', 'request body is not UTF-8', { publicMessage: 'The request could not be read.' })
+    throw new OtpkiError('REQUEST_INVALID', 'request body is not UTF-8', {
+      publicMessage: 'The request could not be read.',
+    })
   }
 }
 
@@ -45,7 +47,9 @@ export async function readBodyText(event: H3Event, limit: number): Promise<strin
 export async function readForm(event: H3Event): Promise<URLSearchParams> {
   const type = event.req.headers.get('content-type') ?? ''
   if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new OtpkiError('UNSUPPORTED_MEDIA_TYPE', `unexpected content type ${type.slice(0, 64)}`, { publicMessage: 'Unsupported request.' })
+    throw new OtpkiError('UNSUPPORTED_MEDIA_TYPE', `unexpected content type ${type.slice(0, 64)}`, {
+      publicMessage: 'Unsupported request.',
+    })
   }
   return new URLSearchParams(await readBodyText(event, FORM_BODY_LIMIT))
 }
@@ -53,7 +57,9 @@ export async function readForm(event: H3Event): Promise<URLSearchParams> {
 /** A JSON object body, read within {@link JSON_BODY_LIMIT}. */
 export async function readJsonObject(event: H3Event): Promise<Record<string, unknown>> {
   if (!(event.req.headers.get('content-type') ?? '').startsWith('application/json')) {
-    throw new OtpkiError('UNSUPPORTED_MEDIA_TYPE', 'a request without a JSON body', { publicMessage: 'Send a JSON body.' })
+    throw new OtpkiError('UNSUPPORTED_MEDIA_TYPE', 'a request without a JSON body', {
+      publicMessage: 'Send a JSON body.',
+    })
   }
   let value: unknown
   try {

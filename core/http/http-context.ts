@@ -47,7 +47,12 @@ export interface HttpContext {
 export type Handler = (event: H3Event) => Promise<Response> | Response
 
 /** Renders a page inside the layout. */
-export function page(ctx: HttpContext, template: string, data: Record<string, unknown>, options: ResponseOptions = {}): Response {
+export function page(
+  ctx: HttpContext,
+  template: string,
+  data: Record<string, unknown>,
+  options: ResponseOptions = {},
+): Response {
   return htmlResponse(ctx.renderer.render(template, { publicUrl: ctx.publicUrl, ...data }), options)
 }
 
@@ -55,16 +60,26 @@ export function page(ctx: HttpContext, template: string, data: Record<string, un
  * Wraps a route: any error becomes a neutral error page (never a stack,
  * token or secret) and a log line that says why.
  */
-export function guarded(ctx: HttpContext, route: string, handler: Handler, options: { clearOnError?: string[]; json?: boolean } = {}): Handler {
+export function guarded(
+  ctx: HttpContext,
+  route: string,
+  handler: Handler,
+  options: { clearOnError?: string[]; json?: boolean } = {},
+): Handler {
   const cookies = (options.clearOnError ?? []).map((name) => ctx.cookies.clear(name))
   const fail = (event: H3Event, error: unknown): Response => {
     const known = isOtpkiError(error) ? error : undefined
-    if (known) ctx.logger.warn({ route, code: known.code, reason: known.message }, `${route} refused: ${known.code}: ${known.message}`)
+    if (known)
+      ctx.logger.warn(
+        { route, code: known.code, reason: known.message },
+        `${route} refused: ${known.code}: ${known.message}`,
+      )
     else ctx.logger.error({ route, err: error }, `${route} failed`)
     const { status, title, message: neutral } = answerFor(known)
     const message = known?.publicMessage ?? neutral
     const headers = errorHeaders(known, hasBody(event))
-    if (options.json) return jsonResponse({ error: known?.code.toLowerCase() ?? 'internal', message }, { status, headers })
+    if (options.json)
+      return jsonResponse({ error: known?.code.toLowerCase() ?? 'internal', message }, { status, headers })
     return page(ctx, 'error', { title, message }, { status, cookies, headers })
   }
   // No async frame of its own: a handler that answers synchronously stays synchronous.

@@ -3,7 +3,8 @@ import { FastResponse } from 'srvx'
 
 /** Headers every response carries. Pages load no script at all. */
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
@@ -29,7 +30,11 @@ export interface ResponseOptions {
  * the per-request auth check's hot path).
  */
 function build(body: string | null, contentType: string | undefined, options: ResponseOptions): Response {
-  const merged: Record<string, string> = { ...SECURITY_HEADERS, ...(contentType ? { 'content-type': contentType } : {}), ...options.headers }
+  const merged: Record<string, string> = {
+    ...SECURITY_HEADERS,
+    ...(contentType ? { 'content-type': contentType } : {}),
+    ...options.headers,
+  }
   const headers: [string, string][] = Object.entries(merged)
   for (const c of options.cookies ?? []) headers.push(['set-cookie', serialize(c.name, c.value, c.options)])
   return new FastResponse(body, { status: options.status ?? 200, headers }) as Response
@@ -54,9 +59,16 @@ export function jsonResponse(value: unknown, options: Pick<ResponseOptions, 'sta
 
 /** 303: the browser follows with a GET, whatever the method was. */
 export function redirectResponse(location: string, options: ResponseOptions = {}): Response {
-  return build(null, undefined, { ...options, status: options.status ?? 303, headers: { ...options.headers, location } })
+  return build(null, undefined, {
+    ...options,
+    status: options.status ?? 303,
+    headers: { ...options.headers, location },
+  })
 }
 
 export function textResponse(text: string, contentType: string, options: ResponseOptions = {}): Response {
-  return build(text, contentType, { ...options, headers: { 'cache-control': 'public, max-age=3600', ...options.headers } })
+  return build(text, contentType, {
+    ...options,
+    headers: { 'cache-control': 'public, max-age=3600', ...options.headers },
+  })
 }

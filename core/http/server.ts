@@ -18,7 +18,15 @@ export function createHttpApp(ctx: HttpContext): H3 {
       // Only reached by errors outside the guarded routes (h3's own, for example a malformed URL).
       const status = error.status >= 400 && error.status < 500 ? error.status : 500
       if (status >= 500) ctx.logger.error({ err: error }, 'request failed')
-      return page(ctx, 'error', { title: status === 404 ? 'Page not found' : 'Bad request', message: status === 404 ? 'There is nothing at this address.' : 'The request could not be handled.' }, { status })
+      return page(
+        ctx,
+        'error',
+        {
+          title: status === 404 ? 'Page not found' : 'Bad request',
+          message: status === 404 ? 'There is nothing at this address.' : 'The request could not be handled.',
+        },
+        { status },
+      )
     },
   })
   app.get('/', home(ctx))
@@ -36,9 +44,14 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/admin/users/:username/certificates', listCertificates(ctx))
   app.post('/admin/users/:username/certificates', attachCertificate(ctx))
   app.delete('/admin/users/:username/certificates/:fingerprint', detachCertificate(ctx))
-  app.get('/favicon.ico', () => new Response(null, { status: 204, headers: { 'cache-control': 'public, max-age=86400' } }))
+  app.get(
+    '/favicon.ico',
+    () => new Response(null, { status: 204, headers: { 'cache-control': 'public, max-age=86400' } }),
+  )
   app.get('/healthz', healthz())
   app.get('/readyz', readyz(ctx))
-  app.all('/**', () => page(ctx, 'error', { title: 'Page not found', message: 'There is nothing at this address.' }, { status: 404 }))
+  app.all('/**', () =>
+    page(ctx, 'error', { title: 'Page not found', message: 'There is nothing at this address.' }, { status: 404 }),
+  )
   return app
 }

@@ -44,7 +44,8 @@ export function checkIdentity(identity: MappedIdentity): MappedIdentity {
   text('email', identity.email, IDENTITY_LIMITS.email)
   if (identity.email !== undefined && /\s/.test(identity.email)) throw refuse('email', 'holds white space')
   if (identity.roles !== undefined) {
-    if (identity.roles.length > IDENTITY_LIMITS.roles) throw refuse('roles', `has more than ${IDENTITY_LIMITS.roles} entries`)
+    if (identity.roles.length > IDENTITY_LIMITS.roles)
+      throw refuse('roles', `has more than ${IDENTITY_LIMITS.roles} entries`)
     for (const role of identity.roles) {
       text('a role name', role, IDENTITY_LIMITS.role)
       if (role.trim() === '') throw refuse('a role name', 'is empty')
@@ -56,6 +57,7 @@ export function checkIdentity(identity: MappedIdentity): MappedIdentity {
   } catch {
     throw refuse('attributes', 'cannot be stored as JSON')
   }
-  if (Buffer.byteLength(attributes) > IDENTITY_LIMITS.attributesBytes) throw refuse('attributes', `are larger than ${IDENTITY_LIMITS.attributesBytes} bytes as JSON`)
+  if (Buffer.byteLength(attributes) > IDENTITY_LIMITS.attributesBytes)
+    throw refuse('attributes', `are larger than ${IDENTITY_LIMITS.attributesBytes} bytes as JSON`)
   return { ...identity, username: normalizeUsername(identity.username) }
 }

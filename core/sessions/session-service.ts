@@ -56,7 +56,8 @@ const isStale = (c: CachedSession, now: number) => now - c.loadedAt > CACHE_TTL_
 /** Past its absolute end, or idle for longer than allowed. */
 const isExpired = (c: CachedSession, now: number) => now >= c.expiresAt || now - c.lastSeenAt >= c.maxInactiveMs
 /** Time to record the idle timer in the database (at most a quarter of the idle timeout late). */
-const persistDue = (c: CachedSession, now: number) => now - c.persistedLastSeenAt >= Math.min(60_000, c.maxInactiveMs / 4)
+const persistDue = (c: CachedSession, now: number) =>
+  now - c.persistedLastSeenAt >= Math.min(60_000, c.maxInactiveMs / 4)
 
 /**
  * Server-side sessions: opaque ids (stored hashed), idle and absolute expiry,
@@ -168,7 +169,12 @@ export class SessionService {
     const idHash = hashId(id)
     const row = await em.findOne(SessionSchema, { idHash })
     await this.end(id, 'sign-out')
-    return row ? { provider: row.provider ?? null, idToken: row.idToken ? this.openSealed<string>(row.idToken, idHash, 'id_token') : undefined } : undefined
+    return row
+      ? {
+          provider: row.provider ?? null,
+          idToken: row.idToken ? this.openSealed<string>(row.idToken, idHash, 'id_token') : undefined,
+        }
+      : undefined
   }
 
   /** A sealed value of this session, or undefined (logged) when it does not open: sign-out and refresh go on without it. */
@@ -176,7 +182,10 @@ export class SessionService {
     try {
       return this.vault.open<T>(sealed, { session, kind })
     } catch (error) {
-      this.logger.warn({ session: session.slice(0, 12), kind, reason: (error as Error).message }, `stored ${kind} cannot be decrypted (another key, or not this session's); ignored`)
+      this.logger.warn(
+        { session: session.slice(0, 12), kind, reason: (error as Error).message },
+        `stored ${kind} cannot be decrypted (another key, or not this session's); ignored`,
+      )
       return undefined
     }
   }
@@ -188,10 +197,14 @@ export class SessionService {
   }
 
   async replaceTokens(idHash: string, tokens: ProviderTokens): Promise<void> {
-    await this.orm.em.fork().nativeUpdate(SessionSchema, { idHash }, {
-      tokens: this.vault.seal(tokens, { session: idHash, kind: 'tokens' }),
-      ...(tokens.idToken ? { idToken: this.vault.seal(tokens.idToken, { session: idHash, kind: 'id_token' }) } : {}),
-    })
+    await this.orm.em.fork().nativeUpdate(
+      SessionSchema,
+      { idHash },
+      {
+        tokens: this.vault.seal(tokens, { session: idHash, kind: 'tokens' }),
+        ...(tokens.idToken ? { idToken: this.vault.seal(tokens.idToken, { session: idHash, kind: 'id_token' }) } : {}),
+      },
+    )
   }
 
   /**
@@ -202,7 +215,8 @@ export class SessionService {
     const where = subject.sid ? { issuer, sid: subject.sid } : { issuer, subject: subject.sub! }
     const ended = await this.orm.em.fork().nativeDelete(SessionSchema, where)
     for (const [id, entry] of this.cache.entries()) {
-      if (entry.issuer === issuer && (subject.sid ? entry.sid === subject.sid : entry.subject === subject.sub)) this.cache.delete(id)
+      if (entry.issuer === issuer && (subject.sid ? entry.sid === subject.sid : entry.subject === subject.sub))
+        this.cache.delete(id)
     }
     return ended
   }

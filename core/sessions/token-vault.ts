@@ -23,7 +23,15 @@ export class TokenVault {
   private readonly key: Buffer
 
   constructor(secret: string) {
-    this.key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('otpki token vault'), Buffer.from('aes-256-gcm v2'), 32))
+    this.key = Buffer.from(
+      hkdfSync(
+        'sha256',
+        Buffer.from(secret, 'utf8'),
+        Buffer.from('otpki token vault'),
+        Buffer.from('aes-256-gcm v2'),
+        32,
+      ),
+    )
   }
 
   /** The key file beside the database, created (mode 0600) when missing. */
@@ -40,7 +48,12 @@ export class TokenVault {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv)
     cipher.setAAD(associatedData(context))
     const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()])
-    return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.')
+    return [
+      VERSION,
+      iv.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+      body.toString('base64url'),
+    ].join('.')
   }
 
   /** The sealed value; throws when it was sealed for another context, with another key, or altered. */

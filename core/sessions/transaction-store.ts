@@ -45,7 +45,10 @@ export class TransactionStore {
     const id = newId()
     const now = this.clock.now()
     const em = this.orm.em.fork()
-    if ((await this.pending()) >= this.maxPending && ((await this.purgeExpired()) === 0 || (await this.pending()) >= this.maxPending)) {
+    if (
+      (await this.pending()) >= this.maxPending &&
+      ((await this.purgeExpired()) === 0 || (await this.pending()) >= this.maxPending)
+    ) {
       throw new OtpkiError('SIGN_IN_BUSY', `${this.maxPending} sign-ins are pending (rateLimit.maxPendingSignIns)`, {
         retryAfter: 60,
         publicMessage: 'Too many sign-ins are in progress right now. Please try again in a minute.',
@@ -71,9 +74,13 @@ export class TransactionStore {
   /** Finds and deletes a transaction. Exactly one caller can consume it. */
   async consume(id: string | undefined): Promise<SignInTransaction> {
     const missing = () =>
-      new OtpkiError('TRANSACTION_MISSING', 'callback without a sign-in transaction (no cookie, replayed, or from another browser)', {
-        publicMessage: 'This sign-in link is not valid in this browser any more. Please sign in again.',
-      })
+      new OtpkiError(
+        'TRANSACTION_MISSING',
+        'callback without a sign-in transaction (no cookie, replayed, or from another browser)',
+        {
+          publicMessage: 'This sign-in link is not valid in this browser any more. Please sign in again.',
+        },
+      )
     if (!id || id.length > 128) throw missing()
     const idHash = hashId(id)
     const em = this.orm.em.fork()

@@ -149,4 +149,13 @@ export const LogoutTokenSchema = defineEntity({
 })
 export type LogoutToken = InferEntity<typeof LogoutTokenSchema>
 
-export const entities = [UserSchema, RoleSchema, UserRoleSchema, IdentitySchema, SessionSchema, AuthTransactionSchema, CertificateSchema, LogoutTokenSchema]
+export const entities = [
+  UserSchema,
+  RoleSchema,
+  UserRoleSchema,
+  IdentitySchema,
+  SessionSchema,
+  AuthTransactionSchema,
+  CertificateSchema,
+  LogoutTokenSchema,
+]

@@ -27,7 +27,10 @@ export function parsePem(pem: string): X509Certificate {
   try {
     return new X509Certificate(pem)
   } catch (cause) {
-    throw new OtpkiError('REQUEST_INVALID', `not a PEM certificate: ${(cause as Error).message}`, { publicMessage: 'This is not a PEM certificate.', cause })
+    throw new OtpkiError('REQUEST_INVALID', `not a PEM certificate: ${(cause as Error).message}`, {
+      publicMessage: 'This is not a PEM certificate.',
+      cause,
+    })
   }
 }
 
@@ -73,7 +76,9 @@ export class UserDirectory {
       roles.set(id, [...(roles.get(id) ?? []), link.role.name])
     }
     const counts = new Map<number, number>()
-    const rows = (await em.getConnection().execute('select user_id as id, count(*) as n from certificates group by user_id')) as { id: number; n: number }[]
+    const rows = (await em
+      .getConnection()
+      .execute('select user_id as id, count(*) as n from certificates group by user_id')) as { id: number; n: number }[]
     for (const { id, n } of rows) counts.set(Number(id), Number(n))
     return users.map((user) => ({
       id: user.id,
@@ -109,8 +114,11 @@ export class UserDirectory {
     const em = this.orm.em.fork()
     const existing = await em.findOne(CertificateSchema, { fingerprint }, { populate: ['user'] })
     if (existing) {
-      if ((existing.user as User).id === user.id) return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
-      throw new OtpkiError('IDENTITY_LINKED', `certificate ${fingerprint} is attached to another user`, { publicMessage: 'This certificate is attached to another user.' })
+      if ((existing.user as User).id === user.id)
+        return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
+      throw new OtpkiError('IDENTITY_LINKED', `certificate ${fingerprint} is attached to another user`, {
+        publicMessage: 'This certificate is attached to another user.',
+      })
     }
     em.create(CertificateSchema, this.row(cert, user.id))
     await em.flush()
@@ -122,7 +130,10 @@ export class UserDirectory {
     const user = await this.requireUser(username)
     const normalized = fingerprint.replaceAll(':', '').toLowerCase()
     const deleted = await this.orm.em.fork().nativeDelete(CertificateSchema, { fingerprint: normalized, user: user.id })
-    if (deleted === 0) throw new OtpkiError('NOT_FOUND', `${username} has no certificate ${normalized}`, { publicMessage: 'No such certificate for this user.' })
+    if (deleted === 0)
+      throw new OtpkiError('NOT_FOUND', `${username} has no certificate ${normalized}`, {
+        publicMessage: 'No such certificate for this user.',
+      })
     this.changed(user.id)
   }
 
@@ -133,14 +144,21 @@ export class UserDirectory {
       username = normalizeUsername(commonName, "the certificate's CN")
     } catch (error) {
       const e = error as OtpkiError
-      throw new OtpkiError('CERTIFICATE_REFUSED', e.message, { publicMessage: e.message.replace(/^the certificate's CN "[^"]*"/, "The certificate's common name") + '.', cause: e })
+      throw new OtpkiError('CERTIFICATE_REFUSED', e.message, {
+        publicMessage: `${e.message.replace(/^the certificate's CN "[^"]*"/, "The certificate's common name")}.`,
+        cause: e,
+      })
     }
     return this.orm.em.fork().transactional(async (em) => {
       const store = new OrmUserStore(em, this.clock)
       if (await store.findByUsername(username)) {
-        throw new OtpkiError('CERTIFICATE_REFUSED', `username ${username} (the certificate's CN) already belongs to another account`, {
-          publicMessage: `The certificate's common name "${username}" is the username of an existing account, and this certificate is not attached to it.`,
-        })
+        throw new OtpkiError(
+          'CERTIFICATE_REFUSED',
+          `username ${username} (the certificate's CN) already belongs to another account`,
+          {
+            publicMessage: `The certificate's common name "${username}" is the username of an existing account, and this certificate is not attached to it.`,
+          },
+        )
       }
       const user = await store.createUser({ username })
       const cert = parsePem(pem)
@@ -152,7 +170,8 @@ export class UserDirectory {
 
   /** Whether any user with one of these roles holds a certificate. */
   async anyCertificateHolderWithRole(roles: readonly string[]): Promise<boolean> {
-    for (const user of await this.list()) if (user.certificates > 0 && user.roles.some((r) => roles.includes(r))) return true
+    for (const user of await this.list())
+      if (user.certificates > 0 && user.roles.some((r) => roles.includes(r))) return true
     return false
   }
 

@@ -45,7 +45,8 @@ export class OrmUserStore implements UserStore {
     if ('lastName' in changes) user.lastName = changes.lastName ?? null
     if ('email' in changes) user.email = changes.email ?? null
     if (changes.emailVerified !== undefined) user.emailVerified = changes.emailVerified
-    if (changes.attributes && Object.keys(changes.attributes).length > 0) user.attributes = { ...user.attributes, ...changes.attributes }
+    if (changes.attributes && Object.keys(changes.attributes).length > 0)
+      user.attributes = { ...user.attributes, ...changes.attributes }
     user.updatedAt = this.clock.now()
     await this.em.flush()
   }
@@ -60,24 +61,37 @@ export class OrmUserStore implements UserStore {
     await this.em.nativeUpdate(IdentitySchema, { issuer, subject }, { lastLoginAt: this.clock.now() })
   }
 
-  async setRoles(userId: number, names: readonly string[], options: { createUnknown: boolean; source?: string | undefined }): Promise<string[]> {
+  async setRoles(
+    userId: number,
+    names: readonly string[],
+    options: { createUnknown: boolean; source?: string | undefined },
+  ): Promise<string[]> {
     const wanted = [...new Set(names)]
     const known = wanted.length ? await this.em.find(RoleSchema, { name: { $in: wanted } }) : []
     const roles = [...known]
     if (options.createUnknown) {
       const now = this.clock.now()
       for (const name of wanted) {
-        if (!known.some((r) => r.name === name)) roles.push(this.em.create(RoleSchema, { name, system: true, createdAt: now }))
+        if (!known.some((r) => r.name === name))
+          roles.push(this.em.create(RoleSchema, { name, system: true, createdAt: now }))
       }
       await this.em.flush()
     }
     const current = await this.em.find(UserRoleSchema, { user: userId }, { populate: ['role'] })
     const keep = new Set(roles.map((r) => r.id))
     // Scoped to a source: roles from elsewhere (an administrator, another provider) are never removed.
-    for (const link of current) if (!keep.has(link.role.id) && (options.source === undefined || link.source === options.source)) this.em.remove(link)
+    for (const link of current)
+      if (!keep.has(link.role.id) && (options.source === undefined || link.source === options.source))
+        this.em.remove(link)
     const have = new Set(current.map((l) => l.role.id))
     for (const role of roles) {
-      if (!have.has(role.id)) this.em.create(UserRoleSchema, { user: userId, role: role.id, source: options.source ?? null, createdAt: this.clock.now() })
+      if (!have.has(role.id))
+        this.em.create(UserRoleSchema, {
+          user: userId,
+          role: role.id,
+          source: options.source ?? null,
+          createdAt: this.clock.now(),
+        })
     }
     await this.em.flush()
     const after = await this.em.find(UserRoleSchema, { user: userId }, { populate: ['role'] })

@@ -14,7 +14,9 @@ describe('department-roles', () => {
   })
 
   it('reads several departments, and a fallback role', async () => {
-    const identity = await runMappers([[departmentRoles, { ...options, otherwise: 'staff' }]], { department: ['IT', 'Sales'] })
+    const identity = await runMappers([[departmentRoles, { ...options, otherwise: 'staff' }]], {
+      department: ['IT', 'Sales'],
+    })
     expect(identity.roles).toEqual(['pki-operator', 'staff'])
   })
 
@@ -24,6 +26,8 @@ describe('department-roles', () => {
   })
 
   it('refuses bad options, naming the key', async () => {
-    await expect(runMappers([[departmentRoles, { departments: 'Finance=auditor' }]], {})).rejects.toThrow(/option claim: is required[\s\S]*option departments: must be an array/)
+    await expect(runMappers([[departmentRoles, { departments: 'Finance=auditor' }]], {})).rejects.toThrow(
+      /option claim: is required[\s\S]*option departments: must be an array/,
+    )
   })
 })

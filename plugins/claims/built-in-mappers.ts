@@ -72,7 +72,13 @@ const PLACEHOLDER = /\$\{([^}]+)\}/g
  */
 export const usernameTemplate: ClaimMapper<{ template: string }> = {
   name: 'username-template',
-  optionsSchema: { template: field.string({ doc: 'Template with ${claim path} placeholders.', required: true, pattern: '\\$\\{[^}]+\\}' }) },
+  optionsSchema: {
+    template: field.string({
+      doc: 'Template with ${claim path} placeholders.',
+      required: true,
+      pattern: '\\$\\{[^}]+\\}',
+    }),
+  },
   map({ claims, provider }, identity, { template }) {
     const missing: string[] = []
     const username = template.replace(PLACEHOLDER, (_, path: string) => {
@@ -86,7 +92,8 @@ export const usernameTemplate: ClaimMapper<{ template: string }> = {
       })
     }
     const cleaned = username.replace(/^[.\-_]+|[.\-_]+$/g, '')
-    if (cleaned === '') throw new OtpkiError('CLAIM_INVALID', `${provider.name}: username template gave an empty username`)
+    if (cleaned === '')
+      throw new OtpkiError('CLAIM_INVALID', `${provider.name}: username template gave an empty username`)
     return { ...identity, username: cleaned }
   },
 }
@@ -101,4 +108,10 @@ function safe(value: string): string {
     .slice(0, 64)
 }
 
-export const builtInMappers: ClaimMapper[] = [attributeImporter, claimToRole, hardcodedRole, hardcodedAttribute, usernameTemplate]
+export const builtInMappers: ClaimMapper[] = [
+  attributeImporter,
+  claimToRole,
+  hardcodedRole,
+  hardcodedAttribute,
+  usernameTemplate,
+]

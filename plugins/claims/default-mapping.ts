@@ -8,7 +8,11 @@ function missing(claim: string, provider: string): OtpkiError {
 
 export function text(claims: Claims, path: string): string | undefined {
   const value = readClaim(claims, path)
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : undefined
+  return typeof value === 'string' && value.trim() !== ''
+    ? value.trim()
+    : typeof value === 'number'
+      ? String(value)
+      : undefined
 }
 
 /**

@@ -2,7 +2,15 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import { X509Certificate as ParsedName } from '@peculiar/x509'
-import { addressList, OtpkiError, type ClientCertificateConfig, type RequestAuthenticator, type RequestAuthenticatorServices, type RequestInfo, type StoredUser } from '../../core/index.ts'
+import {
+  addressList,
+  OtpkiError,
+  type ClientCertificateConfig,
+  type RequestAuthenticator,
+  type RequestAuthenticatorServices,
+  type RequestInfo,
+  type StoredUser,
+} from '../../core/index.ts'
 import { DEFAULT_HEADERS, forwardedCertificate } from './formats.ts'
 
 /** A parsed certificate, as cached by its header value or DER. */
@@ -23,7 +31,6 @@ function refuse(reason: string): OtpkiError {
   return new OtpkiError('CERTIFICATE_REFUSED', reason, { publicMessage: reason })
 }
 
-
 /**
  * The one common name of a certificate's subject, read from the DER (not from a
  * printed form, which cannot tell `CN=a+O=b` from a name holding " + ").
@@ -34,8 +41,12 @@ export function singleCommonName(der: Buffer): string {
   const withCn = rdns.filter((rdn) => 'CN' in rdn)
   const values = withCn.flatMap((rdn) => rdn.CN!)
   if (values.length === 0) throw refuse('The client certificate has no common name (CN) to name a user after.')
-  if (values.length > 1) throw refuse('The client certificate has several common names (CN); OTPKI cannot tell which names the user.')
-  if (Object.keys(withCn[0]!).length > 1) throw refuse('The client certificate names its user in a multi-valued RDN (CN joined with another attribute by "+"); OTPKI refuses such a name.')
+  if (values.length > 1)
+    throw refuse('The client certificate has several common names (CN); OTPKI cannot tell which names the user.')
+  if (Object.keys(withCn[0]!).length > 1)
+    throw refuse(
+      'The client certificate names its user in a multi-valued RDN (CN joined with another attribute by "+"); OTPKI refuses such a name.',
+    )
   return values[0]!
 }
 
@@ -43,11 +54,18 @@ function loadBundle(file: string): X509Certificate[] {
   let certs: X509Certificate[]
   try {
     const text = readFileSync(file, 'utf8')
-    certs = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]))
+    certs = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map(
+      (m) => new X509Certificate(m[0]),
+    )
   } catch (cause) {
-    throw new OtpkiError('CONFIG_INVALID', `clientCertificate.caBundle: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause })
+    throw new OtpkiError(
+      'CONFIG_INVALID',
+      `clientCertificate.caBundle: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+      { cause },
+    )
   }
-  if (certs.length === 0) throw new OtpkiError('CONFIG_INVALID', `clientCertificate.caBundle: ${file} holds no PEM certificate`)
+  if (certs.length === 0)
+    throw new OtpkiError('CONFIG_INVALID', `clientCertificate.caBundle: ${file} holds no PEM certificate`)
   return certs
 }
 
@@ -57,7 +75,10 @@ function loadBundle(file: string): X509Certificate[] {
  * listener. Parsing is cached by header value and the user by fingerprint,
  * so a repeat caller costs a lookup.
  */
-export function clientCertificateAuthenticator(config: ClientCertificateConfig, services: RequestAuthenticatorServices): RequestAuthenticator {
+export function clientCertificateAuthenticator(
+  config: ClientCertificateConfig,
+  services: RequestAuthenticatorServices,
+): RequestAuthenticator {
   const { users, logger, clock } = services
   const header = (config.header ?? DEFAULT_HEADERS[config.format]).toLowerCase()
   const isTrusted = addressList(config.trustedProxies)
@@ -65,7 +86,8 @@ export function clientCertificateAuthenticator(config: ClientCertificateConfig, 
   const parsed = new LRUCache<string, ParsedCertificate>({ max: 1_000 })
   const usersByFingerprint = new LRUCache<string, { user: StoredUser | undefined; at: number }>({ max: 10_000 })
   users.onChange((userId) => {
-    for (const [fingerprint, entry] of usersByFingerprint.entries()) if (!entry.user || entry.user.id === userId) usersByFingerprint.delete(fingerprint)
+    for (const [fingerprint, entry] of usersByFingerprint.entries())
+      if (!entry.user || entry.user.id === userId) usersByFingerprint.delete(fingerprint)
   })
 
   const parse = (key: string, der: Buffer): ParsedCertificate => {
@@ -77,7 +99,10 @@ export function clientCertificateAuthenticator(config: ClientCertificateConfig, 
       } catch {
         throw refuse('The client certificate cannot be read.')
       }
-      const untrusted = bundle && !bundle.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)) ? 'not issued by a CA in the configured bundle' : undefined
+      const untrusted =
+        bundle && !bundle.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))
+          ? 'not issued by a CA in the configured bundle'
+          : undefined
       entry = {
         fingerprint: cert.fingerprint256.replaceAll(':', '').toLowerCase(),
         notBefore: Date.parse(cert.validFrom),
@@ -119,13 +144,18 @@ export function clientCertificateAuthenticator(config: ClientCertificateConfig, 
         const present = request.headerValues(header).length > 0
         if (!present) return undefined
         if (!isTrusted(request.remoteAddress)) {
-          logger.warn({ peer: request.remoteAddress, header }, 'client certificate header from an untrusted peer ignored')
+          logger.warn(
+            { peer: request.remoteAddress, header },
+            'client certificate header from an untrusted peer ignored',
+          )
           return undefined
         }
         if (config.verifyHeader) {
           const verdicts = request.headerValues(config.verifyHeader)
           if (verdicts.length !== 1 || verdicts[0]!.trim() !== config.verifyValue) {
-            throw refuse(`The ingress did not verify the client certificate (${config.verifyHeader}: ${(verdicts[0] ?? 'missing').slice(0, 60)}).`)
+            throw refuse(
+              `The ingress did not verify the client certificate (${config.verifyHeader}: ${(verdicts[0] ?? 'missing').slice(0, 60)}).`,
+            )
           }
         }
         const der = forwardedCertificate(request, config.format, header)
@@ -134,8 +164,10 @@ export function clientCertificateAuthenticator(config: ClientCertificateConfig, 
         if (cert.untrusted) throw refuse(`The client certificate is ${cert.untrusted}.`)
       }
       const now = clock.now()
-      if (now < cert.notBefore) throw refuse(`The client certificate is not valid before ${new Date(cert.notBefore).toISOString()}.`)
-      if (now > cert.notAfter) throw refuse(`The client certificate expired at ${new Date(cert.notAfter).toISOString()}.`)
+      if (now < cert.notBefore)
+        throw refuse(`The client certificate is not valid before ${new Date(cert.notBefore).toISOString()}.`)
+      if (now > cert.notAfter)
+        throw refuse(`The client certificate expired at ${new Date(cert.notAfter).toISOString()}.`)
       return { user: await userFor(cert), method: 'client-certificate' }
     },
   }

@@ -22,7 +22,8 @@ function refuse(reason: string): OtpkiError {
 
 /** Strict, canonical base64: the alphabet, padding only at the end, and nothing a decoder would have to ignore. */
 function base64(text: string, what: string): Buffer {
-  if (text === '' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) throw refuse(`${what} is not base64`)
+  if (text === '' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text))
+    throw refuse(`${what} is not base64`)
   const bytes = Buffer.from(text, 'base64')
   if (bytes.toString('base64') !== text) throw refuse(`${what} is not canonical base64`)
   return bytes
@@ -43,7 +44,10 @@ function oneDer(der: Buffer): Buffer {
     for (let i = 0; i < octets; i++) length = length * 256 + der[2 + i]!
     offset += octets
   }
-  if (offset + length !== der.length) throw refuse(offset + length < der.length ? 'the header holds data after the certificate' : 'the certificate is truncated')
+  if (offset + length !== der.length)
+    throw refuse(
+      offset + length < der.length ? 'the header holds data after the certificate' : 'the certificate is truncated',
+    )
   return der
 }
 
@@ -95,7 +99,10 @@ export function parseXfcc(value: string): XfccPair[][] {
     while (i < value.length && /[A-Za-z]/.test(value[i]!)) i++
     const key = value.slice(keyStart, i).toLowerCase()
     if (key === '') throw refuse(`the x-forwarded-client-cert header does not parse: a key was expected ${at()}`)
-    if (!XFCC_KEYS.has(key)) throw refuse(`the x-forwarded-client-cert header has an unknown key ${JSON.stringify(value.slice(keyStart, i).slice(0, 20))}`)
+    if (!XFCC_KEYS.has(key))
+      throw refuse(
+        `the x-forwarded-client-cert header has an unknown key ${JSON.stringify(value.slice(keyStart, i).slice(0, 20))}`,
+      )
     if (value[i] !== '=') throw refuse(`the x-forwarded-client-cert header does not parse: "=" was expected ${at()}`)
     i++
     let text = ''
@@ -122,7 +129,9 @@ export function parseXfcc(value: string): XfccPair[][] {
       text = value.slice(start, i)
     }
     if (!XFCC_REPEATABLE.has(key) && pairs.some((p) => p.key === key)) {
-      throw refuse(`an x-forwarded-client-cert element has ${key === 'cert' ? 'two Cert values' : `the key ${key} twice`}`)
+      throw refuse(
+        `an x-forwarded-client-cert element has ${key === 'cert' ? 'two Cert values' : `the key ${key} twice`}`,
+      )
     }
     pairs.push({ key, value: text })
     if (i === value.length) break

@@ -17,14 +17,23 @@ export interface Issued {
 }
 
 function pemOf(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trim()
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim()
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`
 }
 
 async function issued(cert: x509.X509Certificate, keys: CryptoKeyPair): Promise<Issued> {
   const der = Buffer.from(cert.rawData)
   const fingerprint = Buffer.from(await webcrypto.subtle.digest('SHA-256', der)).toString('hex')
-  return { cert, certPem: cert.toString('pem') + '\n', keyPem: pemOf('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), der, fingerprint }
+  return {
+    cert,
+    certPem: `${cert.toString('pem')}\n`,
+    keyPem: pemOf('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+    der,
+    fingerprint,
+  }
 }
 
 let serial = 1
@@ -51,7 +60,10 @@ export class TestCa {
       notAfter: new Date(now + 365 * 86400_000),
       keys,
       signingAlgorithm: ALG,
-      extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ],
     })
     return new TestCa(await issued(cert, keys), keys, name)
   }
@@ -65,11 +77,18 @@ export class TestCa {
   async server(): Promise<Issued> {
     return this.issue('CN=localhost', {}, [
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'dns', value: 'localhost' },
+        { type: 'ip', value: '127.0.0.1' },
+      ]),
     ])
   }
 
-  private async issue(subject: string, validity: { from?: number; to?: number }, extensions: x509.Extension[]): Promise<Issued> {
+  private async issue(
+    subject: string,
+    validity: { from?: number; to?: number },
+    extensions: x509.Extension[],
+  ): Promise<Issued> {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair
     const now = Date.now()
     const cert = await x509.X509CertificateGenerator.create({
@@ -114,7 +133,12 @@ export async function ensureDevPki(dir: string): Promise<DevPki> {
     clientKey: join(dir, 'client-key.pem'),
     clientCert: join(dir, 'client.pem'),
   }
-  if (Object.values(files).slice(1).every((f) => existsSync(f))) return files
+  if (
+    Object.values(files)
+      .slice(1)
+      .every((f) => existsSync(f))
+  )
+    return files
   await mkdir(dir, { recursive: true })
   const ca = await TestCa.create('OTPKI development CA')
   const server = await ca.server()

@@ -46,7 +46,12 @@ export interface DevClient {
   clientSecret?: string
   redirectUris: string[]
   postLogoutRedirectUris: string[]
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none'
+  tokenEndpointAuthMethod?:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'client_secret_jwt'
+    | 'private_key_jwt'
+    | 'none'
   /** Signing algorithm the provider requires of client assertions. */
   tokenEndpointAuthSigningAlg?: string
   /** Public keys for private_key_jwt. */
@@ -147,9 +152,13 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
       redirect_uris: c.redirectUris,
       post_logout_redirect_uris: c.postLogoutRedirectUris,
       token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_basic',
-      ...(c.tokenEndpointAuthSigningAlg ? { token_endpoint_auth_signing_alg: c.tokenEndpointAuthSigningAlg as never } : {}),
+      ...(c.tokenEndpointAuthSigningAlg
+        ? { token_endpoint_auth_signing_alg: c.tokenEndpointAuthSigningAlg as never }
+        : {}),
       ...(c.jwks ? { jwks: c.jwks as never } : {}),
-      ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+      ...(c.backchannelLogoutUri
+        ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
+        : {}),
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
     })),
@@ -158,7 +167,17 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     cookies: { keys: [randomBytes(32).toString('hex')] },
     claims: {
       openid: ['sub'],
-      profile: ['preferred_username', 'given_name', 'family_name', 'name', 'department', 'office', 'groups', 'isAdmin', ...(options.extraClaims ?? [])],
+      profile: [
+        'preferred_username',
+        'given_name',
+        'family_name',
+        'name',
+        'department',
+        'office',
+        'groups',
+        'isAdmin',
+        ...(options.extraClaims ?? []),
+      ],
       email: ['email', 'email_verified'],
       roles: ['roles'],
     },
@@ -172,9 +191,30 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
       return globalThis.fetch(url, rest)
     },
     enabledJWA: {
-      clientAuthSigningAlgValues: ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
+      clientAuthSigningAlgValues: [
+        'HS256',
+        'HS384',
+        'HS512',
+        'RS256',
+        'RS384',
+        'RS512',
+        'PS256',
+        'PS384',
+        'PS512',
+        'ES256',
+        'ES384',
+        'ES512',
+        'EdDSA',
+      ],
     },
-    ttl: { Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600, AccessToken: 3600, IdToken: 3600, RefreshToken: 8 * 3600 },
+    ttl: {
+      Interaction: 600,
+      Session: 8 * 3600,
+      Grant: 8 * 3600,
+      AccessToken: 3600,
+      IdToken: 3600,
+      RefreshToken: 8 * 3600,
+    },
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: options.introspection ?? true },
@@ -197,12 +237,17 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html'
-      ctx.body = page('Development provider: error', `<h1>Error</h1><p class="error">${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ''))}</p>`)
+      ctx.body = page(
+        'Development provider: error',
+        `<h1>Error</h1><p class="error">${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ''))}</p>`,
+      )
     },
   }
   const provider = new Provider(issuer, configuration)
   provider.on('server_error', (_ctx, error) => console.error('development provider error', error))
-  provider.on('backchannel.error', (_ctx, error, client) => console.error(`development provider: back-channel logout to ${client.clientId} failed:`, error))
+  provider.on('backchannel.error', (_ctx, error, client) =>
+    console.error(`development provider: back-channel logout to ${client.clientId} failed:`, error),
+  )
   const oidc = provider.callback()
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -211,7 +256,12 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
     void handleInteraction(provider, users, req, res, match[1]!, Boolean(match[2])).catch((error: unknown) => {
       res.statusCode = 400
       res.setHeader('content-type', 'text/html; charset=utf-8')
-      res.end(page('Development provider: error', `<h1>Sign-in expired</h1><p class="error">${escapeHtml(error instanceof Error ? error.message : String(error))}</p>`))
+      res.end(
+        page(
+          'Development provider: error',
+          `<h1>Sign-in expired</h1><p class="error">${escapeHtml(error instanceof Error ? error.message : String(error))}</p>`,
+        ),
+      )
     })
   })
 
@@ -244,7 +294,12 @@ async function handleInteraction(
       res.setHeader('content-type', 'text/html; charset=utf-8')
       return void res.end(loginForm(uid, users, 'Unknown username or wrong password.'))
     }
-    return provider.interactionFinished(req, res, { login: { accountId: username } }, { mergeWithLastSubmission: false })
+    return provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: username } },
+      { mergeWithLastSubmission: false },
+    )
   }
   if (details.prompt.name === 'login') {
     res.setHeader('content-type', 'text/html; charset=utf-8')

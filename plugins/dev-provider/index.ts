@@ -34,7 +34,10 @@ export default definePlugin<{ port?: number }>({
           },
         ],
       })
-      ctx.logger.warn({ issuer: running.issuer }, 'development provider running: demo accounts admin/admin and alice/alice; never use it in production')
+      ctx.logger.warn(
+        { issuer: running.issuer },
+        'development provider running: demo accounts admin/admin and alice/alice; never use it in production',
+      )
     })
     ctx.onStop(async () => running?.close())
   },

@@ -18,7 +18,12 @@ export const requireClaim: FlowStep<{ claim: string; values?: string[]; pattern?
     const regex = pattern !== undefined ? new RegExp(`^(?:${pattern})$`) : undefined
     const have = claimStrings(readClaim(claims, claim)) ?? []
     const ok = have.some((v) => (values?.includes(v) ?? false) || (regex?.test(v) ?? false))
-    return ok ? { action: 'allow' } : { action: 'deny', message: message ?? 'Your account is not allowed to sign in to OTPKI. Please contact an administrator.' }
+    return ok
+      ? { action: 'allow' }
+      : {
+          action: 'deny',
+          message: message ?? 'Your account is not allowed to sign in to OTPKI. Please contact an administrator.',
+        }
   },
 }
 
@@ -29,7 +34,12 @@ export const requireVerifiedEmail: FlowStep<{ message?: string }> = {
   run({ identity }, { message }) {
     return identity.email && identity.emailVerified
       ? { action: 'allow' }
-      : { action: 'deny', message: message ?? 'OTPKI needs a verified email address. Please verify your email at your identity provider and try again.' }
+      : {
+          action: 'deny',
+          message:
+            message ??
+            'OTPKI needs a verified email address. Please verify your email at your identity provider and try again.',
+        }
   },
 }
 

@@ -26,7 +26,13 @@ export function providerFetch(provider: ProviderDefinition): typeof fetch {
   }
 }
 
-function rewriteUrl(url: string, publicBase: string, internalBase: string, publicOrigin: string, internalOrigin: string): string {
+function rewriteUrl(
+  url: string,
+  publicBase: string,
+  internalBase: string,
+  publicOrigin: string,
+  internalOrigin: string,
+): string {
   if (url === publicBase || url.startsWith(`${publicBase}/`)) return internalBase + url.slice(publicBase.length)
   if (url.startsWith(`${publicOrigin}/`)) return internalOrigin + url.slice(publicOrigin.length)
   return url

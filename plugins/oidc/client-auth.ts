@@ -28,7 +28,11 @@ export function clientAuthentication(provider: ProviderDefinition): client.Clien
 }
 
 /** RFC 7523 client assertion: iss = sub = client ID, aud = the issuer, short-lived, unique jti. */
-function assertion(provider: ProviderDefinition, key: Uint8Array | import('node:crypto').KeyObject, kid: string | undefined): client.ClientAuth {
+function assertion(
+  provider: ProviderDefinition,
+  key: Uint8Array | import('node:crypto').KeyObject,
+  kid: string | undefined,
+): client.ClientAuth {
   const auth = async (as: client.ServerMetadata, _client: client.ClientMetadata, body: URLSearchParams) => {
     const now = Math.floor(Date.now() / 1000)
     const jwt = await new SignJWT({})

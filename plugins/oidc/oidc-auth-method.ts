@@ -1,6 +1,14 @@
 import * as client from 'openid-client'
 import type { JWTPayload } from 'jose'
-import { OtpkiError, type AuthMethod, type AuthResult, type Claims, type Clock, type ProviderDefinition, type ProviderTokens } from '../../core/index.ts'
+import {
+  OtpkiError,
+  type AuthMethod,
+  type AuthResult,
+  type Claims,
+  type Clock,
+  type ProviderDefinition,
+  type ProviderTokens,
+} from '../../core/index.ts'
 import { HTTP_TIMEOUT_SECONDS, providerFetch, publicUrlFor } from './backchannel-fetch.ts'
 import { clientAuthentication } from './client-auth.ts'
 import { checkTimingClaims } from './timing.ts'
@@ -16,7 +24,11 @@ export interface OidcContext {
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
 
 /** The server metadata: discovered (optionally overridden by `endpoints`) or given by hand. */
-async function serverMetadata(provider: ProviderDefinition, fetchImpl: typeof fetch, insecure: boolean): Promise<client.ServerMetadata> {
+async function serverMetadata(
+  provider: ProviderDefinition,
+  fetchImpl: typeof fetch,
+  insecure: boolean,
+): Promise<client.ServerMetadata> {
   const e = provider.endpoints
   const overrides: Partial<client.ServerMetadata> = {
     ...(e.authorization ? { authorization_endpoint: e.authorization } : {}),
@@ -68,7 +80,11 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     const config = new client.Configuration(
       metadata,
       provider.clientId,
-      { redirect_uris: [provider.redirectUrl], response_types: ['code'], [client.clockTolerance]: provider.clockTolerance },
+      {
+        redirect_uris: [provider.redirectUrl],
+        response_types: ['code'],
+        [client.clockTolerance]: provider.clockTolerance,
+      },
       clientAuthentication(provider),
     )
     config[client.customFetch] = fetchImpl
@@ -76,10 +92,17 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     if (insecure) client.allowInsecureRequests(config)
     let verifier: TokenVerifier | undefined
     if (provider.validateSignatures || provider.backchannelLogout) {
-      verifier = tokenVerifier(provider, metadata.jwks_uri, metadata.id_token_signing_alg_values_supported, fetchImpl, io.clock)
+      verifier = tokenVerifier(
+        provider,
+        metadata.jwks_uri,
+        metadata.id_token_signing_alg_values_supported,
+        fetchImpl,
+        io.clock,
+      )
       await verifier.load()
     }
-    if (!provider.validateSignatures) io.logger.warn({ provider: provider.name }, 'ID token signatures are not verified (validateSignatures: false)')
+    if (!provider.validateSignatures)
+      io.logger.warn({ provider: provider.name }, 'ID token signatures are not verified (validateSignatures: false)')
     return { config, verifier, clock: io.clock }
   },
 
@@ -93,7 +116,9 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
       scope: provider.scopes.join(' '),
       state,
       nonce,
-      ...(codeVerifier ? { code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' } : {}),
+      ...(codeVerifier
+        ? { code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' }
+        : {}),
       ...(prompt ? { prompt } : {}),
     })
     return { url, data: { state, nonce, ...(codeVerifier ? { codeVerifier } : {}) } }
@@ -134,7 +159,13 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
       }
     }
     // Userinfo is fresher for profile claims; identity claims stay the ID token's.
-    const claims: Claims = { ...idTokenClaims, ...userinfo, iss: idTokenClaims.iss, sub: idTokenClaims.sub, aud: idTokenClaims.aud }
+    const claims: Claims = {
+      ...idTokenClaims,
+      ...userinfo,
+      iss: idTokenClaims.iss,
+      sub: idTokenClaims.sub,
+      aud: idTokenClaims.aud,
+    }
     return {
       claims,
       idTokenClaims,
@@ -164,11 +195,18 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
       maxTokenAge: '10m',
     })
     checkTimingClaims(payload, clock.now(), provider.clockTolerance)
-    if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 255) throw new Error('jti must be a string of 1 to 255 characters')
+    if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 255)
+      throw new Error('jti must be a string of 1 to 255 characters')
     const typ = protectedHeader.typ?.toLowerCase()
-    if (typ !== undefined && typ !== 'logout+jwt' && typ !== 'application/logout+jwt') throw new Error(`typ ${typ} is not logout+jwt`)
+    if (typ !== undefined && typ !== 'logout+jwt' && typ !== 'application/logout+jwt')
+      throw new Error(`typ ${typ} is not logout+jwt`)
     const events = payload.events as Record<string, unknown> | undefined
-    if (!events || typeof events !== 'object' || typeof events[LOGOUT_EVENT] !== 'object' || events[LOGOUT_EVENT] === null) {
+    if (
+      !events ||
+      typeof events !== 'object' ||
+      typeof events[LOGOUT_EVENT] !== 'object' ||
+      events[LOGOUT_EVENT] === null
+    ) {
       throw new Error('events does not hold the back-channel logout event')
     }
     if ('nonce' in payload) throw new Error('a logout token must not have a nonce')
@@ -181,7 +219,11 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
   async verifyAccessToken({ config, verifier, clock }, provider, token) {
     if (looksLikeJwt(token)) {
       if (!verifier || !provider.validateSignatures) return undefined
-      const { payload } = await verifier.verify(token, { issuer: provider.issuer, audience: [...provider.bearerAudience], requiredClaims: ['exp', 'sub'] })
+      const { payload } = await verifier.verify(token, {
+        issuer: provider.issuer,
+        audience: [...provider.bearerAudience],
+        requiredClaims: ['exp', 'sub'],
+      })
       if (isIdToken(payload)) throw new Error('an ID token is not an access token')
       checkTimingClaims(payload, clock.now(), provider.clockTolerance)
       return { claims: payload as Claims, expiresAt: payload.exp! * 1000 }
@@ -212,18 +254,29 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
  * `token_type` (or Keycloak's `typ`) says Bearer. Refresh tokens, ID tokens and
  * tokens of other clients are refused.
  */
-export function checkIntrospection(result: client.IntrospectionResponse, provider: ProviderDefinition, nowMs: number): void {
+export function checkIntrospection(
+  result: client.IntrospectionResponse,
+  provider: ProviderDefinition,
+  nowMs: number,
+): void {
   if (result.active !== true) throw new Error('the token is not active')
-  if (result.iss !== undefined && result.iss !== provider.issuer) throw new Error('the introspected token is from another issuer')
-  if (typeof result.sub !== 'string' || result.sub === '' || typeof result.exp !== 'number') throw new Error('introspection returned no sub or exp')
+  if (result.iss !== undefined && result.iss !== provider.issuer)
+    throw new Error('the introspected token is from another issuer')
+  if (typeof result.sub !== 'string' || result.sub === '' || typeof result.exp !== 'number')
+    throw new Error('introspection returned no sub or exp')
   const audiences = typeof result.aud === 'string' ? [result.aud] : Array.isArray(result.aud) ? result.aud : []
   const ours = result.client_id === provider.clientId || audiences.some((a) => provider.bearerAudience.includes(a))
-  if (!ours) throw new Error(`the token was issued to another client (client_id ${JSON.stringify(String(result.client_id ?? '').slice(0, 80))})`)
+  if (!ours)
+    throw new Error(
+      `the token was issued to another client (client_id ${JSON.stringify(String(result.client_id ?? '').slice(0, 80))})`,
+    )
   const tokenType = typeof result.token_type === 'string' ? result.token_type.toLowerCase() : undefined
   const typ = typeof result.typ === 'string' ? result.typ.toLowerCase() : undefined
   const bearer = tokenType === 'bearer' || (tokenType === undefined && typ === 'bearer')
   if (!bearer || (typ !== undefined && typ !== 'bearer' && typ !== 'at+jwt')) {
-    throw new Error(`the token is not an access token (token_type ${String(result.token_type ?? 'absent')}${typ ? `, typ ${typ}` : ''})`)
+    throw new Error(
+      `the token is not an access token (token_type ${String(result.token_type ?? 'absent')}${typ ? `, typ ${typ}` : ''})`,
+    )
   }
   checkTimingClaims(result as JWTPayload, nowMs, provider.clockTolerance)
 }
@@ -248,13 +301,21 @@ function invalid(provider: ProviderDefinition, reason: string, cause?: unknown):
 function asOtpkiError(cause: unknown, provider: ProviderDefinition): OtpkiError {
   if (cause instanceof OtpkiError) return cause
   if (cause instanceof client.AuthorizationResponseError) {
-    return new OtpkiError('AUTH_PROVIDER_ERROR', `provider returned ${cause.error}: ${cause.error_description ?? ''}`.trim(), {
-      publicMessage: `${provider.displayName} did not complete the sign-in (${cause.error}). Please try again.`,
-      cause,
-    })
+    return new OtpkiError(
+      'AUTH_PROVIDER_ERROR',
+      `provider returned ${cause.error}: ${cause.error_description ?? ''}`.trim(),
+      {
+        publicMessage: `${provider.displayName} did not complete the sign-in (${cause.error}). Please try again.`,
+        cause,
+      },
+    )
   }
   if (cause instanceof client.ResponseBodyError) {
-    return invalid(provider, `the provider answered ${cause.status} ${cause.error}${cause.error_description ? `: ${cause.error_description}` : ''}`, cause)
+    return invalid(
+      provider,
+      `the provider answered ${cause.status} ${cause.error}${cause.error_description ? `: ${cause.error_description}` : ''}`,
+      cause,
+    )
   }
   if (!(cause instanceof Error)) return invalid(provider, String(cause), cause)
   // openid-client wraps the precise reason (which claim, which check) in its cause.

@@ -38,7 +38,8 @@ export class RemoteKeys {
     try {
       return await this.keys!(header, token)
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || this.clock.now() - this.fetchedAt < this.options.cooldownMs) throw error
+      if (!(error instanceof errors.JWKSNoMatchingKey) || this.clock.now() - this.fetchedAt < this.options.cooldownMs)
+        throw error
       await this.load()
       return this.keys!(header, token)
     }

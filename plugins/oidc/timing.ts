@@ -15,5 +15,6 @@ export function checkTimingClaims(payload: JWTPayload, nowMs: number, toleranceS
       throw new Error(`${claim} lies ${value - now} s in the future (clock tolerance ${toleranceSeconds} s)`)
     }
   }
-  if (payload.exp !== undefined && (typeof payload.exp !== 'number' || payload.exp <= now - toleranceSeconds)) throw new Error('exp is not a number or lies in the past')
+  if (payload.exp !== undefined && (typeof payload.exp !== 'number' || payload.exp <= now - toleranceSeconds))
+    throw new Error('exp is not a number or lies in the past')
 }

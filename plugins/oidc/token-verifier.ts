@@ -1,5 +1,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { jwtVerify, type FlattenedJWSInput, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose'
+import {
+  jwtVerify,
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyOptions,
+} from 'jose'
 import type { Clock, ProviderDefinition } from '../../core/index.ts'
 import { RemoteKeys } from './remote-keys.ts'
 
@@ -13,7 +19,10 @@ const ASYMMETRIC = /^(RS|PS|ES)(256|384|512)$|^(EdDSA|Ed25519)$/
 export interface TokenVerifier {
   /** Algorithms accepted for this provider's tokens (never none). */
   readonly algorithms: readonly string[]
-  verify(jwt: string, options: Omit<JWTVerifyOptions, 'algorithms'>): Promise<{ payload: JWTPayload; protectedHeader: JWTHeaderParameters }>
+  verify(
+    jwt: string,
+    options: Omit<JWTVerifyOptions, 'algorithms'>,
+  ): Promise<{ payload: JWTPayload; protectedHeader: JWTHeaderParameters }>
   /** Fetches the JWKS now (at initialize: an unreachable JWKS makes the provider unavailable). */
   load(): Promise<void>
   /** The JWKS cache, when keys come from the JWKS URL. */
@@ -40,7 +49,10 @@ export function tokenVerifier(
   let staticKey: KeyObject | undefined
   let remote: RemoteKeys | undefined
   if (provider.useJwksUrl) {
-    if (!jwksUri) throw new Error('the provider publishes no jwks_uri (set endpoints.jwks, or useJwksUrl: false with validatingPublicKey)')
+    if (!jwksUri)
+      throw new Error(
+        'the provider publishes no jwks_uri (set endpoints.jwks, or useJwksUrl: false with validatingPublicKey)',
+      )
     remote = new RemoteKeys(jwksUri, fetchImpl, clock, { cooldownMs: JWKS_COOLDOWN_MS, maxAgeMs: JWKS_MAX_AGE_MS })
   } else if (provider.validatingPublicKey) {
     staticKey = createPublicKey(provider.validatingPublicKey)
@@ -63,7 +75,12 @@ export function tokenVerifier(
     algorithms,
     remote,
     verify: (jwt, options) =>
-      jwtVerify(jwt, key, { ...options, algorithms: [...algorithms], clockTolerance: options.clockTolerance ?? provider.clockTolerance, currentDate: new Date(clock.now()) }),
+      jwtVerify(jwt, key, {
+        ...options,
+        algorithms: [...algorithms],
+        clockTolerance: options.clockTolerance ?? provider.clockTolerance,
+        currentDate: new Date(clock.now()),
+      }),
     async load() {
       await remote?.load()
     },

@@ -1,4 +1,12 @@
-import { OtpkiError, type MappedIdentity, type ProviderDefinition, type StoredUser, type SyncMode, type UserStore, type UserSync } from '../../core/index.ts'
+import {
+  OtpkiError,
+  type MappedIdentity,
+  type ProviderDefinition,
+  type StoredUser,
+  type SyncMode,
+  type UserStore,
+  type UserSync,
+} from '../../core/index.ts'
 
 /** What `legacy` does per field (Keycloak's legacy behaviour): roles at every sign-in, the rest at the first. */
 const LEGACY_REFRESHES = new Set(['roles'])
@@ -35,9 +43,13 @@ export const defaultUserSync: UserSync = {
     const roleSource = provider.roleSyncScope === 'provider' ? provider.name : undefined
     if (!user) {
       if (!provider.createUnknownUsers) {
-        throw new OtpkiError('USER_UNKNOWN', `no user for ${identity.issuer} / ${identity.subject} and createUnknownUsers is off`, {
-          publicMessage: `There is no OTPKI account for you yet, and accounts are not created automatically for ${provider.displayName}. Please contact an administrator.`,
-        })
+        throw new OtpkiError(
+          'USER_UNKNOWN',
+          `no user for ${identity.issuer} / ${identity.subject} and createUnknownUsers is off`,
+          {
+            publicMessage: `There is no OTPKI account for you yet, and accounts are not created automatically for ${provider.displayName}. Please contact an administrator.`,
+          },
+        )
       }
       let username = identity.username
       if (await store.findByUsername(username)) {
@@ -57,17 +69,26 @@ export const defaultUserSync: UserSync = {
         attributes: identity.attributes,
       })
       await store.linkIdentity(user.id, { issuer: identity.issuer, subject: identity.subject, provider: provider.name })
-      if (identity.roles !== undefined) await store.setRoles(user.id, identity.roles, { createUnknown: provider.createUnknownRoles, source: roleSource })
+      if (identity.roles !== undefined)
+        await store.setRoles(user.id, identity.roles, {
+          createUnknown: provider.createUnknownRoles,
+          source: roleSource,
+        })
     } else {
       const changes: Parameters<UserStore['updateUser']>[1] = {}
       if (refreshes('firstName', identity, provider)) changes.firstName = identity.firstName
       if (refreshes('lastName', identity, provider)) changes.lastName = identity.lastName
-      const attributes = Object.fromEntries(Object.entries(identity.attributes).filter(([key]) => refreshes(`attributes.${key}`, identity, provider)))
+      const attributes = Object.fromEntries(
+        Object.entries(identity.attributes).filter(([key]) => refreshes(`attributes.${key}`, identity, provider)),
+      )
       if (Object.keys(attributes).length > 0) changes.attributes = attributes
       await store.updateUser(user.id, changes)
       await store.touchIdentity(identity.issuer, identity.subject)
       if (identity.roles !== undefined && refreshes('roles', identity, provider)) {
-        await store.setRoles(user.id, identity.roles, { createUnknown: provider.createUnknownRoles, source: roleSource })
+        await store.setRoles(user.id, identity.roles, {
+          createUnknown: provider.createUnknownRoles,
+          source: roleSource,
+        })
       }
     }
     return (await store.findByIdentity(identity.issuer, identity.subject))!

@@ -21,7 +21,16 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const autocannonBin = join(createRequire(import.meta.url).resolve('autocannon/package.json'), '..', 'autocannon.js')
 
 function load(url: string, cookie?: string): Promise<{ rps: number; p99: number; non2xx: number }> {
-  const args = [autocannonBin, '-j', '-c', String(CONNECTIONS), '-d', String(DURATION), ...(cookie ? ['-H', `cookie=${cookie}`] : []), url]
+  const args = [
+    autocannonBin,
+    '-j',
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    String(DURATION),
+    ...(cookie ? ['-H', `cookie=${cookie}`] : []),
+    url,
+  ]
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 16 << 20 }, (error, stdout) => {
       if (error) return reject(error)
@@ -37,9 +46,25 @@ const port = await freePort()
 const url = `http://127.0.0.1:${port}`
 const provider = await startDevProvider({
   port: 0,
-  clients: [{ clientId: 'bench', clientSecret: 'bench-secret', redirectUris: [`${url}/auth/callback`], postLogoutRedirectUris: [`${url}/auth/signed-out`] }],
+  clients: [
+    {
+      clientId: 'bench',
+      clientSecret: 'bench-secret',
+      redirectUris: [`${url}/auth/callback`],
+      postLogoutRedirectUris: [`${url}/auth/signed-out`],
+    },
+  ],
 })
-await writeFile(join(dir, 'providers', 'dev.json'), JSON.stringify({ issuer: provider.issuer, clientId: 'bench', clientSecret: 'bench-secret', scopes: ['openid', 'profile', 'email', 'roles'], createUnknownRoles: true }))
+await writeFile(
+  join(dir, 'providers', 'dev.json'),
+  JSON.stringify({
+    issuer: provider.issuer,
+    clientId: 'bench',
+    clientSecret: 'bench-secret',
+    scopes: ['openid', 'profile', 'email', 'roles'],
+    createUnknownRoles: true,
+  }),
+)
 const app = await startApp({
   configFile: false,
   env: {},
@@ -51,7 +76,9 @@ const app = await startApp({
     providersDir: join(dir, 'providers'),
     logLevel: 'warn',
     // BENCH_CLIENT_CERT=1: with client-certificate sign-in enabled too (a session request then also passes its check).
-    ...(process.env.BENCH_CLIENT_CERT === '1' ? { clientCertificate: { enabled: true, trustedProxies: ['10.0.0.1'] } } : {}),
+    ...(process.env.BENCH_CLIENT_CERT === '1'
+      ? { clientCertificate: { enabled: true, trustedProxies: ['10.0.0.1'] } }
+      : {}),
   },
 })
 
@@ -79,7 +106,9 @@ for (let i = 0; i < 2; i++) {
   if (o.non2xx > 0) throw new Error(`${o.non2xx} requests to /auth/me were not 2xx`)
   rounds.bare.push(b.rps)
   rounds.otpki.push(o.rps)
-  console.log(`round ${i + 1}: bare h3 ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms), otpki ${o.rps.toFixed(0)} req/s (p99 ${o.p99} ms)`)
+  console.log(
+    `round ${i + 1}: bare h3 ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms), otpki ${o.rps.toFixed(0)} req/s (p99 ${o.p99} ms)`,
+  )
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 const ratio = mean(rounds.otpki) / mean(rounds.bare)

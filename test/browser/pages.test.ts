@@ -12,8 +12,16 @@ async function text(locator: Locator): Promise<string> {
 }
 
 /** The text a control is announced with: its own text, its <label for>, or aria-label (runs in the page). */
-const accessibleName = (el: { textContent: string | null; id: string; ownerDocument: { querySelector(s: string): { textContent: string | null } | null }; getAttribute(n: string): string | null }) =>
-  el.textContent?.trim() || (el.id ? el.ownerDocument.querySelector(`label[for="${el.id}"]`)?.textContent : '') || el.getAttribute('aria-label') || ''
+const accessibleName = (el: {
+  textContent: string | null
+  id: string
+  ownerDocument: { querySelector(s: string): { textContent: string | null } | null }
+  getAttribute(n: string): string | null
+}) =>
+  el.textContent?.trim() ||
+  (el.id ? el.ownerDocument.querySelector(`label[for="${el.id}"]`)?.textContent : '') ||
+  el.getAttribute('aria-label') ||
+  ''
 
 async function focused(locator: Locator): Promise<boolean> {
   return locator.evaluate((el) => el === el.ownerDocument.activeElement)
@@ -54,13 +62,25 @@ describe('pages in a real browser (Chromium)', () => {
       ['hidden.json', { displayName: 'Hidden IdP', hideOnLoginPage: true }],
       ['off.json', { displayName: 'Disabled IdP', enabled: false }],
     ] as const) {
-      await h.writeProvider(file, JSON.stringify({ issuer: `http://127.0.0.${file.length}:9/${file}`, clientId: 'c', clientSecret: 's', ...extra }))
+      await h.writeProvider(
+        file,
+        JSON.stringify({
+          issuer: `http://127.0.0.${file.length}:9/${file}`,
+          clientId: 'c',
+          clientSecret: 's',
+          ...extra,
+        }),
+      )
     }
     await p.goto(`${h.url}/auth/sign-in`)
     const select = p.getByLabel('Identity provider')
     await select.waitFor({ state: 'visible' })
     const options = await select.locator('option').allTextContents()
-    expect(options.map((o) => o.replace(/ \(not reachable right now\)$/, ''))).toEqual(['Test SSO', 'Alpha IdP', 'Beta IdP'])
+    expect(options.map((o) => o.replace(/ \(not reachable right now\)$/, ''))).toEqual([
+      'Test SSO',
+      'Alpha IdP',
+      'Beta IdP',
+    ])
     await p.getByRole('button', { name: 'Sign in with SSO' }).waitFor({ state: 'visible' })
     await shot(p, 'sign-in-several-providers')
   })
@@ -90,7 +110,11 @@ describe('pages in a real browser (Chromium)', () => {
   })
 
   it('an error page says what happened, and nothing more', async () => {
-    const h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownUsers: false }) }) }))
+    const h = track(
+      await startHarness({
+        providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownUsers: false }) }),
+      }),
+    )
     const p = await page()
     await p.goto(`${h.url}/auth/sign-in?provider=dev`)
     await p.getByLabel('Username').fill('alice')
@@ -104,7 +128,10 @@ describe('pages in a real browser (Chromium)', () => {
 
   it('works with the keyboard alone, and every control has a label', async () => {
     const h = track(await startHarness())
-    await h.writeProvider('second.json', JSON.stringify({ displayName: 'Second IdP', issuer: 'http://127.0.0.9:9', clientId: 'c', clientSecret: 's' }))
+    await h.writeProvider(
+      'second.json',
+      JSON.stringify({ displayName: 'Second IdP', issuer: 'http://127.0.0.9:9', clientId: 'c', clientSecret: 's' }),
+    )
     const p = await page()
     await p.goto(`${h.url}/auth/sign-in`)
     await p.keyboard.press('Tab')

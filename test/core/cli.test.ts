@@ -32,8 +32,20 @@ describe('otpki CLI (compiled)', () => {
     provider = await startDevProvider({ port: 0, clients: [] })
     dir = await mkdtemp(join(tmpdir(), 'otpki-cli-'))
     await mkdir(join(dir, 'providers'))
-    await writeFile(join(dir, 'otpki.config.ts'), "export default { publicUrl: 'https://pki.example.com', providersDir: 'providers' }\n")
-    await writeFile(join(dir, 'providers', 'corp.json'), JSON.stringify({ displayName: 'Corp', issuer: provider.issuer, clientId: 'otpki-corp', clientSecret: secret, createUnknownRoles: true }))
+    await writeFile(
+      join(dir, 'otpki.config.ts'),
+      "export default { publicUrl: 'https://pki.example.com', providersDir: 'providers' }\n",
+    )
+    await writeFile(
+      join(dir, 'providers', 'corp.json'),
+      JSON.stringify({
+        displayName: 'Corp',
+        issuer: provider.issuer,
+        clientId: 'otpki-corp',
+        clientSecret: secret,
+        createUnknownRoles: true,
+      }),
+    )
   }, 120_000)
   afterAll(() => provider?.close())
 
@@ -41,10 +53,17 @@ describe('otpki CLI (compiled)', () => {
     const { code, stdout } = await otpki(['providers', '--config', join(dir, 'otpki.config.ts')])
     expect(code).toBe(0)
     expect(stdout).toMatch(/^NAME\s+CLIENT ID\s+ISSUER\s+DISCOVERY\s+REDIRECT URL\s+CREATE USERS\s+CREATE ROLES/m)
-    expect(stdout).toMatch(new RegExp(`^corp\\s+otpki-corp\\s+${provider.issuer}\\s+auto\\s+https://pki.example.com/auth/callback\\s+true\\s+true`, 'm'))
+    expect(stdout).toMatch(
+      new RegExp(
+        `^corp\\s+otpki-corp\\s+${provider.issuer}\\s+auto\\s+https://pki.example.com/auth/callback\\s+true\\s+true`,
+        'm',
+      ),
+    )
     expect(stdout).not.toContain(secret)
     const json = await otpki(['providers', '--json', '--config', join(dir, 'otpki.config.ts')])
-    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ name: 'corp', clientId: 'otpki-corp', issuer: provider.issuer })])
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({ name: 'corp', clientId: 'otpki-corp', issuer: provider.issuer }),
+    ])
     expect(json.stdout).not.toContain(secret)
   })
 
@@ -57,7 +76,10 @@ describe('otpki CLI (compiled)', () => {
   })
 
   it('check reports a provider that cannot be reached, with the reason, without failing', async () => {
-    await writeFile(join(dir, 'providers', 'gone.json'), JSON.stringify({ issuer: 'http://127.0.0.1:9/realms/gone', clientId: 'x', clientSecret: secret }))
+    await writeFile(
+      join(dir, 'providers', 'gone.json'),
+      JSON.stringify({ issuer: 'http://127.0.0.1:9/realms/gone', clientId: 'x', clientSecret: secret }),
+    )
     const { code, stdout, stderr } = await otpki(['check', '--config', join(dir, 'otpki.config.ts')])
     expect(code).toBe(0)
     expect(stdout).toContain('provider corp')
@@ -66,7 +88,10 @@ describe('otpki CLI (compiled)', () => {
   })
 
   it('check exits 1 with each error and its file', async () => {
-    await writeFile(join(dir, 'providers', 'broken.json'), JSON.stringify({ issuer: 'http://sso.example.com', clientId: 'x', clientSecret: secret, scope: ['openid'] }))
+    await writeFile(
+      join(dir, 'providers', 'broken.json'),
+      JSON.stringify({ issuer: 'http://sso.example.com', clientId: 'x', clientSecret: secret, scope: ['openid'] }),
+    )
     const { code, stderr } = await otpki(['check', '--config', join(dir, 'otpki.config.ts')])
     expect(code).toBe(1)
     const file = join(dir, 'providers', 'broken.json')
@@ -80,7 +105,9 @@ describe('otpki CLI (compiled)', () => {
     const second = await ca.client('CN=deploy-bot-2')
     const config = join(dir, 'users.config.ts')
     await writeFile(config, "export default { database: 'users.sqlite', providersDir: 'providers' }\n")
-    await withUserDirectory({ configFile: config, env: {} }, (users) => users.createWithCertificate('deploy-bot', first.certPem))
+    await withUserDirectory({ configFile: config, env: {} }, (users) =>
+      users.createWithCertificate('deploy-bot', first.certPem),
+    )
     await writeFile(join(dir, 'second.pem'), second.certPem)
 
     const attached = await otpki(['users', 'attach-cert', 'deploy-bot', join(dir, 'second.pem'), '-c', config])
@@ -106,12 +133,16 @@ describe('otpki CLI (compiled)', () => {
     })
     // A name stored before names were checked, or written by another tool.
     const orm = await openDatabase(join(dir, 'control.sqlite'))
-    await orm.em.fork().getConnection().execute("update users set first_name = 'Mallory\u001b[2J\u009b31m', email = 'm\u202eallory@example.test'")
+    await orm.em
+      .fork()
+      .getConnection()
+      .execute("update users set first_name = 'Mallory\u001b[2J\u009b31m', email = 'm\u202eallory@example.test'")
     await orm.close()
     await writeFile(join(dir, 'control.pem'), cert.certPem)
     const attached = await otpki(['users', 'attach-cert', 'ops-bot', join(dir, 'control.pem'), '-c', config])
     const list = await otpki(['users', 'list', '-c', config])
-    for (const out of [attached.stdout, list.stdout]) expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/)
+    for (const out of [attached.stdout, list.stdout])
+      expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/)
     expect(attached.stdout).toContain('attached')
     expect(list.stdout).toMatch(/Mallory\ufffd\[2J\ufffd31m/)
   })

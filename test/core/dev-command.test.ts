@@ -27,7 +27,13 @@ describe('otpki dev (the embedded default of npm start)', () => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
     child = spawn(process.execPath, [join(packageRoot(), 'dist/core/cli.js'), 'dev'], {
       cwd: packageRoot(),
-      env: { ...env, OTPKI_PORT: String(port), OTPKI_DEV_PROVIDER_PORT: String(providerPort), OTPKI_MTLS_PORT: String(mtlsPort), OTPKI_DATABASE: join(dir, 'otpki.sqlite') },
+      env: {
+        ...env,
+        OTPKI_PORT: String(port),
+        OTPKI_DEV_PROVIDER_PORT: String(providerPort),
+        OTPKI_MTLS_PORT: String(mtlsPort),
+        OTPKI_DATABASE: join(dir, 'otpki.sqlite'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     await new Promise<void>((resolve, reject) => {
@@ -56,10 +62,15 @@ describe('otpki dev (the embedded default of npm start)', () => {
     expect(page.body).toContain('Sign in with Development provider')
     const signedIn = await signIn(browser, { url }, 'admin', 'admin')
     expect(signedIn.status).toBe(200)
-    for (const text of ['>admin<', 'Ada Admin', 'admin@example.test', '>admin</dd>', 'Sign out']) expect(signedIn.body).toContain(text)
-    const out = await browser.follow(`${url}/auth/sign-out`, { form: parseForm(signedIn.body, '/auth/sign-out').fields })
+    for (const text of ['>admin<', 'Ada Admin', 'admin@example.test', '>admin</dd>', 'Sign out'])
+      expect(signedIn.body).toContain(text)
+    const out = await browser.follow(`${url}/auth/sign-out`, {
+      form: parseForm(signedIn.body, '/auth/sign-out').fields,
+    })
     const confirm = parseForm(out.body)
-    const back = await browser.follow(new URL(confirm.action, out.url).href, { form: { ...confirm.fields, logout: 'yes' } })
+    const back = await browser.follow(new URL(confirm.action, out.url).href, {
+      form: { ...confirm.fields, logout: 'yes' },
+    })
     expect(new URL(back.url).pathname).toBe('/auth/signed-out')
     expect(back.body).toContain('Sign in with Development provider')
     expect((await browser.request(`${url}/auth/me`)).status).toBe(401)
@@ -67,7 +78,9 @@ describe('otpki dev (the embedded default of npm start)', () => {
 
   it('signs a script in through the mTLS listener with the generated development certificates', async () => {
     const pki = join(dir, 'dev-pki')
-    const [ca, cert, key] = await Promise.all(['ca.pem', 'client.pem', 'client-key.pem'].map((f) => readFile(join(pki, f), 'utf8')))
+    const [ca, cert, key] = await Promise.all(
+      ['ca.pem', 'client.pem', 'client-key.pem'].map((f) => readFile(join(pki, f), 'utf8')),
+    )
     const res = await mtlsGet(`https://localhost:${mtlsPort}/auth/me`, { ca: ca!, cert: cert!, key: key! })
     expect(res).toMatchObject({ status: 200, body: { user: { username: 'automation' }, method: 'client-certificate' } })
   })

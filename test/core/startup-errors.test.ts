@@ -10,7 +10,14 @@ describe('start-up errors', () => {
   const base = async (overrides: Record<string, unknown> = {}) => ({
     configFile: false as const,
     env: {},
-    overrides: { database: ':memory:', host: '127.0.0.1', port: 0, logLevel: 'silent', providersDir: await mkdtemp(join(tmpdir(), 'otpki-start-')), ...overrides },
+    overrides: {
+      database: ':memory:',
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 'silent',
+      providersDir: await mkdtemp(join(tmpdir(), 'otpki-start-')),
+      ...overrides,
+    },
   })
 
   it('a port in use', async () => {
@@ -18,7 +25,9 @@ describe('start-up errors', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()))
     const port = (blocker.address() as { port: number }).port
     try {
-      await expect(startApp(await base({ port }))).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: the port is already in use`)
+      await expect(startApp(await base({ port }))).rejects.toThrow(
+        `cannot listen on 127.0.0.1:${port}: the port is already in use`,
+      )
     } finally {
       blocker.close()
     }
@@ -27,17 +36,34 @@ describe('start-up errors', () => {
   it('unreadable mTLS files and CA bundle name the key and the file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'otpki-start-'))
     const missing = join(dir, 'missing.pem')
-    await expect(startApp(await base({ clientCertificate: { enabled: true, listen: true, listenPort: 0, serverKey: missing, serverCert: missing, clientCa: missing } }))).rejects.toThrow(
-      `clientCertificate.serverKey: cannot read ${missing}: ENOENT`,
+    await expect(
+      startApp(
+        await base({
+          clientCertificate: {
+            enabled: true,
+            listen: true,
+            listenPort: 0,
+            serverKey: missing,
+            serverCert: missing,
+            clientCa: missing,
+          },
+        }),
+      ),
+    ).rejects.toThrow(`clientCertificate.serverKey: cannot read ${missing}: ENOENT`)
+    await expect(startApp(await base({ clientCertificate: { enabled: true, caBundle: missing } }))).rejects.toThrow(
+      `clientCertificate.caBundle: cannot read ${missing}: ENOENT`,
     )
-    await expect(startApp(await base({ clientCertificate: { enabled: true, caBundle: missing } }))).rejects.toThrow(`clientCertificate.caBundle: cannot read ${missing}: ENOENT`)
     await writeFile(join(dir, 'empty.pem'), 'nothing here')
-    await expect(startApp(await base({ clientCertificate: { enabled: true, caBundle: join(dir, 'empty.pem') } }))).rejects.toThrow('holds no PEM certificate')
+    await expect(
+      startApp(await base({ clientCertificate: { enabled: true, caBundle: join(dir, 'empty.pem') } })),
+    ).rejects.toThrow('holds no PEM certificate')
   })
 
   it('a database that cannot be opened', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'otpki-start-'))
     await writeFile(join(dir, 'not-a-dir'), 'x')
-    await expect(startApp(await base({ database: join(dir, 'not-a-dir', 'otpki.sqlite') }))).rejects.toThrow(/^cannot open the database .*not-a-dir\/otpki\.sqlite: /)
+    await expect(startApp(await base({ database: join(dir, 'not-a-dir', 'otpki.sqlite') }))).rejects.toThrow(
+      /^cannot open the database .*not-a-dir\/otpki\.sqlite: /,
+    )
   })
 })

@@ -45,9 +45,27 @@ describe('configuration robustness: mutated provider files fed to the running se
       ['a wrong value', () => JSON.stringify({ ...good, [pick(keys)]: junk() })],
       ['a missing required key', () => JSON.stringify({ ...good, [pick(['issuer', 'clientId'])]: undefined })],
       ['an unknown key', () => JSON.stringify({ ...good, [`unknown_${Math.floor(random() * 1000)}`]: junk() })],
-      ['a broken file', () => { const text = JSON.stringify(good); return text.slice(0, Math.floor(random() * (text.length - 1))) }],
+      [
+        'a broken file',
+        () => {
+          const text = JSON.stringify(good)
+          return text.slice(0, Math.floor(random() * (text.length - 1)))
+        },
+      ],
       ['not an object', () => pick(['[]', 'null', '42', '"text"', ''])],
-      ['nested garbage', () => JSON.stringify({ ...good, [pick(['endpoints', 'claims', 'mappers', 'postLoginFlow'])]: pick<unknown>(['x', { roles: 5 }, [{ type: 5 }], { authorization: 'ftp://x' }]) })],
+      [
+        'nested garbage',
+        () =>
+          JSON.stringify({
+            ...good,
+            [pick(['endpoints', 'claims', 'mappers', 'postLoginFlow'])]: pick<unknown>([
+              'x',
+              { roles: 5 },
+              [{ type: 5 }],
+              { authorization: 'ftp://x' },
+            ]),
+          }),
+      ],
     ]
 
     let lastGoodName = 'Test SSO'

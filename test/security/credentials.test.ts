@@ -20,12 +20,24 @@ describe('forwarded certificate headers, strictly parsed, at the running server'
     robot = await ca.client('CN=robot')
     other = await ca.client('CN=other')
   })
-  const element = (i: Issued, name: string) => `By=spiffe://ingress;Hash=${i.fingerprint};Cert="${encodeURIComponent(i.certPem)}";Subject="CN=${name}"`
-  const xfcc = (h: Harness, value: string) => fetch(`${h.url}/auth/me`, { headers: { 'x-forwarded-client-cert': value } })
+  const element = (i: Issued, name: string) =>
+    `By=spiffe://ingress;Hash=${i.fingerprint};Cert="${encodeURIComponent(i.certPem)}";Subject="CN=${name}"`
+  const xfcc = (h: Harness, value: string) =>
+    fetch(`${h.url}/auth/me`, { headers: { 'x-forwarded-client-cert': value } })
 
   it('refuses whole headers that do not parse, and never signs in as an earlier hop’s certificate', async () => {
     const h = track(
-      await startHarness({ overrides: { clientCertificate: { enabled: true, format: 'envoy', trustedProxies: ['127.0.0.1', '::1'], ingressVerifies: true, createUnknownUsers: true } } }),
+      await startHarness({
+        overrides: {
+          clientCertificate: {
+            enabled: true,
+            format: 'envoy',
+            trustedProxies: ['127.0.0.1', '::1'],
+            ingressVerifies: true,
+            createUnknownUsers: true,
+          },
+        },
+      }),
     )
     const good = element(robot, 'robot')
     const cases: [string, string, RegExp][] = [
@@ -33,7 +45,11 @@ describe('forwarded certificate headers, strictly parsed, at the running server'
       ['a stray character', `${good}"`, /does not parse/],
       ['two Cert values in one element', `${good};Cert="${encodeURIComponent(other.certPem)}"`, /two Cert values/],
       ['a Hash that is not the Cert’s', good.replace(robot.fingerprint, other.fingerprint), /Hash .* does not match/],
-      ['a trusted element without Cert', `${element(other, 'other')},By=spiffe://ingress;Hash=${other.fingerprint}`, /has no Cert/],
+      [
+        'a trusted element without Cert',
+        `${element(other, 'other')},By=spiffe://ingress;Hash=${other.fingerprint}`,
+        /has no Cert/,
+      ],
     ]
     for (const [what, value, reason] of cases) {
       const res = await xfcc(h, value)
@@ -49,7 +65,9 @@ describe('forwarded certificate headers, strictly parsed, at the running server'
 
   it('a forwarded-certificate setup that verifies nothing does not start, unless the ingress is said to verify', async () => {
     const config = { enabled: true, format: 'nginx', trustedProxies: ['127.0.0.1'] }
-    await expect(startHarness({ overrides: { clientCertificate: config } })).rejects.toThrow(/nothing verifying them: set verifyHeader .* caBundle .* or ingressVerifies: true/)
+    await expect(startHarness({ overrides: { clientCertificate: config } })).rejects.toThrow(
+      /nothing verifying them: set verifyHeader .* caBundle .* or ingressVerifies: true/,
+    )
     track(await startHarness({ overrides: { clientCertificate: { ...config, ingressVerifies: true } } }))
   })
 })
@@ -64,7 +82,10 @@ describe('introspected bearer tokens', () => {
     const base = { active: true, iss: jose.issuer, sub: 'robot-sub', username: 'robot', exp: now() + 3600, iat: now() }
     jose.behaviour.introspection = new Map<string, Record<string, unknown>>([
       ['ours', { ...base, client_id: 'api-client', token_type: 'Bearer' }],
-      ['ours-by-audience', { ...base, client_id: 'a-frontend', aud: ['https://pki.example', 'api-client'], token_type: 'Bearer' }],
+      [
+        'ours-by-audience',
+        { ...base, client_id: 'a-frontend', aud: ['https://pki.example', 'api-client'], token_type: 'Bearer' },
+      ],
       ['keycloak-style', { ...base, client_id: 'api-client', typ: 'Bearer' }],
       ['another-client', { ...base, client_id: 'someone-else', token_type: 'Bearer' }],
       ['another-audience', { ...base, client_id: 'someone-else', aud: 'someone-else', token_type: 'Bearer' }],
@@ -75,8 +96,16 @@ describe('introspected bearer tokens', () => {
       ['issued-in-the-future', { ...base, client_id: 'api-client', token_type: 'Bearer', iat: now() + 3600 }],
       ['another-issuer', { ...base, client_id: 'api-client', token_type: 'Bearer', iss: 'https://elsewhere.example' }],
     ])
-    const provider = { issuer: jose.issuer, clientId: 'api-client', clientSecret: 'api-secret', introspectTokens: true, introspectionCacheTtl: '10s' }
-    const h = track(await startHarness({ ...(clock ? { clock } : {}), providers: () => ({ 'jose.json': JSON.stringify(provider) }) }))
+    const provider = {
+      issuer: jose.issuer,
+      clientId: 'api-client',
+      clientSecret: 'api-secret',
+      introspectTokens: true,
+      introspectionCacheTtl: '10s',
+    }
+    const h = track(
+      await startHarness({ ...(clock ? { clock } : {}), providers: () => ({ 'jose.json': JSON.stringify(provider) }) }),
+    )
     return { jose, h }
   }
 
@@ -88,7 +117,16 @@ describe('introspected bearer tokens', () => {
       expect(res.status, token).toBe(200)
       expect(res.body).toMatchObject({ user: { username: 'robot' }, method: 'bearer', provider: 'jose' })
     }
-    for (const token of ['another-client', 'another-audience', 'a-refresh-token', 'a-keycloak-refresh-token', 'an-id-token', 'inactive', 'issued-in-the-future', 'another-issuer']) {
+    for (const token of [
+      'another-client',
+      'another-audience',
+      'a-refresh-token',
+      'a-keycloak-refresh-token',
+      'an-id-token',
+      'inactive',
+      'issued-in-the-future',
+      'another-issuer',
+    ]) {
       const res = await me(api, h, token)
       expect(res.status, token).toBe(401)
       expect(res.headers.get('www-authenticate'), token).toContain('error="invalid_token"')
@@ -119,17 +157,34 @@ describe('JWT bearer tokens and logout tokens: timing claims and single use', ()
   const now = () => Math.floor(Date.now() / 1000)
   const event = { 'http://schemas.openid.net/event/backchannel-logout': {} }
   const backchannel = (h: Harness, token: string) =>
-    fetch(`${h.url}/auth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `logout_token=${token}` })
+    fetch(`${h.url}/auth/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `logout_token=${token}`,
+    })
 
   it('refuses JWT access tokens issued or valid only in the future, beyond the clock tolerance', async () => {
     const jose = track(await JoseProvider.start('api-client', 'api-secret'))
-    const h = track(await startHarness({ providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: 'api-client', clientSecret: 'api-secret' }) }) }))
+    const h = track(
+      await startHarness({
+        providers: () => ({
+          'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: 'api-client', clientSecret: 'api-secret' }),
+        }),
+      }),
+    )
     const api = new TestBrowser()
-    for (const claims of [{ iat: now() + 600 }, { nbf: now() + 600 }, { auth_time: now() + 600 }, { iat: now() + 45 }]) {
+    for (const claims of [
+      { iat: now() + 600 },
+      { nbf: now() + 600 },
+      { auth_time: now() + 600 },
+      { iat: now() + 45 },
+    ]) {
       const res = await me(api, h, await jose.accessToken('api-client', { preferred_username: 'robot', ...claims }))
       expect(res.status, JSON.stringify(claims)).toBe(401)
     }
-    expect((await me(api, h, await jose.accessToken('api-client', { preferred_username: 'robot', iat: now() + 10 }))).status).toBe(200)
+    expect(
+      (await me(api, h, await jose.accessToken('api-client', { preferred_username: 'robot', iat: now() + 10 }))).status,
+    ).toBe(200)
   })
 
   it('a logout token is used once: a replay is refused (400) and ends nothing; one from the future is refused', async () => {
@@ -137,12 +192,30 @@ describe('JWT bearer tokens and logout tokens: timing claims and single use', ()
     jose.behaviour.claims = { sub: 'alice-sub', preferred_username: 'alice' }
     const h = track(
       await startHarness({
-        providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: 'jose-client', clientSecret: 'jose-secret', backchannelLogout: true }) }),
+        providers: () => ({
+          'jose.json': JSON.stringify({
+            issuer: jose.issuer,
+            clientId: 'jose-client',
+            clientSecret: 'jose-secret',
+            backchannelLogout: true,
+          }),
+        }),
       }),
     )
     const first = new TestBrowser()
     expect((await signIn(first, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
-    const token = await jose.sign({ iss: jose.issuer, aud: 'jose-client', iat: now(), exp: now() + 120, jti: randomUUID(), sub: 'alice-sub', events: event }, { typ: 'logout+jwt' })
+    const token = await jose.sign(
+      {
+        iss: jose.issuer,
+        aud: 'jose-client',
+        iat: now(),
+        exp: now() + 120,
+        jti: randomUUID(),
+        sub: 'alice-sub',
+        events: event,
+      },
+      { typ: 'logout+jwt' },
+    )
     expect((await backchannel(h, token)).status).toBe(200)
     expect((await me(first, h)).status).toBe(401)
 
@@ -155,7 +228,19 @@ describe('JWT bearer tokens and logout tokens: timing claims and single use', ()
     expect((await me(second, h)).status).toBe(200)
 
     for (const claims of [{ iat: now() + 600 }, { nbf: now() + 600 }, { jti: undefined }]) {
-      const future = await jose.sign({ iss: jose.issuer, aud: 'jose-client', iat: now(), exp: now() + 1200, jti: randomUUID(), sub: 'alice-sub', events: event, ...claims }, { typ: 'logout+jwt' })
+      const future = await jose.sign(
+        {
+          iss: jose.issuer,
+          aud: 'jose-client',
+          iat: now(),
+          exp: now() + 1200,
+          jti: randomUUID(),
+          sub: 'alice-sub',
+          events: event,
+          ...claims,
+        },
+        { typ: 'logout+jwt' },
+      )
       expect((await backchannel(h, future)).status, JSON.stringify(claims)).toBe(400)
     }
     expect((await me(second, h)).status).toBe(200)
@@ -172,14 +257,20 @@ describe('nothing sensitive in plain text', () => {
     await signIn(alice, h, 'alice')
     const bob = new TestBrowser()
     await signIn(bob, h, 'admin')
-    const sessions = (await rows(h, 'select id_hash, id_token from sessions')) as { id_hash: string; id_token: string }[]
+    const sessions = (await rows(h, 'select id_hash, id_token from sessions')) as {
+      id_hash: string
+      id_token: string
+    }[]
     expect(sessions).toHaveLength(2)
     for (const s of sessions) {
       expect(s.id_token).toMatch(/^v2\./)
       expect(s.id_token).not.toMatch(/eyJ[\w-]*\.eyJ/)
     }
     // A ciphertext moved to another session's row does not open there.
-    await h.app.orm.em.fork().getConnection().execute('update sessions set id_token = ? where id_hash = ?', [sessions[0]!.id_token, sessions[1]!.id_hash])
+    await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute('update sessions set id_token = ? where id_hash = ?', [sessions[0]!.id_token, sessions[1]!.id_hash])
     const signOut = async (browser: TestBrowser) => {
       const page = await browser.request(`${h.url}/`)
       const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!

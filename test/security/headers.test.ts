@@ -31,7 +31,8 @@ describe('response headers', () => {
     expect(me.headers.get('cache-control')).toBe('no-store')
     expect(me.headers.get('x-content-type-options')).toBe('nosniff')
     // No page loads a script at all.
-    for (const path of ['/', '/auth/sign-in']) expect((await browser.request(`${h.url}${path}`)).body).not.toMatch(/<script/i)
+    for (const path of ['/', '/auth/sign-in'])
+      expect((await browser.request(`${h.url}${path}`)).body).not.toMatch(/<script/i)
   })
 
   it('a signed-in page is never framed or cached, and the session cookie is HttpOnly and SameSite=Lax', async () => {

@@ -17,7 +17,13 @@ describe('ID tokens and the code flow: refusals', () => {
     // Two published keys from the start: a token without kid cannot say which one.
     await jose.rotate()
     h = await startHarness({
-      providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret }) }),
+      providers: () => ({
+        'jose.json': JSON.stringify({
+          issuer: jose.issuer,
+          clientId: CLIENT.clientId,
+          clientSecret: CLIENT.clientSecret,
+        }),
+      }),
     })
     return async () => {
       await h.close()
@@ -37,13 +43,21 @@ describe('ID tokens and the code flow: refusals', () => {
     ['no iat', () => ({ idTokenClaims: { iat: undefined } }), /iat/],
     ['no exp', () => ({ idTokenClaims: { exp: undefined } }), /exp/],
     ['expired', () => ({ idTokenClaims: { iat: now() - 3600, exp: now() - 1800 } }), /exp|expired/i],
-    ['azp wrong with several audiences', () => ({ idTokenClaims: { aud: [CLIENT.clientId, 'other'], azp: 'other' } }), /azp/],
+    [
+      'azp wrong with several audiences',
+      () => ({ idTokenClaims: { aud: [CLIENT.clientId, 'other'], azp: 'other' } }),
+      /azp/,
+    ],
     ['wrong nonce', () => ({ idTokenClaims: { nonce: 'not-the-one' } }), /nonce/],
     ['no nonce', () => ({ idTokenClaims: { nonce: undefined } }), /nonce/],
     ['no ID token in the token response', () => ({ omitIdToken: true }), /ID token|id_token/],
     ['a bad signature (an unpublished key)', async () => ({ idTokenKey: await newKey() }), /signature|key/i],
     ['alg none', () => ({ idTokenSigning: 'none' as const }), /alg|none|signature/i],
-    ['HS256 keyed with the provider’s public key text (algorithm confusion)', () => ({ idTokenSigning: 'hs256-public-key' as const }), /alg|signature|HMAC/i],
+    [
+      'HS256 keyed with the provider’s public key text (algorithm confusion)',
+      () => ({ idTokenSigning: 'hs256-public-key' as const }),
+      /alg|signature|HMAC/i,
+    ],
     ['userinfo sub differs from the ID token sub', () => ({ userinfoClaims: { sub: 'someone-else' } }), /sub/],
     ['an iss parameter that does not match (mix-up)', () => ({ issParam: 'https://other-provider.example' }), /iss/],
     ['no iss parameter from a provider that advertises it', () => ({ issParam: null }), /iss/],
@@ -66,7 +80,10 @@ describe('ID tokens and the code flow: refusals', () => {
     expect((await me(browser, h)).status).toBe(401)
     expect(await h.app.orm.em.fork().getConnection().execute('select count(*) as n from users')).toEqual([{ n: 0 }])
     const lines = h.logs.lines.slice(logged).map((l) => String(l.msg))
-    expect(lines.find((m) => m.includes('callback refused')), lines.join('\n')).toMatch(reason)
+    expect(
+      lines.find((m) => m.includes('callback refused')),
+      lines.join('\n'),
+    ).toMatch(reason)
   })
 
   it('no kid, with several keys published: refused', async () => {
@@ -75,7 +92,12 @@ describe('ID tokens and the code flow: refusals', () => {
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(400)
     expect((await me(browser, h)).status).toBe(401)
-    expect(h.logs.lines.slice(logged).map((l) => String(l.msg)).join('\n')).toMatch(/multiple matching keys/i)
+    expect(
+      h.logs.lines
+        .slice(logged)
+        .map((l) => String(l.msg))
+        .join('\n'),
+    ).toMatch(/multiple matching keys/i)
   })
 
   it('timing claims a few seconds ahead, within the clock tolerance, are accepted', async () => {
@@ -97,7 +119,14 @@ describe('an algorithm other than the provider’s', () => {
     const jose = await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret)
     await jose.rotate('ES256')
     const h = await startHarness({
-      providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, signatureAlgorithms: ['RS256'] }) }),
+      providers: () => ({
+        'jose.json': JSON.stringify({
+          issuer: jose.issuer,
+          clientId: CLIENT.clientId,
+          clientSecret: CLIENT.clientSecret,
+          signatureAlgorithms: ['RS256'],
+        }),
+      }),
     })
     try {
       const browser = new TestBrowser()

@@ -4,14 +4,20 @@ import { ManualClock } from '../../core/clock.ts'
 import { TestBrowser } from '../support/browser.ts'
 import { closeAfterEach, signIn, startHarness, type Harness } from '../support/harness.ts'
 
-const rows = async (h: Harness, table: string) => ((await h.app.orm.em.fork().getConnection().execute(`select count(*) as n from ${table}`)) as { n: number }[])[0]!.n
+const rows = async (h: Harness, table: string) =>
+  ((await h.app.orm.em.fork().getConnection().execute(`select count(*) as n from ${table}`)) as { n: number }[])[0]!.n
 
 /**
  * Streams a chunked body (no Content-Length) until the server answers; returns
  * the answer, how many bytes were sent by then, and whether the server then
  * closed the connection (it stopped reading).
  */
-function flood(url: string, headers: Record<string, string>, chunk = 65_536, max = 64 * 1_048_576): Promise<{ status: number; headers: Record<string, unknown>; sent: number; closed: boolean }> {
+function flood(
+  url: string,
+  headers: Record<string, string>,
+  chunk = 65_536,
+  max = 64 * 1_048_576,
+): Promise<{ status: number; headers: Record<string, unknown>; sent: number; closed: boolean }> {
   return new Promise((resolve, reject) => {
     let sent = 0
     let answered: { status: number; headers: Record<string, unknown> } | undefined
@@ -53,10 +59,14 @@ describe('unauthenticated callers cannot exhaust memory, disk or the database', 
     }
     // A declared Content-Length over the limit is refused before anything is read.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${h.url}/auth/sign-in`, { method: 'POST', headers: { ...form, 'content-length': '999999999' } }, (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
-      })
+      const req = request(
+        `${h.url}/auth/sign-in`,
+        { method: 'POST', headers: { ...form, 'content-length': '999999999' } },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
       req.on('error', reject)
       req.write('csrf=x')
     })
@@ -64,15 +74,26 @@ describe('unauthenticated callers cannot exhaust memory, disk or the database', 
   })
 
   it('an administrator’s request body is bounded too', async () => {
-    const h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }) }))
+    const h = track(
+      await startHarness({
+        providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
+      }),
+    )
     const admin = new TestBrowser()
     await signIn(admin, h, 'admin')
     const cookie = `otpki_session=${await admin.cookie(h.url, 'otpki_session')}`
-    const res = await flood(`${h.url}/admin/users/admin/certificates`, { 'content-type': 'application/json', origin: h.url, cookie })
+    const res = await flood(`${h.url}/admin/users/admin/certificates`, {
+      'content-type': 'application/json',
+      origin: h.url,
+      cookie,
+    })
     expect(res.status).toBe(413)
     expect(res.closed).toBe(true)
     // Refused before reading (no admin): the connection closes all the same, the body is never received.
-    const anonymous = await flood(`${h.url}/admin/users/admin/certificates`, { 'content-type': 'application/json', origin: h.url })
+    const anonymous = await flood(`${h.url}/admin/users/admin/certificates`, {
+      'content-type': 'application/json',
+      origin: h.url,
+    })
     expect(anonymous.status).toBe(401)
     expect(anonymous.closed).toBe(true)
     expect(anonymous.sent).toBeLessThan(16 * 1_048_576)
@@ -102,17 +123,24 @@ describe('unauthenticated callers cannot exhaust memory, disk or the database', 
   })
 
   it('starts from many addresses stop at the global bound on pending sign-ins (503, Retry-After)', async () => {
-    const h = track(await startHarness({ overrides: { rateLimit: { trustedProxies: ['127.0.0.1', '::1'], maxPendingSignIns: 60 } } }))
+    const h = track(
+      await startHarness({ overrides: { rateLimit: { trustedProxies: ['127.0.0.1', '::1'], maxPendingSignIns: 60 } } }),
+    )
     const statuses: Record<number, number> = {}
     for (let i = 0; i < 150; i++) {
       // Each request names another client behind the trusted proxy (header values only; nothing is sent there).
-      const res = await fetch(`${h.url}/auth/sign-in?provider=dev`, { redirect: 'manual', headers: { 'x-forwarded-for': `192.0.2.${i % 250}` } })
+      const res = await fetch(`${h.url}/auth/sign-in?provider=dev`, {
+        redirect: 'manual',
+        headers: { 'x-forwarded-for': `192.0.2.${i % 250}` },
+      })
       statuses[res.status] = (statuses[res.status] ?? 0) + 1
       if (res.status === 503) expect(res.headers.get('retry-after')).toBe('60')
       await res.text()
     }
     const pending = await rows(h, 'auth_transactions')
-    console.info(`150 sign-in starts from 150 addresses: ${JSON.stringify(statuses)}; pending sign-in rows ${pending} (bound 60)`)
+    console.info(
+      `150 sign-in starts from 150 addresses: ${JSON.stringify(statuses)}; pending sign-in rows ${pending} (bound 60)`,
+    )
     expect(statuses).toEqual({ 303: 60, 503: 90 })
     expect(pending).toBe(60)
   })
@@ -126,7 +154,9 @@ describe('unauthenticated callers cannot exhaust memory, disk or the database', 
     const bearer = []
     for (let i = 0; i < 7; i++) {
       // A spoofed X-Forwarded-For from an untrusted peer does not buy a fresh budget.
-      const res = await fetch(`${h.url}/auth/me`, { headers: { authorization: `Bearer not-a-token-${i}`, 'x-forwarded-for': `198.51.100.${i}` } })
+      const res = await fetch(`${h.url}/auth/me`, {
+        headers: { authorization: `Bearer not-a-token-${i}`, 'x-forwarded-for': `198.51.100.${i}` },
+      })
       bearer.push(res.status)
       if (res.status === 429) {
         expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)

@@ -5,7 +5,12 @@ import { closeAfterEach, me, signIn, startHarness, type Harness } from '../suppo
 import { JoseProvider } from '../support/jose-provider.ts'
 
 const sessionsOf = async (h: Harness, provider: string) =>
-  ((await h.app.orm.em.fork().getConnection().execute('select count(*) as n from sessions where provider = ?', [provider])) as { n: number }[])[0]!.n
+  (
+    (await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute('select count(*) as n from sessions where provider = ?', [provider])) as { n: number }[]
+  )[0]!.n
 
 /**
  * SECURITY.md, "revocation is prompt": disabling or removing a provider, or
@@ -22,11 +27,20 @@ describe('revocation of a provider takes effect at once', () => {
   async function setup() {
     const jose = track(await JoseProvider.start('api-client', 'api-secret'))
     jose.behaviour.claims = { sub: 'jo-sub', preferred_username: 'jo' }
-    const file = (extra: Record<string, unknown> = {}) => JSON.stringify({ issuer: jose.issuer, clientId: 'api-client', clientSecret: 'api-secret', ...extra })
+    const file = (extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ issuer: jose.issuer, clientId: 'api-client', clientSecret: 'api-secret', ...extra })
     const h = track(
       await startHarness({
         providers: ({ providerJson }) => ({ 'dev.json': providerJson(), 'jose.json': file() }),
-        overrides: { clientCertificate: { enabled: true, format: 'nginx', trustedProxies: ['127.0.0.1', '::1'], ingressVerifies: true, createUnknownUsers: true } },
+        overrides: {
+          clientCertificate: {
+            enabled: true,
+            format: 'nginx',
+            trustedProxies: ['127.0.0.1', '::1'],
+            ingressVerifies: true,
+            createUnknownUsers: true,
+          },
+        },
       }),
     )
     const browser = new TestBrowser()
@@ -35,7 +49,8 @@ describe('revocation of a provider takes effect at once', () => {
     await signIn(other, h, 'alice', 'alice', { provider: 'dev' })
     const token = await jose.accessToken('api-client', { preferred_username: 'jo' })
     const api = new TestBrowser()
-    const certificate = () => fetch(`${h.url}/auth/me`, { headers: { 'ssl-client-cert': encodeURIComponent(robot.certPem) } })
+    const certificate = () =>
+      fetch(`${h.url}/auth/me`, { headers: { 'ssl-client-cert': encodeURIComponent(robot.certPem) } })
     // Everything works, and the bearer answer is now cached.
     expect((await me(browser, h)).status).toBe(200)
     expect((await me(api, h, token)).status).toBe(200)
@@ -76,7 +91,10 @@ describe('revocation of a provider takes effect at once', () => {
     const s = await setup()
     const moved = track(await JoseProvider.start('api-client', 'api-secret'))
     const started = Date.now()
-    await s.h.writeProvider('jose.json', JSON.stringify({ issuer: moved.issuer, clientId: 'api-client', clientSecret: 'api-secret' }))
+    await s.h.writeProvider(
+      'jose.json',
+      JSON.stringify({ issuer: moved.issuer, clientId: 'api-client', clientSecret: 'api-secret' }),
+    )
     await expectRevoked(s, started, 'issuer changed')
   })
 

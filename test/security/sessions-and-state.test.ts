@@ -8,7 +8,10 @@ describe('state, sessions and accounts', () => {
 
   it('refuses a callback whose state is altered or missing', async () => {
     const h = track(await startHarness())
-    for (const tamper of [(u: URL) => u.searchParams.set('state', 'forged-state-value'), (u: URL) => u.searchParams.delete('state')]) {
+    for (const tamper of [
+      (u: URL) => u.searchParams.set('state', 'forged-state-value'),
+      (u: URL) => u.searchParams.delete('state'),
+    ]) {
       const browser = new TestBrowser()
       const callback = await signInUntilCallback(browser, h, 'alice')
       tamper(callback)
@@ -40,7 +43,9 @@ describe('state, sessions and accounts', () => {
     await signIn(browser, h, 'alice')
     const id = (await browser.cookie(h.url, 'otpki_session'))!
     expect(Buffer.from(id, 'base64url').length * 8).toBeGreaterThanOrEqual(128)
-    const rows = (await h.app.orm.em.fork().getConnection().execute('select id_hash from sessions')) as { id_hash: string }[]
+    const rows = (await h.app.orm.em.fork().getConnection().execute('select id_hash from sessions')) as {
+      id_hash: string
+    }[]
     expect(rows).toHaveLength(1)
     expect(rows[0]!.id_hash).toMatch(/^[0-9a-f]{64}$/)
     expect(rows[0]!.id_hash).not.toContain(id)
@@ -51,11 +56,17 @@ describe('state, sessions and accounts', () => {
   it('accounts are never merged by email: another identity with the same email is another user', async () => {
     const h = track(await startHarness())
     await signIn(new TestBrowser(), h, 'alice')
-    h.provider.users.alice2 = { password: 'alice2', claims: { preferred_username: 'alice-other', email: 'alice@example.test', email_verified: true } }
+    h.provider.users.alice2 = {
+      password: 'alice2',
+      claims: { preferred_username: 'alice-other', email: 'alice@example.test', email_verified: true },
+    }
     const other = new TestBrowser()
     await signIn(other, h, 'alice2')
     expect((await me(other, h)).body.user.username).toBe('alice-other')
-    const rows = await h.app.orm.em.fork().getConnection().execute("select u.username, i.subject from users u join identities i on i.user_id = u.id order by u.id")
+    const rows = await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute('select u.username, i.subject from users u join identities i on i.user_id = u.id order by u.id')
     expect(rows).toEqual([
       { username: 'alice', subject: 'alice' },
       { username: 'alice-other', subject: 'alice2' },
@@ -63,19 +74,33 @@ describe('state, sessions and accounts', () => {
   })
 
   it('a cross-site administration request with a session cookie is refused', async () => {
-    const h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }) }))
+    const h = track(
+      await startHarness({
+        providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
+      }),
+    )
     const admin = new TestBrowser()
     await signIn(admin, h, 'admin')
     const pem = (await (await TestCa.create()).client('CN=x')).certPem
     const body = JSON.stringify({ pem })
-    const crossSite = await admin.request(`${h.url}/admin/users/admin/certificates`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body })
+    const crossSite = await admin.request(`${h.url}/admin/users/admin/certificates`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+      body,
+    })
     expect(crossSite.status).toBe(403)
-    expect(h.logs.messages().some((m) => m.includes('cross-origin administration from https://evil.example'))).toBe(true)
+    expect(h.logs.messages().some((m) => m.includes('cross-origin administration from https://evil.example'))).toBe(
+      true,
+    )
     const form = await admin.request(`${h.url}/admin/users/admin/certificates`, { form: { pem } })
     expect(form.status).toBe(415)
     expect(await h.app.users.certificates('admin')).toEqual([])
     // The same request from OTPKI's own origin is an administrator's to make.
-    const sameSite = await admin.request(`${h.url}/admin/users/admin/certificates`, { method: 'POST', headers: { origin: new URL(h.url).origin, 'content-type': 'application/json' }, body })
+    const sameSite = await admin.request(`${h.url}/admin/users/admin/certificates`, {
+      method: 'POST',
+      headers: { origin: new URL(h.url).origin, 'content-type': 'application/json' },
+      body,
+    })
     expect(sameSite.status).toBe(201)
   })
 })

@@ -23,7 +23,10 @@ export class TestBrowser {
   /** `hosts`: names this browser resolves itself (like /etc/hosts), e.g. { 'idp.localhost': '127.0.0.1' }. */
   constructor(private readonly hosts: Record<string, string> = {}) {}
 
-  async request(url: string, init: { method?: string; form?: Record<string, string>; body?: string; headers?: Record<string, string> } = {}): Promise<BrowserResponse> {
+  async request(
+    url: string,
+    init: { method?: string; form?: Record<string, string>; body?: string; headers?: Record<string, string> } = {},
+  ): Promise<BrowserResponse> {
     const headers = new Headers(init.headers)
     const cookie = await this.jar.getCookieString(url)
     if (cookie) headers.set('cookie', cookie)
@@ -43,20 +46,38 @@ export class TestBrowser {
   }
 
   /** One HTTP exchange: connects to the mapped address (if any) and sends the URL's own Host, as a browser would. */
-  private send(url: URL, method: string, headers: Headers, body: string | undefined): Promise<Omit<BrowserResponse, 'url'>> {
+  private send(
+    url: URL,
+    method: string,
+    headers: Headers,
+    body: string | undefined,
+  ): Promise<Omit<BrowserResponse, 'url'>> {
     return new Promise((resolve, reject) => {
       const outgoing: Record<string, string> = { host: url.host }
-      headers.forEach((value, name) => (outgoing[name] = value))
+      headers.forEach((value, name) => {
+        outgoing[name] = value
+      })
       if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body))
       const req = httpRequest(
-        { host: this.hosts[url.hostname] ?? url.hostname, port: url.port || 80, path: url.pathname + url.search, method, headers: outgoing },
+        {
+          host: this.hosts[url.hostname] ?? url.hostname,
+          port: url.port || 80,
+          path: url.pathname + url.search,
+          method,
+          headers: outgoing,
+        },
         (res) => {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
           res.on('end', () => {
             const responseHeaders = new Headers()
-            for (let i = 0; i < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!)
-            resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks).toString('utf8') })
+            for (let i = 0; i < res.rawHeaders.length; i += 2)
+              responseHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!)
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: responseHeaders,
+              body: Buffer.concat(chunks).toString('utf8'),
+            })
           })
           res.on('error', reject)
         },
@@ -67,7 +88,11 @@ export class TestBrowser {
   }
 
   /** Follows redirects (303/302/301/307) until a non-redirect answer. */
-  async follow(url: string, init: { method?: string; form?: Record<string, string> } = {}, max = 15): Promise<BrowserResponse> {
+  async follow(
+    url: string,
+    init: { method?: string; form?: Record<string, string> } = {},
+    max = 15,
+  ): Promise<BrowserResponse> {
     let res = await this.request(url, init)
     for (let i = 0; i < max && res.status >= 300 && res.status < 400; i++) {
       const location = res.headers.get('location')
@@ -88,7 +113,8 @@ export class TestBrowser {
 export function parseForm(html: string, actionIncludes?: string): { action: string; fields: Record<string, string> } {
   const forms = [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)]
   const form = forms.find((f) => !actionIncludes || (attr(f[1]!, 'action') ?? '').includes(actionIncludes))
-  if (!form) throw new Error(`no form${actionIncludes ? ` with action ${actionIncludes}` : ''} in page:\n${html.slice(0, 2000)}`)
+  if (!form)
+    throw new Error(`no form${actionIncludes ? ` with action ${actionIncludes}` : ''} in page:\n${html.slice(0, 2000)}`)
   const fields: Record<string, string> = {}
   for (const input of form[2]!.matchAll(/<input\b([^>]*)>/gi)) {
     const name = attr(input[1]!, 'name')
@@ -102,5 +128,11 @@ function attr(tag: string, name: string): string | undefined {
 }
 
 function decodeEntities(s: string): string {
-  return s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'")
+  return s
+    .replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#39;/g, "'")
 }

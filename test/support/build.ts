@@ -7,7 +7,10 @@ function newestSource(dir: string): number {
   let newest = 0
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : entry.name.endsWith('.ts') ? statSync(path).mtimeMs : 0)
+    newest = Math.max(
+      newest,
+      entry.isDirectory() ? newestSource(path) : entry.name.endsWith('.ts') ? statSync(path).mtimeMs : 0,
+    )
   }
   return newest
 }
@@ -20,6 +23,8 @@ function newestSource(dir: string): number {
 export function ensureBuilt(): void {
   const root = packageRoot()
   const built = join(root, 'dist/core/cli.js')
-  const stale = !existsSync(built) || statSync(built).mtimeMs < Math.max(newestSource(join(root, 'core')), newestSource(join(root, 'plugins')))
+  const stale =
+    !existsSync(built) ||
+    statSync(built).mtimeMs < Math.max(newestSource(join(root, 'core')), newestSource(join(root, 'plugins')))
   if (stale) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
 }

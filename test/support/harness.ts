@@ -7,8 +7,13 @@ import { afterEach } from 'vitest'
 import { startApp, type RunningApp } from '../../core/app.ts'
 import type { ReloadReport } from '../../core/config/provider-registry.ts'
 import type { Clock } from '../../core/clock.ts'
-import { startDevProvider, type DevClient, type DevProvider, type DevUser } from '../../plugins/dev-provider/dev-provider.ts'
-import { SEEN_COOKIE_VALUES, TestBrowser, parseForm, type BrowserResponse } from './browser.ts'
+import {
+  startDevProvider,
+  type DevClient,
+  type DevProvider,
+  type DevUser,
+} from '../../plugins/dev-provider/dev-provider.ts'
+import { SEEN_COOKIE_VALUES, type TestBrowser, parseForm, type BrowserResponse } from './browser.ts'
 
 /** A free TCP port on loopback (the OS picks; the socket is closed before use). */
 export async function freePort(): Promise<number> {
@@ -26,7 +31,10 @@ export async function freePort(): Promise<number> {
 export class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = []
   readonly raw: string[] = []
-  private waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = []
+  private waiters: {
+    match: (line: Record<string, unknown>) => boolean
+    resolve: (line: Record<string, unknown>) => void
+  }[] = []
   override _write(chunk: Buffer, _enc: string, done: () => void): void {
     for (const text of chunk.toString('utf8').split('\n').filter(Boolean)) {
       this.raw.push(text)
@@ -37,7 +45,11 @@ export class LogCapture extends Writable {
         line = { msg: text }
       }
       this.lines.push(line)
-      this.waiters = this.waiters.filter((w) => !(w.match(line) && (w.resolve(line), true)))
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(line)) return true
+        w.resolve(line)
+        return false
+      })
     }
     done()
   }
@@ -83,7 +95,10 @@ export interface HarnessOptions {
 }
 
 /** The test client. The secret is long enough for HS512 client assertions (64 bytes). */
-export const CLIENT = { clientId: 'otpki-test', clientSecret: 'test-client-secret-4f9d2-0123456789abcdef0123456789abcdef0123456789ab' }
+export const CLIENT = {
+  clientId: 'otpki-test',
+  clientSecret: 'test-client-secret-4f9d2-0123456789abcdef0123456789abcdef0123456789ab',
+}
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'otpki-test-'))
@@ -107,15 +122,36 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ],
   })
   const providerJson = (overrides: Record<string, unknown> = {}) =>
-    JSON.stringify({ displayName: 'Test SSO', issuer: provider.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, scopes: ['openid', 'profile', 'email', 'roles'], ...overrides }, null, 2)
-  const initial = options.providers ? options.providers({ issuer: provider.issuer, providerJson, url }) : { 'dev.json': providerJson() }
+    JSON.stringify(
+      {
+        displayName: 'Test SSO',
+        issuer: provider.issuer,
+        clientId: CLIENT.clientId,
+        clientSecret: CLIENT.clientSecret,
+        scopes: ['openid', 'profile', 'email', 'roles'],
+        ...overrides,
+      },
+      null,
+      2,
+    )
+  const initial = options.providers
+    ? options.providers({ issuer: provider.issuer, providerJson, url })
+    : { 'dev.json': providerJson() }
   for (const [file, content] of Object.entries(initial)) await writeFile(join(providersDir, file), content)
 
   const logs = new LogCapture()
   const app = await startApp({
     configFile: false,
     env: {},
-    overrides: { port, host: '127.0.0.1', publicUrl: url, database: join(dir, 'otpki.sqlite'), providersDir, logLevel: 'debug', ...options.overrides },
+    overrides: {
+      port,
+      host: '127.0.0.1',
+      publicUrl: url,
+      database: join(dir, 'otpki.sqlite'),
+      providersDir,
+      logLevel: 'debug',
+      ...options.overrides,
+    },
     logDestination: logs,
     ...(options.clock ? { clock: options.clock } : {}),
   }).catch(async (error: unknown) => {
@@ -145,7 +181,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       assertLogHygiene(logs)
       // OTPKI_TEST_LOGS=1 prints the server's warnings and errors, to see why a test failed.
-      if (process.env.OTPKI_TEST_LOGS) for (const l of logs.lines) if (Number(l.level) >= 40) console.error(`[otpki ${String(l.level)}] ${String(l.msg)}`)
+      if (process.env.OTPKI_TEST_LOGS)
+        for (const l of logs.lines)
+          if (Number(l.level) >= 40) console.error(`[otpki ${String(l.level)}] ${String(l.msg)}`)
       await app.close()
       await provider.close()
       await rm(dir, { recursive: true, force: true })
@@ -157,9 +195,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
  * Signs in through the sign-in page and the provider's login form, as a
  * person would. Returns the final response (the signed-in page on success).
  */
-export async function signIn(browser: TestBrowser, h: Pick<Harness, 'url'>, username: string, password = username, options: { provider?: string; returnTo?: string } = {}): Promise<BrowserResponse> {
+export async function signIn(
+  browser: TestBrowser,
+  h: Pick<Harness, 'url'>,
+  username: string,
+  password = username,
+  options: { provider?: string; returnTo?: string } = {},
+): Promise<BrowserResponse> {
   const start = options.provider
-    ? await browser.request(`${h.url}/auth/sign-in?provider=${options.provider}${options.returnTo ? `&returnTo=${encodeURIComponent(options.returnTo)}` : ''}`)
+    ? await browser.request(
+        `${h.url}/auth/sign-in?provider=${options.provider}${options.returnTo ? `&returnTo=${encodeURIComponent(options.returnTo)}` : ''}`,
+      )
     : await submitSignInForm(browser, h, options.returnTo)
   const loginPage = await browser.follow(new URL(start.headers.get('location')!, start.url).href)
   if (loginPage.status !== 200 || !loginPage.body.includes('name="password"')) return loginPage
@@ -171,17 +217,31 @@ export async function signIn(browser: TestBrowser, h: Pick<Harness, 'url'>, user
  * Starts a sign-in at `provider` and signs in at the provider's login form,
  * stopping at the redirect back to OTPKI: returns the callback URL unvisited.
  */
-export async function signInUntilCallback(browser: TestBrowser, h: Pick<Harness, 'url'>, username: string, provider = 'dev'): Promise<URL> {
+export async function signInUntilCallback(
+  browser: TestBrowser,
+  h: Pick<Harness, 'url'>,
+  username: string,
+  provider = 'dev',
+): Promise<URL> {
   const start = await browser.request(`${h.url}/auth/sign-in?provider=${provider}`)
   const login = await browser.follow(new URL(start.headers.get('location')!, start.url).href)
   const form = parseForm(login.body, '/login')
-  let res = await browser.request(new URL(form.action, login.url).href, { form: { ...form.fields, username, password: username } })
-  while (!res.headers.get('location')!.startsWith(`${h.url}/auth/callback`)) res = await browser.request(new URL(res.headers.get('location')!, res.url).href)
+  let res = await browser.request(new URL(form.action, login.url).href, {
+    form: { ...form.fields, username, password: username },
+  })
+  while (!res.headers.get('location')!.startsWith(`${h.url}/auth/callback`))
+    res = await browser.request(new URL(res.headers.get('location')!, res.url).href)
   return new URL(res.headers.get('location')!)
 }
 
-async function submitSignInForm(browser: TestBrowser, h: Pick<Harness, 'url'>, returnTo?: string): Promise<BrowserResponse> {
-  const page = await browser.request(`${h.url}/auth/sign-in${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`)
+async function submitSignInForm(
+  browser: TestBrowser,
+  h: Pick<Harness, 'url'>,
+  returnTo?: string,
+): Promise<BrowserResponse> {
+  const page = await browser.request(
+    `${h.url}/auth/sign-in${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`,
+  )
   const form = parseForm(page.body, '/auth/sign-in')
   return browser.request(`${h.url}/auth/sign-in`, { form: form.fields })
 }
@@ -206,7 +266,10 @@ export function closeAfterEach(): <T extends { close(): Promise<void> }>(server:
 
 /** `GET /auth/me` as this browser (or with a bearer token): status, headers and JSON body. */
 export async function me(browser: TestBrowser, h: Pick<Harness, 'url'>, bearer?: string) {
-  const res = await browser.request(`${h.url}/auth/me`, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {})
+  const res = await browser.request(
+    `${h.url}/auth/me`,
+    bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {},
+  )
   return { status: res.status, headers: res.headers, body: JSON.parse(res.body) as Record<string, any> }
 }
 

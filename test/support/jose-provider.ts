@@ -48,7 +48,9 @@ export class JoseProvider {
   jwksFetches = 0
   introspections = 0
   discoveryFetches = 0
-  behaviour: JoseProviderBehaviour = { claims: { sub: 'jose-user', preferred_username: 'jose-user', given_name: 'Jo', family_name: 'Se' } }
+  behaviour: JoseProviderBehaviour = {
+    claims: { sub: 'jose-user', preferred_username: 'jose-user', given_name: 'Jo', family_name: 'Se' },
+  }
   private server!: Server
   private codes = new Map<string, { nonce: string; challenge: string | undefined; clientId: string }>()
   issuer = ''
@@ -56,7 +58,9 @@ export class JoseProvider {
   static async start(clientId: string, clientSecret: string): Promise<JoseProvider> {
     const p = new JoseProvider(clientId, clientSecret)
     p.keys.push(await newKey())
-    p.server = createServer((req, res) => void p.handle(req, res).catch((e: unknown) => p.send(res, 500, { error: String(e) })))
+    p.server = createServer(
+      (req, res) => void p.handle(req, res).catch((e: unknown) => p.send(res, 500, { error: String(e) })),
+    )
     await new Promise<void>((resolve) => p.server.listen(0, '127.0.0.1', () => resolve()))
     p.issuer = `http://127.0.0.1:${(p.server.address() as AddressInfo).port}`
     return p
@@ -75,7 +79,10 @@ export class JoseProvider {
   }
 
   /** Signs a JWT with the current key (or the one given). */
-  async sign(payload: JWTPayload, options: { key?: SigningKey; typ?: string; kid?: string | null } = {}): Promise<string> {
+  async sign(
+    payload: JWTPayload,
+    options: { key?: SigningKey; typ?: string; kid?: string | null } = {},
+  ): Promise<string> {
     const key = options.key ?? this.keys[0]!
     const kid = options.kid === null ? undefined : (options.kid ?? key.kid)
     return new SignJWT(payload)
@@ -84,10 +91,25 @@ export class JoseProvider {
   }
 
   /** An RFC 9068 access token for `audience`, valid `seconds`. */
-  accessToken(audience: string, claims: Record<string, unknown> = {}, seconds = 300, options: { key?: SigningKey; kid?: string | null } = {}): Promise<string> {
+  accessToken(
+    audience: string,
+    claims: Record<string, unknown> = {},
+    seconds = 300,
+    options: { key?: SigningKey; kid?: string | null } = {},
+  ): Promise<string> {
     const now = Math.floor(Date.now() / 1000)
     return this.sign(
-      { iss: this.issuer, sub: String(this.behaviour.claims.sub), aud: audience, client_id: this.clientId, scope: 'openid profile', iat: now, exp: now + seconds, jti: randomUUID(), ...claims },
+      {
+        iss: this.issuer,
+        sub: String(this.behaviour.claims.sub),
+        aud: audience,
+        client_id: this.clientId,
+        scope: 'openid profile',
+        iat: now,
+        exp: now + seconds,
+        jti: randomUUID(),
+        ...claims,
+      },
       { typ: 'at+jwt', ...options },
     )
   }
@@ -98,8 +120,12 @@ export class JoseProvider {
       case 'none':
         return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`
       case 'hs256-public-key': {
-        const pem = createPublicKey({ key: this.keys[0]!.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
-        return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: this.keys[0]!.kid }).sign(new TextEncoder().encode(pem))
+        const pem = createPublicKey({ key: this.keys[0]!.publicJwk as never, format: 'jwk' })
+          .export({ type: 'spki', format: 'pem' })
+          .toString()
+        return new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256', kid: this.keys[0]!.kid })
+          .sign(new TextEncoder().encode(pem))
       }
       case 'no-kid':
         return this.sign(claims, { kid: null })
@@ -143,7 +169,11 @@ export class JoseProvider {
         return this.send(res, 200, { keys: this.keys.map((k) => k.publicJwk) })
       case '/authorize': {
         const code = randomBytes(16).toString('base64url')
-        this.codes.set(code, { nonce: url.searchParams.get('nonce') ?? '', challenge: url.searchParams.get('code_challenge') ?? undefined, clientId: url.searchParams.get('client_id') ?? '' })
+        this.codes.set(code, {
+          nonce: url.searchParams.get('nonce') ?? '',
+          challenge: url.searchParams.get('code_challenge') ?? undefined,
+          clientId: url.searchParams.get('client_id') ?? '',
+        })
         const back = new URL(url.searchParams.get('redirect_uri')!)
         back.searchParams.set('code', code)
         back.searchParams.set('state', url.searchParams.get('state') ?? '')
@@ -155,21 +185,40 @@ export class JoseProvider {
       case '/token': {
         const body = new URLSearchParams(await readBody(req))
         // client_secret_basic: both parts form-urlencoded (RFC 6749 2.3.1).
-        const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':').map((p) => decodeURIComponent(p.replace(/\+/g, ' ')))
-        if (id !== this.clientId || secret !== this.clientSecret) return this.send(res, 401, { error: 'invalid_client' })
+        const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
+          .toString()
+          .split(':')
+          .map((p) => decodeURIComponent(p.replace(/\+/g, ' ')))
+        if (id !== this.clientId || secret !== this.clientSecret)
+          return this.send(res, 401, { error: 'invalid_client' })
         const grant = this.codes.get(body.get('code') ?? '')
         this.codes.delete(body.get('code') ?? '')
         if (!grant) return this.send(res, 400, { error: 'invalid_grant' })
         if (grant.challenge) {
-          const computed = createHash('sha256').update(body.get('code_verifier') ?? '').digest('base64url')
-          if (computed !== grant.challenge) return this.send(res, 400, { error: 'invalid_grant', error_description: 'PKCE' })
+          const computed = createHash('sha256')
+            .update(body.get('code_verifier') ?? '')
+            .digest('base64url')
+          if (computed !== grant.challenge)
+            return this.send(res, 400, { error: 'invalid_grant', error_description: 'PKCE' })
         }
         const now = Math.floor(Date.now() / 1000)
         const claims = Object.fromEntries(
-          Object.entries({ iss: this.issuer, aud: this.clientId, iat: now, exp: now + 300, nonce: grant.nonce, ...this.behaviour.claims, ...this.behaviour.idTokenClaims }).filter(([, v]) => v !== undefined),
+          Object.entries({
+            iss: this.issuer,
+            aud: this.clientId,
+            iat: now,
+            exp: now + 300,
+            nonce: grant.nonce,
+            ...this.behaviour.claims,
+            ...this.behaviour.idTokenClaims,
+          }).filter(([, v]) => v !== undefined),
         )
         const idToken = await this.signIdToken(claims)
-        const answer: Record<string, unknown> = { access_token: await this.accessToken(this.clientId), token_type: 'Bearer', expires_in: 300 }
+        const answer: Record<string, unknown> = {
+          access_token: await this.accessToken(this.clientId),
+          token_type: 'Bearer',
+          expires_in: 300,
+        }
         if (!this.behaviour.omitIdToken) answer.id_token = idToken
         return this.send(res, 200, answer)
       }

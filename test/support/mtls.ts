@@ -1,7 +1,10 @@
 import { request as httpsRequest } from 'node:https'
 
 /** GET over TLS to the mTLS listener, with (or without) a client certificate. */
-export function mtlsGet(url: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status: number; body: Record<string, any> }> {
+export function mtlsGet(
+  url: string,
+  tls: { ca: string; cert?: string; key?: string },
+): Promise<{ status: number; body: Record<string, any> }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(url, { ...tls, servername: 'localhost' }, (res) => {
       let text = ''

@@ -10,7 +10,8 @@ export const REQUIRE_ALL = process.env.OTPKI_REQUIRE_ALL_TESTS === '1'
  */
 export function needs(program: string, present: boolean, install: string): boolean {
   if (present) return true
-  if (REQUIRE_ALL) it(`needs ${program} (OTPKI_REQUIRE_ALL_TESTS=1)`, () => expect.fail(`${program} is not installed: ${install}`))
+  if (REQUIRE_ALL)
+    it(`needs ${program} (OTPKI_REQUIRE_ALL_TESTS=1)`, () => expect.fail(`${program} is not installed: ${install}`))
   else it.skip(`skipped: ${program} is not installed (${install} to run these tests)`, () => {})
   return false
 }

@@ -11,7 +11,10 @@ async function listening(port: number, deadline: number): Promise<void> {
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1')
-      socket.once('connect', () => (socket.destroy(), resolve(true)))
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(true)
+      })
       socket.once('error', () => resolve(false))
     })
     if (ok) return
@@ -21,7 +24,11 @@ async function listening(port: number, deadline: number): Promise<void> {
 }
 
 /** Runs nginx in the foreground with `http` as its http block, under `dir`. */
-export async function startNginx(dir: string, port: number, http: string): Promise<{ close(): Promise<void>; errors(): Promise<string> }> {
+export async function startNginx(
+  dir: string,
+  port: number,
+  http: string,
+): Promise<{ close(): Promise<void>; errors(): Promise<string> }> {
   if (!NGINX) throw new Error('nginx is not installed (apt-get install nginx)')
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, sub), { recursive: true })
   const conf = `
@@ -42,11 +49,16 @@ http {
 }
 `
   await writeFile(join(dir, 'nginx.conf'), conf)
-  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let stderr = ''
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  await Promise.race([listening(port, Date.now() + 10_000), exited.then((code) => Promise.reject(new Error(`nginx exited (${code}): ${stderr}`)))])
+  await Promise.race([
+    listening(port, Date.now() + 10_000),
+    exited.then((code) => Promise.reject(new Error(`nginx exited (${code}): ${stderr}`))),
+  ])
   return {
     async close() {
       if (child.exitCode === null) {

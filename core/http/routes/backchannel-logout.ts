@@ -13,7 +13,10 @@ import { readForm } from '../body.ts'
 export function backchannelLogout(ctx: HttpContext): Handler {
   const refuse = (reason: string) => {
     ctx.logger.warn({ route: 'backchannel-logout', reason }, `back-channel logout refused: ${reason}`)
-    return jsonResponse({ error: 'invalid_request', error_description: 'The logout token is not valid.' }, { status: 400 })
+    return jsonResponse(
+      { error: 'invalid_request', error_description: 'The logout token is not valid.' },
+      { status: 400 },
+    )
   }
   return async (event) => {
     let token: string | null
@@ -22,7 +25,10 @@ export function backchannelLogout(ctx: HttpContext): Handler {
     } catch (error) {
       if (isOtpkiError(error, 'BODY_TOO_LARGE')) {
         ctx.logger.warn({ route: 'backchannel-logout' }, 'back-channel logout refused: body too large')
-        return jsonResponse({ error: 'invalid_request', error_description: 'Request too large.' }, { status: 413, headers: errorHeaders(error) })
+        return jsonResponse(
+          { error: 'invalid_request', error_description: 'Request too large.' },
+          { status: 413, headers: errorHeaders(error) },
+        )
       }
       return refuse('not a form post')
     }
@@ -35,14 +41,18 @@ export function backchannelLogout(ctx: HttpContext): Handler {
     }
     // The token's issuer picks the provider; its keys then verify the token, so A can never end B's sessions.
     const entry = ctx.registry.list().find((e) => e.definition.issuer === issuer && e.definition.enabled)
-    if (!entry || !entry.definition.backchannelLogout || !entry.method.verifyLogoutToken) return refuse(`no provider with backchannelLogout for issuer ${String(issuer).slice(0, 200)}`)
+    if (!entry?.definition.backchannelLogout || !entry.method.verifyLogoutToken)
+      return refuse(`no provider with backchannelLogout for issuer ${String(issuer).slice(0, 200)}`)
     try {
       const subject = await entry.method.verifyLogoutToken(await entry.context(), entry.definition, token)
       if (!(await ctx.sessions.useLogoutToken(entry.definition.issuer, subject.jti, subject.expiresAt))) {
         return refuse(`${entry.definition.name}: the logout token ${subject.jti.slice(0, 64)} was used before (replay)`)
       }
       const ended = await ctx.sessions.endByLogout(entry.definition.issuer, subject)
-      ctx.logger.info({ provider: entry.definition.name, sid: subject.sid, sub: subject.sub, ended }, 'back-channel logout')
+      ctx.logger.info(
+        { provider: entry.definition.name, sid: subject.sid, sub: subject.sub, ended },
+        'back-channel logout',
+      )
       return jsonResponse({}, { status: 200 })
     } catch (error) {
       return refuse(`${entry.definition.name}: ${(error as Error).message}`)

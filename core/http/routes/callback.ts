@@ -15,15 +15,24 @@ export function callback(ctx: HttpContext): Handler {
     const entry = ctx.registry.get(tx.provider)
     const finish = entry?.method.callback?.bind(entry.method)
     if (!entry || !finish || !entry.definition.enabled || entry.definition.issuer !== tx.issuer) {
-      throw new OtpkiError('PROVIDER_CHANGED', `provider ${tx.provider} was removed, disabled or changed its issuer during the sign-in`, {
-        publicMessage: 'The sign-in configuration changed while you were signing in. Please sign in again.',
-      })
+      throw new OtpkiError(
+        'PROVIDER_CHANGED',
+        `provider ${tx.provider} was removed, disabled or changed its issuer during the sign-in`,
+        {
+          publicMessage: 'The sign-in configuration changed while you were signing in. Please sign in again.',
+        },
+      )
     }
     const { definition } = entry
     const clearTx = ctx.cookies.clear(ctx.cookies.transaction)
     // A silent sign-in the provider could not complete goes back to returnTo (when the state is ours).
     const error = event.url.searchParams.get('error')
-    if (tx.prompt === 'none' && error && SILENT_ERRORS.has(error) && event.url.searchParams.get('state') === tx.data.state) {
+    if (
+      tx.prompt === 'none' &&
+      error &&
+      SILENT_ERRORS.has(error) &&
+      event.url.searchParams.get('state') === tx.data.state
+    ) {
       return returnWithError(ctx, tx.returnTo, error)
     }
     // The redirect URI is the configured one; only the query comes from the request.
@@ -38,7 +47,7 @@ export function callback(ctx: HttpContext): Handler {
         })
       }
       await ctx.signIn.link(definition, result, session.principal.user.id)
-      return redirectResponse('/?linked=' + encodeURIComponent(definition.name), { cookies: [clearTx] })
+      return redirectResponse(`/?linked=${encodeURIComponent(definition.name)}`, { cookies: [clearTx] })
     }
     const { sessionId } = await ctx.signIn.signIn(definition, result)
     return redirectResponse(tx.returnTo, { cookies: [clearTx, ctx.cookies.set(ctx.cookies.session, sessionId)] })

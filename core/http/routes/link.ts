@@ -11,10 +11,16 @@ export function link(ctx: HttpContext): Handler {
   return guarded(ctx, 'link', async (event) => {
     const form = await readForm(event)
     const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
-    if (!session) throw new OtpkiError('SESSION_INVALID', 'link without a session', { publicMessage: 'Please sign in first.' })
+    if (!session)
+      throw new OtpkiError('SESSION_INVALID', 'link without a session', { publicMessage: 'Please sign in first.' })
     if (!ctx.csrf.verify(form.get('csrf'), session.idHash, 'link')) {
-      throw new OtpkiError('CSRF_INVALID', 'link without a valid CSRF token', { publicMessage: 'This form has expired. Please reload the page and try again.' })
+      throw new OtpkiError('CSRF_INVALID', 'link without a valid CSRF token', {
+        publicMessage: 'This form has expired. Please reload the page and try again.',
+      })
     }
-    return startAt(ctx, event, form.get('provider') ?? '', '/', { purpose: 'link', linkUserId: session.principal.user.id })
+    return startAt(ctx, event, form.get('provider') ?? '', '/', {
+      purpose: 'link',
+      linkUserId: session.principal.user.id,
+    })
   })
 }

@@ -9,11 +9,20 @@ import { jsonResponse } from '../respond.ts'
 export function me(ctx: HttpContext): Handler {
   const answer = (principal: Principal | undefined, session: ActiveSession | undefined): Response => {
     if (!principal) {
-      return jsonResponse({ error: 'unauthenticated', message: 'No valid session.' }, { status: 401, headers: { 'www-authenticate': 'Cookie' } })
+      return jsonResponse(
+        { error: 'unauthenticated', message: 'No valid session.' },
+        { status: 401, headers: { 'www-authenticate': 'Cookie' } },
+      )
     }
     const { user, method, provider } = principal
     return jsonResponse({
-      user: { username: user.username, firstName: user.firstName, lastName: user.lastName, email: user.email, roles: user.roles },
+      user: {
+        username: user.username,
+        firstName: user.firstName,
+        lastName: user.lastName,
+        email: user.email,
+        roles: user.roles,
+      },
       method,
       provider,
       session: session ? { expiresAt: new Date(session.expiresAt).toISOString() } : null,
@@ -43,7 +52,16 @@ function refused(ctx: HttpContext, error: unknown): Response {
   ctx.logger.warn({ route: 'me', code: error.code, reason: error.message }, `credential refused: ${error.message}`)
   if (error.code === 'TOKEN_INVALID') {
     const description = 'The access token is not valid.'
-    return jsonResponse({ error: 'invalid_token', message: description }, { status: 401, headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${description}"` } })
+    return jsonResponse(
+      { error: 'invalid_token', message: description },
+      {
+        status: 401,
+        headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${description}"` },
+      },
+    )
   }
-  return jsonResponse({ error: 'unauthenticated', message: error.publicMessage ?? 'Not authenticated.' }, { status: 401 })
+  return jsonResponse(
+    { error: 'unauthenticated', message: error.publicMessage ?? 'Not authenticated.' },
+    { status: 401 },
+  )
 }

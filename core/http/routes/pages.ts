@@ -13,7 +13,9 @@ export function home(ctx: HttpContext): Handler {
     const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
     if (!session) return redirectResponse('/auth/sign-in')
     const displayName = (name: string) => ctx.registry.get(name)?.definition.displayName ?? name
-    const identities = await ctx.orm.em.fork().find(IdentitySchema, { user: session.principal.user.id }, { orderBy: { createdAt: 'asc' } })
+    const identities = await ctx.orm.em
+      .fork()
+      .find(IdentitySchema, { user: session.principal.user.id }, { orderBy: { createdAt: 'asc' } })
     const linked = new Set(identities.map((i) => i.provider))
     const linkable = ctx.registry.list().filter((e) => e.definition.enabled && !linked.has(e.definition.name))
     const justLinked = getQuery<{ linked?: string }>(event).linked
@@ -25,7 +27,8 @@ export function home(ctx: HttpContext): Handler {
       identities: identities.map((i) => ({ provider: displayName(i.provider), subject: i.subject })),
       linkable: linkable.map((e) => ({ name: e.definition.name, displayName: e.definition.displayName })),
       linkCsrfToken: ctx.csrf.token(session.idHash, 'link'),
-      notice: justLinked && linked.has(justLinked) ? `Your ${displayName(justLinked)} account is now linked.` : undefined,
+      notice:
+        justLinked && linked.has(justLinked) ? `Your ${displayName(justLinked)} account is now linked.` : undefined,
     })
   })
 }

@@ -9,7 +9,9 @@ import { safeReturnTo } from '../return-to.ts'
 
 /** Providers offered on the sign-in page: enabled, not hidden, in display order. */
 export function visibleProviders(ctx: HttpContext): ProviderEntry[] {
-  return ctx.registry.list().filter((e) => e.definition.enabled && !e.definition.hideOnLoginPage && !e.definition.accountLinkingOnly)
+  return ctx.registry
+    .list()
+    .filter((e) => e.definition.enabled && !e.definition.hideOnLoginPage && !e.definition.accountLinkingOnly)
 }
 
 /** The browser's CSRF binding for the sign-in form: the cookie's value, made when missing. */
@@ -21,7 +23,11 @@ function csrfBinding(ctx: HttpContext, event: H3Event): { binding: string; cooki
 }
 
 /** Renders the sign-in page; `notice` is shown above the providers. */
-export function renderSignIn(ctx: HttpContext, event: H3Event, options: { returnTo: string; notice?: string; status?: number }): Response {
+export function renderSignIn(
+  ctx: HttpContext,
+  event: H3Event,
+  options: { returnTo: string; notice?: string; status?: number },
+): Response {
   const { binding, cookie } = csrfBinding(ctx, event)
   const providers = visibleProviders(ctx).map((e) => ({
     name: e.definition.name,
@@ -43,7 +49,12 @@ export interface StartOptions {
 }
 
 /** Silent sign-in errors that go back to returnTo instead of a page. */
-export const SILENT_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required'])
+export const SILENT_ERRORS = new Set([
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  'account_selection_required',
+])
 
 /** returnTo with an `error` parameter, for silent (prompt=none) sign-ins. */
 export function returnWithError(ctx: HttpContext, returnTo: string, error: string): Response {
@@ -53,10 +64,16 @@ export function returnWithError(ctx: HttpContext, returnTo: string, error: strin
 }
 
 /** Starts the flow at a provider: a transaction, its cookie, and a 303 to the provider. */
-export async function startAt(ctx: HttpContext, event: H3Event, name: string, returnTo: string, options: StartOptions = {}): Promise<Response> {
+export async function startAt(
+  ctx: HttpContext,
+  event: H3Event,
+  name: string,
+  returnTo: string,
+  options: StartOptions = {},
+): Promise<Response> {
   ctx.limits.signIn.spend(ctx.clientAddress(event))
   const entry = ctx.registry.get(name)
-  if (!entry || !entry.definition.enabled) {
+  if (!entry?.definition.enabled) {
     throw new OtpkiError('PROVIDER_UNKNOWN', `no enabled provider named ${JSON.stringify(name.slice(0, 64))}`, {
       publicMessage: 'This sign-in option does not exist. Please choose another one.',
     })
@@ -68,7 +85,8 @@ export async function startAt(ctx: HttpContext, event: H3Event, name: string, re
       publicMessage: `${definition.displayName} cannot be used to sign in; once signed in, you can link it to your account.`,
     })
   }
-  if (options.prompt === 'none' && !definition.acceptsPromptNoneForward) return returnWithError(ctx, returnTo, 'login_required')
+  if (options.prompt === 'none' && !definition.acceptsPromptNoneForward)
+    return returnWithError(ctx, returnTo, 'login_required')
   if (!method.start) throw new OtpkiError('PROVIDER_UNKNOWN', `provider ${name} has no interactive sign-in`)
   const context = await entry.context()
   const started = await method.start(context, definition, options.prompt ? { prompt: options.prompt } : {})
@@ -86,7 +104,9 @@ export async function startAt(ctx: HttpContext, event: H3Event, name: string, re
     ctx.transactionTtl,
   )
   ctx.logger.debug({ provider: definition.name, purpose }, 'sign-in started')
-  return redirectResponse(started.url.href, { cookies: [ctx.cookies.set(ctx.cookies.transaction, txId, ctx.transactionTtl)] })
+  return redirectResponse(started.url.href, {
+    cookies: [ctx.cookies.set(ctx.cookies.transaction, txId, ctx.transactionTtl)],
+  })
 }
 
 /** `GET /auth/sign-in[?returnTo=&provider=&prompt=none]` */
@@ -97,11 +117,17 @@ export function signInPage(ctx: HttpContext): Handler {
     if (query.prompt === 'none') {
       // Silent re-authentication: never a page. Without a provider, the only one offered.
       const visible = visibleProviders(ctx)
-      const name = typeof query.provider === 'string' && query.provider !== '' ? query.provider : visible.length === 1 ? visible[0]!.definition.name : undefined
+      const name =
+        typeof query.provider === 'string' && query.provider !== ''
+          ? query.provider
+          : visible.length === 1
+            ? visible[0]!.definition.name
+            : undefined
       if (!name || !ctx.registry.get(name)?.definition.enabled) return returnWithError(ctx, returnTo, 'login_required')
       return startAt(ctx, event, name, returnTo, { prompt: 'none' })
     }
-    if (typeof query.provider === 'string' && query.provider !== '') return startAt(ctx, event, query.provider, returnTo)
+    if (typeof query.provider === 'string' && query.provider !== '')
+      return startAt(ctx, event, query.provider, returnTo)
     return renderSignIn(ctx, event, { returnTo })
   })
 }
@@ -117,7 +143,12 @@ export function signInSubmit(ctx: HttpContext): Handler {
       })
     }
     const provider = form.get('provider')
-    if (!provider) return renderSignIn(ctx, event, { returnTo: safeReturnTo(form.get('returnTo'), ctx.publicUrl), notice: 'Please choose how to sign in.', status: 400 })
+    if (!provider)
+      return renderSignIn(ctx, event, {
+        returnTo: safeReturnTo(form.get('returnTo'), ctx.publicUrl),
+        notice: 'Please choose how to sign in.',
+        status: 400,
+      })
     return startAt(ctx, event, provider, safeReturnTo(form.get('returnTo'), ctx.publicUrl))
   })
 }

@@ -19,14 +19,24 @@ export function tokens(ctx: HttpContext): Handler {
       if (!session) throw new OtpkiError('SESSION_INVALID', 'no session', { publicMessage: 'No valid session.' })
       const entry = session.principal.provider ? ctx.registry.get(session.principal.provider) : undefined
       if (!entry?.definition.storedTokensReadable) {
-        throw new OtpkiError('FORBIDDEN', 'stored tokens are not readable for this provider', { publicMessage: 'Stored tokens are not readable for this sign-in.' })
+        throw new OtpkiError('FORBIDDEN', 'stored tokens are not readable for this provider', {
+          publicMessage: 'Stored tokens are not readable for this sign-in.',
+        })
       }
       let stored = await ctx.sessions.storedTokens(session.idHash)
-      if (!stored) throw new OtpkiError('NOT_FOUND', 'no tokens stored for this session', { publicMessage: 'No tokens are stored for this session.' })
+      if (!stored)
+        throw new OtpkiError('NOT_FOUND', 'no tokens stored for this session', {
+          publicMessage: 'No tokens are stored for this session.',
+        })
       const expired = stored.expiresAt !== undefined && stored.expiresAt - REFRESH_MARGIN_MS <= ctx.clock.now()
       if (expired && stored.refreshToken && entry.method.refresh) {
         const fresh = await entry.method.refresh(await entry.context(), entry.definition, stored.refreshToken)
-        stored = { ...stored, ...fresh, refreshToken: fresh.refreshToken ?? stored.refreshToken, idToken: fresh.idToken ?? stored.idToken }
+        stored = {
+          ...stored,
+          ...fresh,
+          refreshToken: fresh.refreshToken ?? stored.refreshToken,
+          idToken: fresh.idToken ?? stored.idToken,
+        }
         await ctx.sessions.replaceTokens(session.idHash, stored)
       }
       return jsonResponse({

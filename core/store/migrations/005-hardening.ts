@@ -10,7 +10,9 @@ export class Hardening extends Migration {
     this.addSql('alter table `users` add column `username_key` text null;')
     this.addSql('update `users` set `username_key` = lower(`username`);')
     this.addSql('create unique index `users_username_key_unique` on `users` (`username_key`);')
-    this.addSql('create table `logout_tokens` (`id` integer not null primary key autoincrement, `issuer` text not null, `jti` text not null, `expires_at` bigint not null);')
+    this.addSql(
+      'create table `logout_tokens` (`id` integer not null primary key autoincrement, `issuer` text not null, `jti` text not null, `expires_at` bigint not null);',
+    )
     this.addSql('create unique index `logout_tokens_issuer_jti_unique` on `logout_tokens` (`issuer`, `jti`);')
     this.addSql('create index `logout_tokens_expires_at_index` on `logout_tokens` (`expires_at`);')
     this.addSql("update `sessions` set `id_token` = null where `id_token` is not null and `id_token` not like 'v2.%';")

@@ -27,10 +27,22 @@ describe('provider files reload while the server runs', () => {
   afterAll(() => h?.close())
 
   it('adds a provider file: the sign-in page offers both in displayOrder', async () => {
-    const report = await h.writeProvider('second.json', JSON.stringify({ displayName: 'Second IdP', displayOrder: -1, issuer: 'http://127.0.0.2:9/realms/x', clientId: 'c', clientSecret: 's' }))
+    const report = await h.writeProvider(
+      'second.json',
+      JSON.stringify({
+        displayName: 'Second IdP',
+        displayOrder: -1,
+        issuer: 'http://127.0.0.2:9/realms/x',
+        clientId: 'c',
+        clientSecret: 's',
+      }),
+    )
     expect(report.added).toEqual(['second'])
     // Unreachable discovery is not a file error: the provider is in force, shown as not reachable.
-    await h.app.registry.get('second')!.context().catch(() => undefined)
+    await h.app.registry
+      .get('second')!
+      .context()
+      .catch(() => undefined)
     const page = await signInPage(h)
     expect(page).toContain('Sign in with SSO')
     expect(page.indexOf('Second IdP')).toBeLessThan(page.indexOf('Test SSO'))
@@ -44,7 +56,16 @@ describe('provider files reload while the server runs', () => {
   })
 
   it('changes a provider file: the new definition applies', async () => {
-    const report = await h.writeProvider('second.json', JSON.stringify({ displayName: 'Second, renamed', issuer: 'http://127.0.0.2:9/realms/x', clientId: 'c', clientSecret: 's', hideOnLoginPage: true }))
+    const report = await h.writeProvider(
+      'second.json',
+      JSON.stringify({
+        displayName: 'Second, renamed',
+        issuer: 'http://127.0.0.2:9/realms/x',
+        clientId: 'c',
+        clientSecret: 's',
+        hideOnLoginPage: true,
+      }),
+    )
     expect(report.changed).toEqual(['second'])
     const page = await signInPage(h)
     expect(page).not.toContain('Second')
@@ -53,7 +74,9 @@ describe('provider files reload while the server runs', () => {
 
   it('a broken file is reported with file and key, and the last good definition stays', async () => {
     const report = await h.writeProvider('dev.json', h.providerJson({ displayName: 'Broken', clientSecrett: 'typo' }))
-    expect(report.issues).toEqual([{ file: join(h.providersDir, 'dev.json'), key: 'clientSecrett', reason: 'is not a known key' }])
+    expect(report.issues).toEqual([
+      { file: join(h.providersDir, 'dev.json'), key: 'clientSecrett', reason: 'is not a known key' },
+    ])
     expect(report.changed).toEqual([])
     const logged = h.logs.lines.find((l) => l.key === 'clientSecrett')
     expect(logged).toMatchObject({ file: join(h.providersDir, 'dev.json'), reason: 'is not a known key' })
@@ -74,10 +97,17 @@ describe('provider files reload while the server runs', () => {
       `import { defineProvider } from ${JSON.stringify(CORE_INDEX)}\nexport default defineProvider({ displayName: 'Typed', issuer: 'http://127.0.0.3:9', clientId: 'c', clientSecret: { env: 'OTPKI_TEST_UNSET_VARIABLE' } })\n`,
     )
     expect(report.issues).toEqual([
-      { file: join(h.providersDir, 'typed.ts'), key: 'clientSecret', reason: 'environment variable OTPKI_TEST_UNSET_VARIABLE is not set' },
+      {
+        file: join(h.providersDir, 'typed.ts'),
+        key: 'clientSecret',
+        reason: 'environment variable OTPKI_TEST_UNSET_VARIABLE is not set',
+      },
     ])
     process.env.OTPKI_TEST_UNSET_VARIABLE = 'from-env'
-    const fixed = await h.writeProvider('typed.ts', `export default { displayName: 'Typed', issuer: 'http://127.0.0.3:9', clientId: 'c', clientSecret: { env: 'OTPKI_TEST_UNSET_VARIABLE' } }\n`)
+    const fixed = await h.writeProvider(
+      'typed.ts',
+      `export default { displayName: 'Typed', issuer: 'http://127.0.0.3:9', clientId: 'c', clientSecret: { env: 'OTPKI_TEST_UNSET_VARIABLE' } }\n`,
+    )
     expect(fixed.added).toEqual(['typed'])
     expect(h.app.registry.get('typed')?.definition.clientSecret).toBe('from-env')
     const bad = await h.writeProvider('typed.ts', 'export default { displayName: ')
@@ -86,15 +116,37 @@ describe('provider files reload while the server runs', () => {
   })
 
   it('refuses two providers with the same name or the same issuer', async () => {
-    const sameName = await h.writeProvider('other.json', JSON.stringify({ name: 'typed', issuer: 'http://127.0.0.4:9', clientId: 'c', clientSecret: 's' }))
-    expect(sameName.issues.map((i) => [i.key, i.reason])).toContainEqual(['name', expect.stringContaining('duplicate provider name "typed"')])
+    const sameName = await h.writeProvider(
+      'other.json',
+      JSON.stringify({ name: 'typed', issuer: 'http://127.0.0.4:9', clientId: 'c', clientSecret: 's' }),
+    )
+    expect(sameName.issues.map((i) => [i.key, i.reason])).toContainEqual([
+      'name',
+      expect.stringContaining('duplicate provider name "typed"'),
+    ])
     expect(h.app.registry.get('typed')?.definition.issuer).toBe('http://127.0.0.3:9')
-    const sameIssuer = await h.writeProvider('other.json', JSON.stringify({ issuer: h.provider.issuer, clientId: 'c', clientSecret: 's' }))
-    expect(sameIssuer.issues.map((i) => [i.key, i.reason])).toContainEqual(['issuer', expect.stringContaining('same issuer')])
+    const sameIssuer = await h.writeProvider(
+      'other.json',
+      JSON.stringify({ issuer: h.provider.issuer, clientId: 'c', clientSecret: 's' }),
+    )
+    expect(sameIssuer.issues.map((i) => [i.key, i.reason])).toContainEqual([
+      'issuer',
+      expect.stringContaining('same issuer'),
+    ])
     expect(h.app.registry.get('other')).toBeUndefined()
-    await h.writeProvider('typed.ts', `export default { displayName: 'Typed', issuer: 'http://127.0.0.3:9', clientId: 'c', clientSecret: 's', introspectTokens: true }\n`)
-    const twoIntrospecting = await h.writeProvider('other.json', JSON.stringify({ issuer: 'http://127.0.0.5:9', clientId: 'c', clientSecret: 's', introspectTokens: true }))
-    expect(twoIntrospecting.issues).toContainEqual({ file: join(h.providersDir, 'other.json'), key: 'introspectTokens', reason: expect.stringContaining('only one provider may introspect') })
+    await h.writeProvider(
+      'typed.ts',
+      `export default { displayName: 'Typed', issuer: 'http://127.0.0.3:9', clientId: 'c', clientSecret: 's', introspectTokens: true }\n`,
+    )
+    const twoIntrospecting = await h.writeProvider(
+      'other.json',
+      JSON.stringify({ issuer: 'http://127.0.0.5:9', clientId: 'c', clientSecret: 's', introspectTokens: true }),
+    )
+    expect(twoIntrospecting.issues).toContainEqual({
+      file: join(h.providersDir, 'other.json'),
+      key: 'introspectTokens',
+      reason: expect.stringContaining('only one provider may introspect'),
+    })
     expect(h.app.registry.get('other')).toBeUndefined()
     await h.removeProvider('other.json')
     await h.removeProvider('typed.ts')
@@ -105,7 +157,9 @@ describe('provider files reload while the server runs', () => {
     const { login, form } = await startSignIn(h, browser)
     const report = await h.writeProvider('dev.json', h.providerJson({ displayName: 'Test SSO v2' }))
     expect(report.changed).toEqual(['dev'])
-    const done = await browser.follow(new URL(form.action, login.url).href, { form: { ...form.fields, username: 'alice', password: 'alice' } })
+    const done = await browser.follow(new URL(form.action, login.url).href, {
+      form: { ...form.fields, username: 'alice', password: 'alice' },
+    })
     expect(done.status).toBe(200)
     expect(done.body).toContain('You are signed in')
   })
@@ -115,7 +169,9 @@ describe('provider files reload while the server runs', () => {
     const { login, form } = await startSignIn(h, browser)
     const report = await h.removeProvider('dev.json')
     expect(report.removed).toEqual(['dev'])
-    const done = await browser.follow(new URL(form.action, login.url).href, { form: { ...form.fields, username: 'alice', password: 'alice' } })
+    const done = await browser.follow(new URL(form.action, login.url).href, {
+      form: { ...form.fields, username: 'alice', password: 'alice' },
+    })
     expect(done.status).toBe(409)
     expect(done.body).toContain('The sign-in configuration changed while you were signing in')
     expect(await signInPage(h)).toContain('Authentication is not available. Please contact an administrator.')
@@ -134,7 +190,10 @@ describe('otpki.config.ts changes', () => {
     const dir = (await startHarness()).dir
     const file = join(dir, 'otpki.config.ts')
     const port = await freePort()
-    await writeFile(file, `export default { port: ${port}, host: '127.0.0.1', database: 'data/db.sqlite', providersDir: 'providers' }\n`)
+    await writeFile(
+      file,
+      `export default { port: ${port}, host: '127.0.0.1', database: 'data/db.sqlite', providersDir: 'providers' }\n`,
+    )
     const logs = new LogCapture()
     const app = await startApp({ configFile: file, env: {}, logDestination: logs })
     try {
@@ -147,7 +206,10 @@ describe('otpki.config.ts changes', () => {
           }
         }, 20)
       })
-      await writeFile(file, `export default { port: ${port}, host: '127.0.0.1', database: 'data/db.sqlite', providersDir: 'providers', sessionMaxLength: '8h' }\n`)
+      await writeFile(
+        file,
+        `export default { port: ${port}, host: '127.0.0.1', database: 'data/db.sqlite', providersDir: 'providers', sessionMaxLength: '8h' }\n`,
+      )
       expect(await logged).toMatchObject({ keys: ['sessionMaxLength'] })
     } finally {
       await app.close()

@@ -14,8 +14,16 @@ describe('published JSON Schemas', () => {
   })
 
   it('describe every provider key and refuse unknown ones', () => {
-    const schema = JSON.parse(jsonSchemas().provider) as { properties: Record<string, unknown>; required: string[]; additionalProperties: boolean }
-    expect(Object.keys(schema.properties).filter((k) => k !== '$schema').sort()).toEqual(Object.keys(providerFields).sort())
+    const schema = JSON.parse(jsonSchemas().provider) as {
+      properties: Record<string, unknown>
+      required: string[]
+      additionalProperties: boolean
+    }
+    expect(
+      Object.keys(schema.properties)
+        .filter((k) => k !== '$schema')
+        .sort(),
+    ).toEqual(Object.keys(providerFields).sort())
     expect(schema.required.sort()).toEqual(['clientId', 'issuer'])
     expect(schema.additionalProperties).toBe(false)
   })

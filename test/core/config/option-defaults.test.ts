@@ -12,7 +12,9 @@ const prefixedRole: ClaimMapper<{ claim: string; prefix: string }> = {
   },
   map({ claims }, identity, { claim, prefix }) {
     const value = claims[claim]
-    return typeof value === 'string' ? { ...identity, roles: [...(identity.roles ?? []), `${prefix.toLowerCase()}${value}`] } : identity
+    return typeof value === 'string'
+      ? { ...identity, roles: [...(identity.roles ?? []), `${prefix.toLowerCase()}${value}`] }
+      : identity
   },
 }
 
@@ -20,15 +22,24 @@ describe('declared option defaults are applied before extension code runs', () =
   it('in a provider file: a mapper entry without the optional option gets its default', () => {
     const extensions = { mappers: new Map([[prefixedRole.name, prefixedRole]]), flowSteps: new Map() }
     const result = validateProvider(
-      { issuer: 'https://sso.example.com', clientId: 'c', clientSecret: 's', mappers: [{ type: 'prefixed-role', claim: 'department', syncMode: 'import' }] },
+      {
+        issuer: 'https://sso.example.com',
+        clientId: 'c',
+        clientSecret: 's',
+        mappers: [{ type: 'prefixed-role', claim: 'department', syncMode: 'import' }],
+      },
       '/x/p.json',
       { publicUrl: 'https://pki.example.com', sessionMaxInactive: 60, sessionMaxLength: 600, extensions },
     )
-    expect(result.ok && result.provider.mappers).toEqual([{ type: 'prefixed-role', syncMode: 'import', claim: 'department', prefix: 'dept-' }])
+    expect(result.ok && result.provider.mappers).toEqual([
+      { type: 'prefixed-role', syncMode: 'import', claim: 'department', prefix: 'dept-' },
+    ])
   })
 
   it('in the testing kit, as at a sign-in', async () => {
-    expect((await runMappers([[prefixedRole, { claim: 'department' }]], { department: 'finance' })).roles).toEqual(['dept-finance'])
+    expect((await runMappers([[prefixedRole, { claim: 'department' }]], { department: 'finance' })).roles).toEqual([
+      'dept-finance',
+    ])
   })
 
   claimMapperContract(prefixedRole, { options: { claim: 'department' }, claims: { department: 'finance' } })

@@ -33,7 +33,11 @@ describe('provider validation', () => {
   })
 
   it('regression: null values (found by the config fuzz test) mean "not given", never a crash', () => {
-    const result = validateProvider({ ...base, scopes: null, displayName: null, endpoints: { token: null } }, '/x/a.json', defaults)
+    const result = validateProvider(
+      { ...base, scopes: null, displayName: null, endpoints: { token: null } },
+      '/x/a.json',
+      defaults,
+    )
     expect(result.ok && result.provider.scopes).toEqual(['openid', 'profile', 'email'])
     expect(issuesOf({ ...base, issuer: null })).toEqual([{ key: 'issuer', reason: 'is required' }])
   })
@@ -43,7 +47,14 @@ describe('provider validation', () => {
   })
 
   it('names each wrong or missing key with its reason, and never echoes a value', () => {
-    const issues = issuesOf({ issuer: 'not a url', displayOrder: 'first', enabled: 'yes', scopes: 'openid', sessionMaxInactive: 'soon', clientSecret: 42 })
+    const issues = issuesOf({
+      issuer: 'not a url',
+      displayOrder: 'first',
+      enabled: 'yes',
+      scopes: 'openid',
+      sessionMaxInactive: 'soon',
+      clientSecret: 42,
+    })
     expect(issues).toEqual(
       expect.arrayContaining([
         { key: 'issuer', reason: 'must be an absolute URL' },
@@ -59,8 +70,15 @@ describe('provider validation', () => {
   })
 
   it('requires https except for loopback hosts', () => {
-    expect(issuesOf({ ...base, issuer: 'http://sso.example.com' })).toEqual([{ key: 'issuer', reason: expect.stringContaining('must use https') }])
-    for (const issuer of ['http://localhost:8080', 'http://127.0.0.1:8080/realms/x', 'http://127.10.0.1', 'http://[::1]:9000']) {
+    expect(issuesOf({ ...base, issuer: 'http://sso.example.com' })).toEqual([
+      { key: 'issuer', reason: expect.stringContaining('must use https') },
+    ])
+    for (const issuer of [
+      'http://localhost:8080',
+      'http://127.0.0.1:8080/realms/x',
+      'http://127.10.0.1',
+      'http://[::1]:9000',
+    ]) {
       expect(issuesOf({ ...base, issuer }), issuer).toEqual([])
     }
     expect(issuesOf({ ...base, issuer: 'http://127.0.0.1.evil.example' })).toHaveLength(1)
@@ -69,7 +87,9 @@ describe('provider validation', () => {
   it('requires the openid scope and a client secret', () => {
     expect(issuesOf({ ...base, scopes: ['profile'] })).toEqual([{ key: 'scopes', reason: 'must include "openid"' }])
     const { clientSecret: _unused, ...noSecret } = base
-    expect(issuesOf(noSecret)).toEqual([{ key: 'clientSecret', reason: 'is required for clientAuthentication client_secret_basic' }])
+    expect(issuesOf(noSecret)).toEqual([
+      { key: 'clientSecret', reason: 'is required for clientAuthentication client_secret_basic' },
+    ])
   })
 
   it('resolves secrets from env and file, with a clear error when missing', async () => {
@@ -77,8 +97,13 @@ describe('provider validation', () => {
     await writeFile(join(dir, 'secret'), 'from-file\n')
     const fromFile = validateProvider({ ...base, clientSecret: { file: join(dir, 'secret') } }, '/x/a.json', defaults)
     expect(fromFile.ok && fromFile.provider.clientSecret).toBe('from-file')
-    expect(issuesOf({ ...base, clientSecret: { file: join(dir, 'missing') } })[0]).toMatchObject({ key: 'clientSecret', reason: expect.stringContaining('cannot read secret file') })
-    expect(issuesOf({ ...base, clientSecret: { env: 'OTPKI_SURELY_UNSET' } })).toEqual([{ key: 'clientSecret', reason: 'environment variable OTPKI_SURELY_UNSET is not set' }])
+    expect(issuesOf({ ...base, clientSecret: { file: join(dir, 'missing') } })[0]).toMatchObject({
+      key: 'clientSecret',
+      reason: expect.stringContaining('cannot read secret file'),
+    })
+    expect(issuesOf({ ...base, clientSecret: { env: 'OTPKI_SURELY_UNSET' } })).toEqual([
+      { key: 'clientSecret', reason: 'environment variable OTPKI_SURELY_UNSET is not set' },
+    ])
     expect(issuesOf({ ...base, clientSecret: { vault: 'x' } })[0]?.key).toBe('clientSecret')
   })
 
@@ -87,27 +112,64 @@ describe('provider validation', () => {
     await writeFile(join(dir, 'a.json'), '[1, 2]')
     await writeFile(join(dir, 'b.json'), '{ "issuer": ')
     await writeFile(join(dir, 'c.ts'), 'export default {')
-    expect(await loadProviderFile(join(dir, 'a.json'), defaults)).toMatchObject({ ok: false, issues: [{ key: '(root)', reason: 'must be an object' }] })
-    expect(await loadProviderFile(join(dir, 'b.json'), defaults)).toMatchObject({ ok: false, issues: [{ key: '(file)', reason: expect.stringContaining('invalid JSON') }] })
-    expect(await loadProviderFile(join(dir, 'c.ts'), defaults)).toMatchObject({ ok: false, issues: [{ key: '(file)' }] })
+    expect(await loadProviderFile(join(dir, 'a.json'), defaults)).toMatchObject({
+      ok: false,
+      issues: [{ key: '(root)', reason: 'must be an object' }],
+    })
+    expect(await loadProviderFile(join(dir, 'b.json'), defaults)).toMatchObject({
+      ok: false,
+      issues: [{ key: '(file)', reason: expect.stringContaining('invalid JSON') }],
+    })
+    expect(await loadProviderFile(join(dir, 'c.ts'), defaults)).toMatchObject({
+      ok: false,
+      issues: [{ key: '(file)' }],
+    })
   })
 })
 
 describe('provider options: rules between keys', () => {
   it.each([
     [{ discovery: false }, 'endpoints.authorization', 'is required when discovery is off'],
-    [{ discovery: false, endpoints: { authorization: 'https://sso.example.com/auth' } }, 'endpoints.token', 'is required when discovery is off'],
+    [
+      { discovery: false, endpoints: { authorization: 'https://sso.example.com/auth' } },
+      'endpoints.token',
+      'is required when discovery is off',
+    ],
     [{ endpoints: { token: 'http://sso.example.com/token' } }, 'endpoints.token', 'must use https'],
     [{ endpoints: { tokn: 'https://sso.example.com/token' } }, 'endpoints.tokn', 'is not a known key'],
     [{ endpoints: 'https://sso.example.com' }, 'endpoints', 'must be an object'],
     [{ backchannelUrl: 'http://keycloak.internal:8080/realms/pki' }, 'backchannelUrl', 'must use https'],
-    [{ clientAuthentication: 'private_key_jwt' }, 'clientPrivateKey', 'is required for clientAuthentication private_key_jwt'],
-    [{ clientAuthentication: 'private_key_jwt', clientPrivateKey: 'not a key' }, 'clientPrivateKey', 'must be a PEM (PKCS#8) private key or a private JWK'],
-    [{ clientAuthentication: 'client_secret_jwt', clientAssertionSigningAlg: 'RS256' }, 'clientAssertionSigningAlg', 'must be HS256, HS384 or HS512 for client_secret_jwt'],
-    [{ clientAuthentication: 'none', pkce: 'off' }, 'pkce', 'cannot be off for a public client (clientAuthentication none)'],
+    [
+      { clientAuthentication: 'private_key_jwt' },
+      'clientPrivateKey',
+      'is required for clientAuthentication private_key_jwt',
+    ],
+    [
+      { clientAuthentication: 'private_key_jwt', clientPrivateKey: 'not a key' },
+      'clientPrivateKey',
+      'must be a PEM (PKCS#8) private key or a private JWK',
+    ],
+    [
+      { clientAuthentication: 'client_secret_jwt', clientAssertionSigningAlg: 'RS256' },
+      'clientAssertionSigningAlg',
+      'must be HS256, HS384 or HS512 for client_secret_jwt',
+    ],
+    [
+      { clientAuthentication: 'none', pkce: 'off' },
+      'pkce',
+      'cannot be off for a public client (clientAuthentication none)',
+    ],
     [{ useJwksUrl: false }, 'validatingPublicKey', 'is required when useJwksUrl is off'],
-    [{ useJwksUrl: false, validatingPublicKey: 'nope' }, 'validatingPublicKey', 'must be a PEM public key or certificate'],
-    [{ validateSignatures: false, backchannelLogout: true }, 'backchannelLogout', 'needs validateSignatures: logout tokens arrive from outside and must be verified'],
+    [
+      { useJwksUrl: false, validatingPublicKey: 'nope' },
+      'validatingPublicKey',
+      'must be a PEM public key or certificate',
+    ],
+    [
+      { validateSignatures: false, backchannelLogout: true },
+      'backchannelLogout',
+      'needs validateSignatures: logout tokens arrive from outside and must be verified',
+    ],
     [{ signatureAlgorithms: ['RS256', 'none'] }, 'signatureAlgorithms', 'must not include none'],
     [{ storedTokensReadable: true }, 'storedTokensReadable', 'needs storeTokens'],
     [{ prompt: 'always' }, 'prompt', 'must be one of none, login, consent, select_account'],
@@ -136,7 +198,10 @@ describe('provider options: rules between keys', () => {
 
   it('warns (but accepts) pkce off and validateSignatures off', () => {
     const result = validateProvider({ ...base, pkce: 'off', validateSignatures: false }, '/x/k.json', defaults)
-    expect(result.ok && result.warnings).toEqual([expect.stringContaining('pkce is off'), expect.stringContaining('validateSignatures is off')])
+    expect(result.ok && result.warnings).toEqual([
+      expect.stringContaining('pkce is off'),
+      expect.stringContaining('validateSignatures is off'),
+    ])
   })
 })
 
@@ -145,8 +210,16 @@ describe('main configuration', () => {
     const dir = await mkdtemp(join(tmpdir(), 'otpki-cfg-'))
     const file = join(dir, 'otpki.config.ts')
     await writeFile(file, "export default { port: 4000, publicUrl: 'https://pki.example.com/' }\n")
-    const config = await loadMainConfig(file, { env: { OTPKI_PORT: '5000', OTPKI_LOG_LEVEL: 'warn', OTPKI_DATABASE: '/var/lib/otpki/db.sqlite' } })
-    expect(config).toMatchObject({ port: 5000, logLevel: 'warn', publicUrl: 'https://pki.example.com', database: '/var/lib/otpki/db.sqlite', providersDir: join(dir, 'config/providers') })
+    const config = await loadMainConfig(file, {
+      env: { OTPKI_PORT: '5000', OTPKI_LOG_LEVEL: 'warn', OTPKI_DATABASE: '/var/lib/otpki/db.sqlite' },
+    })
+    expect(config).toMatchObject({
+      port: 5000,
+      logLevel: 'warn',
+      publicUrl: 'https://pki.example.com',
+      database: '/var/lib/otpki/db.sqlite',
+      providersDir: join(dir, 'config/providers'),
+    })
   })
 
   it('an unknown key or a bad variable is an error naming file and key', async () => {
@@ -168,6 +241,7 @@ describe('durations', () => {
     expect(durationToSeconds('10h')).toBe(36000)
     expect(durationToSeconds('7d')).toBe(604800)
     expect(durationToSeconds('3600')).toBe(3600)
-    for (const bad of [0, -5, 1.5, 'soon', '10ms', '']) expect(() => durationToSeconds(bad as never), String(bad)).toThrow()
+    for (const bad of [0, -5, 1.5, 'soon', '10ms', ''])
+      expect(() => durationToSeconds(bad as never), String(bad)).toThrow()
   })
 })

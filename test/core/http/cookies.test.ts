@@ -12,7 +12,8 @@ describe('cookie attributes', () => {
     const jar = new CookieJar('https://pki.example.com')
     expect(jar.session).toBe('__Host-otpki_session')
     const value = header(jar, jar.session)
-    for (const part of ['__Host-otpki_session=v', 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Lax']) expect(value).toContain(part)
+    for (const part of ['__Host-otpki_session=v', 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Lax'])
+      expect(value).toContain(part)
     expect(value).not.toContain('Domain')
   })
 

@@ -4,7 +4,8 @@ import { CookieJar } from '../../../core/http/cookies.ts'
 import { sessionCookie, type HttpContext } from '../../../core/http/http-context.ts'
 
 const ctx = { cookies: new CookieJar('https://pki.example.com') } as HttpContext
-const read = (cookie: string | undefined) => sessionCookie(ctx, { req: { headers: new Headers(cookie === undefined ? {} : { cookie }) } } as unknown as H3Event)
+const read = (cookie: string | undefined) =>
+  sessionCookie(ctx, { req: { headers: new Headers(cookie === undefined ? {} : { cookie }) } } as unknown as H3Event)
 
 describe('reading the session cookie on the auth path', () => {
   it.each([

@@ -17,16 +17,36 @@ describe('persistence', () => {
       configFile: false,
       env: {},
       logDestination: new LogCapture(),
-      overrides: { port, host: '127.0.0.1', publicUrl: url, database: join(dir, 'data', 'nested', 'otpki.sqlite'), providersDir: join(dir, 'providers') },
+      overrides: {
+        port,
+        host: '127.0.0.1',
+        publicUrl: url,
+        database: join(dir, 'data', 'nested', 'otpki.sqlite'),
+        providersDir: join(dir, 'providers'),
+      },
     })
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'otpki-persist-'))
     port = await freePort()
     url = `http://127.0.0.1:${port}`
-    provider = await startDevProvider({ port: 0, clients: [{ clientId: 'p', clientSecret: 'p-secret', redirectUris: [`${url}/auth/callback`], postLogoutRedirectUris: [] }] })
+    provider = await startDevProvider({
+      port: 0,
+      clients: [
+        { clientId: 'p', clientSecret: 'p-secret', redirectUris: [`${url}/auth/callback`], postLogoutRedirectUris: [] },
+      ],
+    })
     await mkdir(join(dir, 'providers'))
-    await writeFile(join(dir, 'providers', 'dev.json'), JSON.stringify({ issuer: provider.issuer, clientId: 'p', clientSecret: 'p-secret', scopes: ['openid', 'profile', 'email', 'roles'], createUnknownRoles: true }))
+    await writeFile(
+      join(dir, 'providers', 'dev.json'),
+      JSON.stringify({
+        issuer: provider.issuer,
+        clientId: 'p',
+        clientSecret: 'p-secret',
+        scopes: ['openid', 'profile', 'email', 'roles'],
+        createUnknownRoles: true,
+      }),
+    )
   })
   afterAll(async () => {
     await provider?.close()
@@ -47,7 +67,13 @@ describe('persistence', () => {
       expect(me.status).toBe(200)
       expect(JSON.parse(me.body).user).toMatchObject({ username: 'admin', roles: ['admin'] })
       const migrations = await second.orm.em.fork().getConnection().execute('select name from mikro_orm_migrations')
-      expect(migrations.map((m) => m.name)).toEqual(['001-initial-schema', '002-session-identity-and-tokens', '003-attributes-and-role-sources', '004-certificates', '005-hardening'])
+      expect(migrations.map((m) => m.name)).toEqual([
+        '001-initial-schema',
+        '002-session-identity-and-tokens',
+        '003-attributes-and-role-sources',
+        '004-certificates',
+        '005-hardening',
+      ])
     } finally {
       await second.close()
     }

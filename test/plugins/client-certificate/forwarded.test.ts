@@ -6,14 +6,23 @@ import { closeAfterEach, startHarness, type Harness } from '../../support/harnes
 import { TestCa, type Issued } from '../../../plugins/client-certificate/throwaway-ca.ts'
 
 /** A request as the ingress (on loopback, a trusted proxy here) forwards it. */
-async function asIngress(h: Harness, path: string, headers: Record<string, string> | [string, string][], init: RequestInit = {}) {
+async function asIngress(
+  h: Harness,
+  path: string,
+  headers: Record<string, string> | [string, string][],
+  init: RequestInit = {},
+) {
   const res = await fetch(`${h.url}${path}`, { ...init, headers })
   const text = await res.text()
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} }
 }
 
 /** Sends a header several times, as separate lines (fetch would fold them into one). */
-function withRepeatedHeader(h: Harness, path: string, headers: Record<string, string | string[]>): Promise<{ status: number; body: Record<string, any> }> {
+function withRepeatedHeader(
+  h: Harness,
+  path: string,
+  headers: Record<string, string | string[]>,
+): Promise<{ status: number; body: Record<string, any> }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${h.url}${path}`, { headers }, (res) => {
       let text = ''
@@ -48,7 +57,19 @@ describe('client certificates forwarded by the ingress', () => {
   })
 
   const start = async (clientCertificate: Record<string, unknown>) => {
-    const h = track(await startHarness({ overrides: { clientCertificate: { enabled: true, format: 'nginx', verifyHeader: 'ssl-client-verify', trustedProxies: ['127.0.0.1', '::1'], ...clientCertificate } } }))
+    const h = track(
+      await startHarness({
+        overrides: {
+          clientCertificate: {
+            enabled: true,
+            format: 'nginx',
+            verifyHeader: 'ssl-client-verify',
+            trustedProxies: ['127.0.0.1', '::1'],
+            ...clientCertificate,
+          },
+        },
+      }),
+    )
     return h
   }
 
@@ -57,10 +78,17 @@ describe('client certificates forwarded by the ingress', () => {
     const res = await fetch(`${h.url}/auth/me`, { headers: nginx(certs.robot) })
     expect(res.status).toBe(200)
     expect(res.headers.get('set-cookie')).toBeNull()
-    expect(await res.json()).toEqual({ user: { username: 'robot', firstName: null, lastName: null, email: null, roles: [] }, method: 'client-certificate', provider: null, session: null })
+    expect(await res.json()).toEqual({
+      user: { username: 'robot', firstName: null, lastName: null, email: null, roles: [] },
+      method: 'client-certificate',
+      provider: null,
+      session: null,
+    })
     const again = await asIngress(h, '/auth/me', nginx(certs.robot))
     expect(again.body.user.username).toBe('robot')
-    expect(await h.app.users.certificates('robot')).toEqual([expect.objectContaining({ fingerprint: certs.robot.fingerprint })])
+    expect(await h.app.users.certificates('robot')).toEqual([
+      expect.objectContaining({ fingerprint: certs.robot.fingerprint }),
+    ])
   })
 
   it('refuses with a clear 401: expired, not yet valid, no CN, two CNs, unattached, a taken CN', async () => {
@@ -86,7 +114,10 @@ describe('client certificates forwarded by the ingress', () => {
 
     const strict = await start({ createUnknownUsers: false })
     const unattached = await asIngress(strict, '/auth/me', nginx(certs.robot))
-    expect(unattached).toMatchObject({ status: 401, body: { message: expect.stringContaining('not attached to any OTPKI user') } })
+    expect(unattached).toMatchObject({
+      status: 401,
+      body: { message: expect.stringContaining('not attached to any OTPKI user') },
+    })
   })
 
   it('honours the header only from a trusted proxy, once, and verified', async () => {
@@ -98,14 +129,26 @@ describe('client certificates forwarded by the ingress', () => {
     expect(await h.app.users.list()).toEqual([])
 
     const trusted = await start({ createUnknownUsers: true })
-    const twice = await withRepeatedHeader(trusted, '/auth/me', { 'ssl-client-cert': [encodeURIComponent(certs.robot.certPem), encodeURIComponent(certs.admin.certPem)], 'ssl-client-verify': 'SUCCESS' })
+    const twice = await withRepeatedHeader(trusted, '/auth/me', {
+      'ssl-client-cert': [encodeURIComponent(certs.robot.certPem), encodeURIComponent(certs.admin.certPem)],
+      'ssl-client-verify': 'SUCCESS',
+    })
     expect(twice).toMatchObject({ status: 401, body: { message: expect.stringContaining('appears 2 times') } })
     // Folded into one line, the two certificates are no certificate either.
-    const folded = await asIngress(trusted, '/auth/me', [['ssl-client-cert', encodeURIComponent(certs.robot.certPem)], ['ssl-client-cert', encodeURIComponent(certs.admin.certPem)], ['ssl-client-verify', 'SUCCESS']])
+    const folded = await asIngress(trusted, '/auth/me', [
+      ['ssl-client-cert', encodeURIComponent(certs.robot.certPem)],
+      ['ssl-client-cert', encodeURIComponent(certs.admin.certPem)],
+      ['ssl-client-verify', 'SUCCESS'],
+    ])
     expect(folded.status).toBe(401)
-    const failed = await asIngress(trusted, '/auth/me', { ...nginx(certs.robot), 'ssl-client-verify': 'FAILED:certificate has expired' })
+    const failed = await asIngress(trusted, '/auth/me', {
+      ...nginx(certs.robot),
+      'ssl-client-verify': 'FAILED:certificate has expired',
+    })
     expect(failed).toMatchObject({ status: 401, body: { message: expect.stringContaining('did not verify') } })
-    const noVerdict = await asIngress(trusted, '/auth/me', { 'ssl-client-cert': encodeURIComponent(certs.robot.certPem) })
+    const noVerdict = await asIngress(trusted, '/auth/me', {
+      'ssl-client-cert': encodeURIComponent(certs.robot.certPem),
+    })
     expect(noVerdict.status).toBe(401)
   })
 
@@ -115,7 +158,10 @@ describe('client certificates forwarded by the ingress', () => {
     const checked = await start({ createUnknownUsers: true, verifyHeader: undefined, caBundle: join(h.dir, 'ca.pem') })
     expect((await asIngress(checked, '/auth/me', nginx(certs.robot))).status).toBe(200)
     const intruder = await asIngress(checked, '/auth/me', nginx(foreign))
-    expect(intruder).toMatchObject({ status: 401, body: { message: expect.stringContaining('not issued by a CA in the configured bundle') } })
+    expect(intruder).toMatchObject({
+      status: 401,
+      body: { message: expect.stringContaining('not issued by a CA in the configured bundle') },
+    })
   })
 
   it('administration: only administrators attach, list and detach; a certificate belongs to one user', async () => {
@@ -124,23 +170,52 @@ describe('client certificates forwarded by the ingress', () => {
     await asIngress(h, '/auth/me', nginx(certs.alice))
     expect((await asIngress(h, '/admin/users', nginx(certs.alice))).status).toBe(403)
     expect((await asIngress(h, '/admin/users', {})).status).toBe(401)
-    await h.app.orm.em.fork().getConnection().execute("insert into roles (name, system, created_at) values ('admin', 0, 0)")
-    await h.app.orm.em.fork().getConnection().execute("insert into user_roles (user_id, role_id, source, created_at) select u.id, r.id, null, 0 from users u, roles r where u.username = 'ops-admin' and r.name = 'admin'")
+    await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute("insert into roles (name, system, created_at) values ('admin', 0, 0)")
+    await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        "insert into user_roles (user_id, role_id, source, created_at) select u.id, r.id, null, 0 from users u, roles r where u.username = 'ops-admin' and r.name = 'admin'",
+      )
     // Granted behind OTPKI's back (SQL): announce the change, as a grant through OTPKI does.
     h.app.users.changed((await h.app.users.findByUsername('ops-admin'))!.id)
     await h.app.users.detach('alice', certs.alice.fingerprint)
     const list = await asIngress(h, '/admin/users', nginx(certs.admin))
-    expect(list.body.users).toEqual(expect.arrayContaining([expect.objectContaining({ username: 'ops-admin', roles: ['admin'], certificates: 1 }), expect.objectContaining({ username: 'alice', certificates: 0 })]))
+    expect(list.body.users).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ username: 'ops-admin', roles: ['admin'], certificates: 1 }),
+        expect.objectContaining({ username: 'alice', certificates: 0 }),
+      ]),
+    )
     const json = { ...nginx(certs.admin), 'content-type': 'application/json' }
-    const attach = await asIngress(h, '/admin/users/alice/certificates', json, { method: 'POST', body: JSON.stringify({ pem: certs.alice.certPem }) })
+    const attach = await asIngress(h, '/admin/users/alice/certificates', json, {
+      method: 'POST',
+      body: JSON.stringify({ pem: certs.alice.certPem }),
+    })
     expect(attach).toMatchObject({ status: 201, body: { certificate: { fingerprint: certs.alice.fingerprint } } })
     expect((await asIngress(h, '/auth/me', nginx(certs.alice))).body.user.username).toBe('alice')
-    const stolen = await asIngress(h, '/admin/users/ops-admin/certificates', json, { method: 'POST', body: JSON.stringify({ pem: certs.alice.certPem }) })
+    const stolen = await asIngress(h, '/admin/users/ops-admin/certificates', json, {
+      method: 'POST',
+      body: JSON.stringify({ pem: certs.alice.certPem }),
+    })
     expect(stolen.status).toBe(409)
-    const bad = await asIngress(h, '/admin/users/alice/certificates', json, { method: 'POST', body: JSON.stringify({ pem: 'nope' }) })
+    const bad = await asIngress(h, '/admin/users/alice/certificates', json, {
+      method: 'POST',
+      body: JSON.stringify({ pem: 'nope' }),
+    })
     expect(bad.status).toBe(400)
-    expect((await asIngress(h, '/admin/users/alice/certificates', nginx(certs.admin))).body.certificates).toHaveLength(1)
-    const detach = await asIngress(h, `/admin/users/alice/certificates/${certs.alice.fingerprint}`, nginx(certs.admin), { method: 'DELETE' })
+    expect((await asIngress(h, '/admin/users/alice/certificates', nginx(certs.admin))).body.certificates).toHaveLength(
+      1,
+    )
+    const detach = await asIngress(
+      h,
+      `/admin/users/alice/certificates/${certs.alice.fingerprint}`,
+      nginx(certs.admin),
+      { method: 'DELETE' },
+    )
     expect(detach.status).toBe(200)
     expect((await asIngress(h, '/auth/me', nginx(certs.alice))).status).toBe(401)
   })

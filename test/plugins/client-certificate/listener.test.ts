@@ -20,12 +20,31 @@ describe('the mTLS listener', () => {
     await writeFile(files.ca, ca.root.certPem)
     const h = track(
       await startHarness({
-        overrides: { clientCertificate: { enabled: true, createUnknownUsers: true, listen: true, listenHost: '127.0.0.1', listenPort: 0, serverKey: files.key, serverCert: files.cert, clientCa: files.ca } },
+        overrides: {
+          clientCertificate: {
+            enabled: true,
+            createUnknownUsers: true,
+            listen: true,
+            listenHost: '127.0.0.1',
+            listenPort: 0,
+            serverKey: files.key,
+            serverCert: files.cert,
+            clientCa: files.ca,
+          },
+        },
       }),
     )
     const url = `${h.app.mtlsUrl!.replace('127.0.0.1', 'localhost')}/auth/me`
     const ok = await mtlsGet(url, { ca: ca.root.certPem, cert: client.certPem, key: client.keyPem })
-    expect(ok).toEqual({ status: 200, body: { user: expect.objectContaining({ username: 'ci-runner' }), method: 'client-certificate', provider: null, session: null } })
+    expect(ok).toEqual({
+      status: 200,
+      body: {
+        user: expect.objectContaining({ username: 'ci-runner' }),
+        method: 'client-certificate',
+        provider: null,
+        session: null,
+      },
+    })
     const refused = await mtlsGet(url, { ca: ca.root.certPem, cert: foreign.certPem, key: foreign.keyPem })
     expect(refused.status).toBe(401)
     expect(refused.body.message).toMatch(/client certificate was refused/)

@@ -37,7 +37,19 @@ describe('client certificates through real nginx', () => {
     const robot = await ca.client('CN=robot')
     const admin = await ca.client('CN=admin')
     const expired = await ca.client('CN=old', { from: Date.now() - 10 * 86400_000, to: Date.now() - 86400_000 })
-    const h = track(await startHarness({ overrides: { clientCertificate: { enabled: true, format: 'nginx', verifyHeader: 'ssl-client-verify', trustedProxies: ['127.0.0.1'], createUnknownUsers: true } } }))
+    const h = track(
+      await startHarness({
+        overrides: {
+          clientCertificate: {
+            enabled: true,
+            format: 'nginx',
+            verifyHeader: 'ssl-client-verify',
+            trustedProxies: ['127.0.0.1'],
+            createUnknownUsers: true,
+          },
+        },
+      }),
+    )
     await writeFile(join(h.dir, 'server.pem'), server.certPem)
     await writeFile(join(h.dir, 'server-key.pem'), server.keyPem)
     await writeFile(join(h.dir, 'ca.pem'), ca.root.certPem)
@@ -63,10 +75,22 @@ describe('client certificates through real nginx', () => {
     const url = `https://localhost:${port}/auth/me`
     const tls = { ca: ca.root.certPem }
     const ok = await viaNginx(url, { ...tls, cert: robot.certPem, key: robot.keyPem })
-    expect(ok).toMatchObject({ status: 200, body: { user: expect.objectContaining({ username: 'robot' }), method: 'client-certificate', provider: null, session: null } })
+    expect(ok).toMatchObject({
+      status: 200,
+      body: {
+        user: expect.objectContaining({ username: 'robot' }),
+        method: 'client-certificate',
+        provider: null,
+        session: null,
+      },
+    })
 
     // A header the client sends itself is replaced by nginx: robot stays robot.
-    const forged = await viaNginx(url, { ...tls, cert: robot.certPem, key: robot.keyPem }, { 'ssl-client-cert': encodeURIComponent(admin.certPem), 'ssl-client-verify': 'SUCCESS' })
+    const forged = await viaNginx(
+      url,
+      { ...tls, cert: robot.certPem, key: robot.keyPem },
+      { 'ssl-client-cert': encodeURIComponent(admin.certPem), 'ssl-client-verify': 'SUCCESS' },
+    )
     expect(forged.body.user.username).toBe('robot')
 
     // An expired certificate fails nginx's own verification: nginx answers, OTPKI never sees it.

@@ -2,7 +2,12 @@ import { X509Certificate } from 'node:crypto'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { OtpkiError, type RequestInfo } from '../../../core/index.ts'
-import { DEFAULT_HEADERS, forwardedCertificate, parseXfcc, type ForwardFormat } from '../../../plugins/client-certificate/formats.ts'
+import {
+  DEFAULT_HEADERS,
+  forwardedCertificate,
+  parseXfcc,
+  type ForwardFormat,
+} from '../../../plugins/client-certificate/formats.ts'
 import { TestCa, type Issued } from '../../../plugins/client-certificate/throwaway-ca.ts'
 
 function request(headers: [string, string][]): RequestInfo {
@@ -53,14 +58,28 @@ describe('forwarded certificate headers are parsed by their grammar, strictly', 
     const xfcc = (value: string) => parse('envoy', value)
     it('parses quoted strings with backslash escapes, and several hops', () => {
       expect(parseXfcc('By=a;Subject="CN=x\\"y, O=\\\\z";URI=u, Hash=h')).toEqual([
-        [{ key: 'by', value: 'a' }, { key: 'subject', value: 'CN=x"y, O=\\z' }, { key: 'uri', value: 'u' }],
+        [
+          { key: 'by', value: 'a' },
+          { key: 'subject', value: 'CN=x"y, O=\\z' },
+          { key: 'uri', value: 'u' },
+        ],
         [{ key: 'hash', value: 'h' }],
       ])
-      expect(xfcc(`Subject="a \\"quoted\\" name, with comma";${sample.envoy(robot).replace(';Subject="CN=robot"', '')}`).der).toEqual(robot.der)
+      expect(
+        xfcc(`Subject="a \\"quoted\\" name, with comma";${sample.envoy(robot).replace(';Subject="CN=robot"', '')}`).der,
+      ).toEqual(robot.der)
     })
     it.each([
-      ['an unbalanced quote', (v: string) => v.replace('Subject="CN=robot"', 'Subject="CN=robot'), /unbalanced quote|does not parse/],
-      ['a stray character after a quoted value', (v: string) => v.replace('Subject="CN=robot"', 'Subject="CN=robot"x'), /does not parse/],
+      [
+        'an unbalanced quote',
+        (v: string) => v.replace('Subject="CN=robot"', 'Subject="CN=robot'),
+        /unbalanced quote|does not parse/,
+      ],
+      [
+        'a stray character after a quoted value',
+        (v: string) => v.replace('Subject="CN=robot"', 'Subject="CN=robot"x'),
+        /does not parse/,
+      ],
       ['a stray character in a key', (v: string) => `B y=x;${v}`, /unknown key "B"/],
       ['two Cert values in one element', (v: string) => `${v};Cert="${pem(robot)}"`, /two Cert values/],
       ['two Hash values in one element', (v: string) => `${v};Hash=${robot.fingerprint}`, /hash twice/],
@@ -69,10 +88,22 @@ describe('forwarded certificate headers are parsed by their grammar, strictly', 
       ['a leading comma', (v: string) => `,${v}`, /key was expected/],
       ['a key without a value', (v: string) => `${v};Subject`, /"=" was expected/],
       ['an escape at the end', (v: string) => `${v};Subject="x\\`, /ends inside an escape|unbalanced/],
-      ['a Hash that is not the Cert’s', (v: string) => v.replace(robot.fingerprint, other.fingerprint), /Hash .* does not match/],
-      ['a trusted element without Cert', (v: string) => `${v},By=spiffe://otpki;Hash=${robot.fingerprint}`, /has no Cert/],
+      [
+        'a Hash that is not the Cert’s',
+        (v: string) => v.replace(robot.fingerprint, other.fingerprint),
+        /Hash .* does not match/,
+      ],
+      [
+        'a trusted element without Cert',
+        (v: string) => `${v},By=spiffe://otpki;Hash=${robot.fingerprint}`,
+        /has no Cert/,
+      ],
       ['a Cert holding two certificates', () => `Cert="${pem(robot)}${pem(other)}"`, /exactly one PEM certificate/],
-      ['a Cert with data after it', () => `Cert="${pem(robot)}${encodeURIComponent('garbage')}"`, /exactly one PEM certificate/],
+      [
+        'a Cert with data after it',
+        () => `Cert="${pem(robot)}${encodeURIComponent('garbage')}"`,
+        /exactly one PEM certificate/,
+      ],
     ])('refuses the whole header for %s', (_what, mutate, reason) => {
       expect(refused('envoy', mutate(sample.envoy(robot)))).toMatch(reason)
     })
@@ -86,12 +117,20 @@ describe('forwarded certificate headers are parsed by their grammar, strictly', 
   it.each([
     ['nginx', (i: Issued) => encodeURIComponent(i.certPem + other.certPem), /exactly one PEM certificate/],
     ['nginx', (i: Issued) => `${encodeURIComponent(i.certPem)}junk`, /exactly one PEM certificate/],
-    ['nginx', (i: Issued) => encodeURIComponent(i.certPem.replace('-----BEGIN CERTIFICATE-----', '')), /exactly one PEM certificate/],
+    [
+      'nginx',
+      (i: Issued) => encodeURIComponent(i.certPem.replace('-----BEGIN CERTIFICATE-----', '')),
+      /exactly one PEM certificate/,
+    ],
     ['nginx', (i: Issued) => encodeURIComponent(i.certPem).replace('%0A', '%ZZ'), /not URL-encoded/],
     ['aws-alb', (i: Issued) => encodeURIComponent(`${i.certPem}\n${i.certPem}`), /exactly one PEM certificate/],
     ['traefik', (i: Issued) => encodeURIComponent(`${b64(i)},${b64(other)}`), /not one chain/],
     ['traefik', (i: Issued) => encodeURIComponent(`${b64(i)},`), /not base64/],
-    ['traefik', (i: Issued) => encodeURIComponent(Buffer.concat([i.der, Buffer.from([0, 0])]).toString('base64')), /data after the certificate/],
+    [
+      'traefik',
+      (i: Issued) => encodeURIComponent(Buffer.concat([i.der, Buffer.from([0, 0])]).toString('base64')),
+      /data after the certificate/,
+    ],
     ['rfc9440', (i: Issued) => `:${b64(i)}:, :${b64(other)}:`, /one RFC 9440 byte sequence/],
     ['rfc9440', (i: Issued) => `:${b64(i)}:;a=1`, /one RFC 9440 byte sequence/],
     ['rfc9440', (i: Issued) => `:${b64(i).slice(1)}:`, /not base64/],
@@ -113,9 +152,16 @@ describe('forwarded certificate headers are parsed by their grammar, strictly', 
     it('no input, of any format, throws anything but a refusal with a reason', () => {
       for (const format of FORMATS) {
         fc.assert(
-          fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom(...'Cert=";,\\%:-BEGIN ab+/=') })), (value) => {
-            parse(format, value)
-          }),
+          fc.property(
+            fc.oneof(
+              fc.string(),
+              fc.string({ unit: 'binary' }),
+              fc.string({ unit: fc.constantFrom(...'Cert=";,\\%:-BEGIN ab+/=') }),
+            ),
+            (value) => {
+              parse(format, value)
+            },
+          ),
           { numRuns: 400 },
         )
       }
@@ -127,7 +173,10 @@ describe('forwarded certificate headers are parsed by their grammar, strictly', 
         fc.record({
           at: fc.nat({ max: Math.max(0, length - 1) }),
           kind: fc.constantFrom('insert', 'delete', 'replace', 'duplicate', 'cut'),
-          char: fc.oneof(fc.constantFrom(...'";,=\\% :+/\t\n-ABC0'), fc.string({ minLength: 1, maxLength: 1, unit: 'binary' })),
+          char: fc.oneof(
+            fc.constantFrom(...'";,=\\% :+/\t\n-ABC0'),
+            fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }),
+          ),
           span: fc.integer({ min: 1, max: 40 }),
         }),
         { minLength: 1, maxLength: 4 },
@@ -165,11 +214,19 @@ describe('forwarded certificate headers are parsed by their grammar, strictly', 
       const quoted = fc.string({ maxLength: 30 }).map((s) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`)
       const token = fc.stringMatching(/^[A-Za-z0-9:/._-]{0,20}$/)
       const pair = fc.oneof(
-        fc.tuple(fc.constantFrom('By', 'URI', 'DNS', 'Subject', 'Chain'), fc.oneof(quoted, token)).map(([k, v]) => `${k}=${v}`),
+        fc
+          .tuple(fc.constantFrom('By', 'URI', 'DNS', 'Subject', 'Chain'), fc.oneof(quoted, token))
+          .map(([k, v]) => `${k}=${v}`),
         fc.constant(`Cert="${pem(other)}"`),
         fc.constant(`Hash=${other.fingerprint}`),
       )
-      const element = fc.uniqueArray(pair, { minLength: 1, maxLength: 4, selector: (p) => (p.startsWith('URI') || p.startsWith('DNS') ? p + Math.random() : p.split('=')[0]) }).map((ps) => ps.join(';'))
+      const element = fc
+        .uniqueArray(pair, {
+          minLength: 1,
+          maxLength: 4,
+          selector: (p) => (p.startsWith('URI') || p.startsWith('DNS') ? p + Math.random() : p.split('=')[0]),
+        })
+        .map((ps) => ps.join(';'))
       fc.assert(
         fc.property(fc.array(element, { maxLength: 4 }), (earlier) => {
           const { der, refused: reason } = parse('envoy', [...earlier, sample.envoy(robot)].join(','))

@@ -7,7 +7,10 @@ import { CLIENT, closeAfterEach, me, signIn, startHarness, type Harness } from '
 import { JoseProvider, newKey } from '../../support/jose-provider.ts'
 
 async function ready(h: Harness, name = 'dev') {
-  await h.app.registry.get(name)!.context().catch(() => undefined)
+  await h.app.registry
+    .get(name)!
+    .context()
+    .catch(() => undefined)
   return h.app.registry.get(name)!.status()
 }
 
@@ -19,13 +22,19 @@ describe('endpoints and transport', () => {
   it('refuses a provider whose discovery document names another issuer', async () => {
     jose = track(await JoseProvider.start('c', 's'))
     jose.behaviour.discoveryIssuer = 'http://127.0.0.1:1/evil'
-    h = track(await startHarness({ providers: () => ({ 'liar.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'c', clientSecret: 's' }) }) }))
+    h = track(
+      await startHarness({
+        providers: () => ({ 'liar.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'c', clientSecret: 's' }) }),
+      }),
+    )
     const status = await ready(h, 'liar')
     expect(status.state).toBe('unavailable')
     expect(status.error).toMatch(/issuer/i)
     const page = await new TestBrowser().request(`${h.url}/auth/sign-in?provider=liar`)
     expect(page.status).toBe(503)
-    const ready2 = (await (await fetch(`${h.url}/readyz`)).json()) as { providers: Record<string, { state: string; error?: string }> }
+    const ready2 = (await (await fetch(`${h.url}/readyz`)).json()) as {
+      providers: Record<string, { state: string; error?: string }>
+    }
     expect(ready2.providers.liar).toMatchObject({ state: 'unavailable', error: expect.stringMatching(/issuer/i) })
   })
 
@@ -33,7 +42,12 @@ describe('endpoints and transport', () => {
     const clock = new ManualClock(Date.now())
     jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
     jose.behaviour.discoveryIssuer = 'http://127.0.0.1:1/evil'
-    h = track(await startHarness({ clock, providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'c', clientSecret: 's' }) }) }))
+    h = track(
+      await startHarness({
+        clock,
+        providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'c', clientSecret: 's' }) }),
+      }),
+    )
     const entry = () => h.app.registry.get('jose')!
     await expect(entry().context()).rejects.toThrow(/unavailable/)
     const fetches = jose.discoveryFetches
@@ -55,14 +69,22 @@ describe('endpoints and transport', () => {
   })
 
   it('discovery off: endpoints given by hand', async () => {
-    h = track(await startHarness({
-      providers: ({ issuer, providerJson }) => ({
-        'dev.json': providerJson({
-          discovery: false,
-          endpoints: { authorization: `${issuer}/auth`, token: `${issuer}/token`, userinfo: `${issuer}/me`, jwks: `${issuer}/jwks`, endSession: `${issuer}/session/end` },
+    h = track(
+      await startHarness({
+        providers: ({ issuer, providerJson }) => ({
+          'dev.json': providerJson({
+            discovery: false,
+            endpoints: {
+              authorization: `${issuer}/auth`,
+              token: `${issuer}/token`,
+              userinfo: `${issuer}/me`,
+              jwks: `${issuer}/jwks`,
+              endSession: `${issuer}/session/end`,
+            },
+          }),
         }),
       }),
-    }))
+    )
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
     expect((await me(browser, h)).body.user.username).toBe('alice')
@@ -71,8 +93,20 @@ describe('endpoints and transport', () => {
   it('discovery off: a discovery document is never read (this one lies about the issuer, and does not matter)', async () => {
     jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
     jose.behaviour.discoveryIssuer = 'http://127.0.0.1:1/evil'
-    const endpoints = (j: JoseProvider) => ({ authorization: `${j.issuer}/authorize`, token: `${j.issuer}/token`, userinfo: `${j.issuer}/userinfo`, jwks: `${j.issuer}/jwks` })
-    const file = (discovery: boolean) => JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, discovery, endpoints: endpoints(jose) })
+    const endpoints = (j: JoseProvider) => ({
+      authorization: `${j.issuer}/authorize`,
+      token: `${j.issuer}/token`,
+      userinfo: `${j.issuer}/userinfo`,
+      jwks: `${j.issuer}/jwks`,
+    })
+    const file = (discovery: boolean) =>
+      JSON.stringify({
+        issuer: jose.issuer,
+        clientId: CLIENT.clientId,
+        clientSecret: CLIENT.clientSecret,
+        discovery,
+        endpoints: endpoints(jose),
+      })
     h = track(await startHarness({ providers: () => ({ 'jose.json': file(false) }) }))
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
@@ -84,9 +118,13 @@ describe('endpoints and transport', () => {
 
   it('backchannelUrl: server-to-server calls go to the internal URL, the browser to the public one', async () => {
     // The provider's public name (idp.localhost) resolves only in the test browser.
-    const providersFor = (withBackchannel: boolean) => ({ issuer, providerJson }: { issuer: string; providerJson: Harness['providerJson'] }) => ({
-      'dev.json': providerJson(withBackchannel ? { backchannelUrl: issuer.replace('idp.localhost', '127.0.0.1') } : {}),
-    })
+    const providersFor =
+      (withBackchannel: boolean) =>
+      ({ issuer, providerJson }: { issuer: string; providerJson: Harness['providerJson'] }) => ({
+        'dev.json': providerJson(
+          withBackchannel ? { backchannelUrl: issuer.replace('idp.localhost', '127.0.0.1') } : {},
+        ),
+      })
     h = track(await startHarness({ issuerHost: 'idp.localhost', providers: providersFor(false) }))
     expect(h.provider.issuer).toMatch(/^http:\/\/idp\.localhost:\d+$/)
     expect((await ready(h)).state).toBe('unavailable')
@@ -111,10 +149,17 @@ describe('client authentication, each against a provider that requires it', () =
     ['client_secret_jwt', 'HS256'],
     ['client_secret_jwt', 'HS512'],
   ])('%s with %s', async (method, alg) => {
-    h = track(await startHarness({
-      client: () => ({ tokenEndpointAuthMethod: 'client_secret_jwt', tokenEndpointAuthSigningAlg: alg }),
-      providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: method, ...(alg !== 'HS256' ? { clientAssertionSigningAlg: alg } : {}) }) }),
-    }))
+    h = track(
+      await startHarness({
+        client: () => ({ tokenEndpointAuthMethod: 'client_secret_jwt', tokenEndpointAuthSigningAlg: alg }),
+        providers: ({ providerJson }) => ({
+          'dev.json': providerJson({
+            clientAuthentication: method,
+            ...(alg !== 'HS256' ? { clientAssertionSigningAlg: alg } : {}),
+          }),
+        }),
+      }),
+    )
     const browser = new TestBrowser()
     const page = await signIn(browser, h, 'alice')
     expect(page.status).toBe(200)
@@ -129,31 +174,52 @@ describe('client authentication, each against a provider that requires it', () =
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
     const kid = `otpki-${alg.toLowerCase()}`
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }
-    const clientPrivateKey = format === 'pem' ? await exportPKCS8(privateKey) : JSON.stringify({ ...(await exportJWK(privateKey)), kid })
-    h = track(await startHarness({
-      client: () => ({ clientSecret: undefined, tokenEndpointAuthMethod: 'private_key_jwt', tokenEndpointAuthSigningAlg: alg, jwks: { keys: [publicJwk] } }),
-      providers: ({ providerJson }) => ({
-        'dev.json': providerJson({ clientAuthentication: 'private_key_jwt', clientSecret: undefined, clientPrivateKey, ...(alg !== 'RS256' ? { clientAssertionSigningAlg: alg } : {}) }),
+    const clientPrivateKey =
+      format === 'pem' ? await exportPKCS8(privateKey) : JSON.stringify({ ...(await exportJWK(privateKey)), kid })
+    h = track(
+      await startHarness({
+        client: () => ({
+          clientSecret: undefined,
+          tokenEndpointAuthMethod: 'private_key_jwt',
+          tokenEndpointAuthSigningAlg: alg,
+          jwks: { keys: [publicJwk] },
+        }),
+        providers: ({ providerJson }) => ({
+          'dev.json': providerJson({
+            clientAuthentication: 'private_key_jwt',
+            clientSecret: undefined,
+            clientPrivateKey,
+            ...(alg !== 'RS256' ? { clientAssertionSigningAlg: alg } : {}),
+          }),
+        }),
       }),
-    }))
+    )
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
   })
 
   it('none: a public client, with PKCE', async () => {
-    h = track(await startHarness({
-      client: () => ({ clientSecret: undefined, tokenEndpointAuthMethod: 'none' }),
-      providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'none', clientSecret: undefined }) }),
-    }))
+    h = track(
+      await startHarness({
+        client: () => ({ clientSecret: undefined, tokenEndpointAuthMethod: 'none' }),
+        providers: ({ providerJson }) => ({
+          'dev.json': providerJson({ clientAuthentication: 'none', clientSecret: undefined }),
+        }),
+      }),
+    )
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
   })
 
   it('a provider that requires another method refuses the wrong one', async () => {
-    h = track(await startHarness({
-      client: () => ({ tokenEndpointAuthMethod: 'client_secret_jwt' }),
-      providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'client_secret_basic' }) }),
-    }))
+    h = track(
+      await startHarness({
+        client: () => ({ tokenEndpointAuthMethod: 'client_secret_jwt' }),
+        providers: ({ providerJson }) => ({
+          'dev.json': providerJson({ clientAuthentication: 'client_secret_basic' }),
+        }),
+      }),
+    )
     const browser = new TestBrowser()
     const page = await signIn(browser, h, 'alice')
     expect(page.status).toBe(400)
@@ -169,10 +235,19 @@ describe('token validation', () => {
   const clock = new ManualClock(Date.now())
   const joseHarness = async (overrides: Record<string, unknown> = {}) => {
     jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
-    h = track(await startHarness({
-      clock,
-      providers: () => ({ 'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, ...overrides }) }),
-    }))
+    h = track(
+      await startHarness({
+        clock,
+        providers: () => ({
+          'jose.json': JSON.stringify({
+            issuer: jose.issuer,
+            clientId: CLIENT.clientId,
+            clientSecret: CLIENT.clientSecret,
+            ...overrides,
+          }),
+        }),
+      }),
+    )
   }
 
   it('verifies ID token signatures: a token signed with an unpublished key is refused', async () => {
@@ -211,13 +286,25 @@ describe('token validation', () => {
 
   it('useJwksUrl off: the configured public key and key id', async () => {
     h = track(await startHarness())
-    const jwks = (await (await fetch(`${h.provider.issuer}/jwks`)).json()) as { keys: (Record<string, unknown> & { kid: string })[] }
-    const pem = createPublicKey({ key: jwks.keys[0]! as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
-    await h.writeProvider('dev.json', h.providerJson({ useJwksUrl: false, validatingPublicKey: pem, validatingPublicKeyId: jwks.keys[0]!.kid }))
+    const jwks = (await (await fetch(`${h.provider.issuer}/jwks`)).json()) as {
+      keys: (Record<string, unknown> & { kid: string })[]
+    }
+    const pem = createPublicKey({ key: jwks.keys[0]! as never, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString()
+    await h.writeProvider(
+      'dev.json',
+      h.providerJson({ useJwksUrl: false, validatingPublicKey: pem, validatingPublicKeyId: jwks.keys[0]!.kid }),
+    )
     expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
-    await h.writeProvider('dev.json', h.providerJson({ useJwksUrl: false, validatingPublicKey: pem, validatingPublicKeyId: 'another-kid' }))
+    await h.writeProvider(
+      'dev.json',
+      h.providerJson({ useJwksUrl: false, validatingPublicKey: pem, validatingPublicKeyId: 'another-kid' }),
+    )
     expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(400)
-    const other = createPublicKey({ key: (await newKey()).publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
+    const other = createPublicKey({ key: (await newKey()).publicJwk as never, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString()
     await h.writeProvider('dev.json', h.providerJson({ useJwksUrl: false, validatingPublicKey: other }))
     expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(400)
   })
@@ -279,7 +366,11 @@ describe('authorization request', () => {
   })
 
   it('a hidden provider starts by hint; a linking-only one cannot sign in', async () => {
-    h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ hideOnLoginPage: true }) }) }))
+    h = track(
+      await startHarness({
+        providers: ({ providerJson }) => ({ 'dev.json': providerJson({ hideOnLoginPage: true }) }),
+      }),
+    )
     expect((await new TestBrowser().request(`${h.url}/auth/sign-in`)).body).toContain('Authentication is not available')
     expect((await signIn(new TestBrowser(), h, 'alice', 'alice', { provider: 'dev' })).status).toBe(200)
     await h.writeProvider('dev.json', h.providerJson({ accountLinkingOnly: true }))
@@ -297,7 +388,13 @@ describe('trustEmail', () => {
     h = track(await startHarness())
     h.provider.users.alice!.claims.email_verified = false
     await signIn(new TestBrowser(), h, 'alice')
-    const verified = async () => (await h.app.orm.em.fork().getConnection().execute("select email_verified as v from users where username = 'alice'"))[0]!.v
+    const verified = async () =>
+      (
+        await h.app.orm.em
+          .fork()
+          .getConnection()
+          .execute("select email_verified as v from users where username = 'alice'")
+      )[0]!.v
     expect(await verified()).toBe(0)
     await h.app.orm.em.fork().getConnection().execute('delete from users')
     await h.writeProvider('dev.json', h.providerJson({ trustEmail: true }))

@@ -8,7 +8,13 @@ import { TestBrowser, parseForm } from '../../support/browser.ts'
 import { closeAfterEach, me, signIn, signInUntilCallback, startHarness, type Harness } from '../../support/harness.ts'
 
 /** A refused sign-in: the status, a message for people, and no session. */
-async function expectRefused(browser: TestBrowser, h: Harness, page: { status: number; body: string }, status: number, message: string) {
+async function expectRefused(
+  browser: TestBrowser,
+  h: Harness,
+  page: { status: number; body: string },
+  status: number,
+  message: string,
+) {
   expect(page.status).toBe(status)
   expect(page.body).toContain(message)
   expect((await me(browser, h)).status).toBe(401)
@@ -21,7 +27,9 @@ async function dbRows(h: Harness, sql: string): Promise<Record<string, unknown>[
 describe('sign-in through a real OpenID provider', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }) })
+    h = await startHarness({
+      providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
+    })
   })
   afterAll(() => h?.close())
 
@@ -42,26 +50,50 @@ describe('sign-in through a real OpenID provider', () => {
         provider: 'dev',
       },
     })
-    const identities = await dbRows(h, "select i.issuer, i.subject, u.username from identities i join users u on u.id = i.user_id where u.username = 'admin'")
+    const identities = await dbRows(
+      h,
+      "select i.issuer, i.subject, u.username from identities i join users u on u.id = i.user_id where u.username = 'admin'",
+    )
     expect(identities).toEqual([{ issuer: h.provider.issuer, subject: 'admin', username: 'admin' }])
   })
 
   it('a later sign-in refreshes names and roles but never the username', async () => {
     await signIn(new TestBrowser(), h, 'alice')
     const alice = h.provider.users.alice!
-    Object.assign(alice.claims, { preferred_username: 'alice-renamed', given_name: 'Alicia', family_name: 'Changed', email: 'new@example.test', roles: ['auditor'] })
+    Object.assign(alice.claims, {
+      preferred_username: 'alice-renamed',
+      given_name: 'Alicia',
+      family_name: 'Changed',
+      email: 'new@example.test',
+      roles: ['auditor'],
+    })
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice')
     const { body } = await me(browser, h)
-    expect(body.user).toEqual({ username: 'alice', firstName: 'Alicia', lastName: 'Changed', email: 'alice@example.test', roles: ['auditor'] })
+    expect(body.user).toEqual({
+      username: 'alice',
+      firstName: 'Alicia',
+      lastName: 'Changed',
+      email: 'alice@example.test',
+      roles: ['auditor'],
+    })
     const roles = await dbRows(h, "select name, system from roles where name = 'auditor'")
     expect(roles).toEqual([{ name: 'auditor', system: 1 }])
   })
 
   it('refuses a new identity whose username belongs to another account', async () => {
-    h.provider.users.mallory = { password: 'mallory', claims: { preferred_username: 'admin', given_name: 'Mal', roles: ['admin'] } }
+    h.provider.users.mallory = {
+      password: 'mallory',
+      claims: { preferred_username: 'admin', given_name: 'Mal', roles: ['admin'] },
+    }
     const browser = new TestBrowser()
-    await expectRefused(browser, h, await signIn(browser, h, 'mallory'), 409, 'already belongs to another OTPKI account')
+    await expectRefused(
+      browser,
+      h,
+      await signIn(browser, h, 'mallory'),
+      409,
+      'already belongs to another OTPKI account',
+    )
     expect(await dbRows(h, "select count(*) as n from identities where subject = 'mallory'")).toEqual([{ n: 0 }])
     expect(h.logs.messages().some((m) => m.includes('USERNAME_TAKEN'))).toBe(true)
   })
@@ -97,7 +129,9 @@ describe('sign-in through a real OpenID provider', () => {
     // The provider asks to confirm, then returns to OTPKI's signed-out page.
     const confirm = await browser.follow(endSession.href)
     const logoutForm = parseForm(confirm.body)
-    const back = await browser.follow(new URL(logoutForm.action, confirm.url).href, { form: { ...logoutForm.fields, logout: 'yes' } })
+    const back = await browser.follow(new URL(logoutForm.action, confirm.url).href, {
+      form: { ...logoutForm.fields, logout: 'yes' },
+    })
     expect(new URL(back.url).pathname).toBe('/auth/signed-out')
     expect(new URL(back.url).searchParams.get('state')).toBe(endSession.searchParams.get('state'))
     expect(back.body).toContain('You are signed out')
@@ -146,13 +180,22 @@ describe('sign-in through a real OpenID provider', () => {
     expect(authorize.origin).toBe(h.provider.issuer)
     expect(authorize.searchParams.get('redirect_uri')).toBe(`${h.url}/auth/callback`)
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256')
-    for (const p of ['state', 'nonce', 'code_challenge']) expect(authorize.searchParams.get(p)?.length).toBeGreaterThanOrEqual(43)
-    const spoofedHost = await fetch(`${h.url}/auth/sign-in?provider=dev`, { headers: { host: 'evil.example' }, redirect: 'manual' })
-    expect(new URL(spoofedHost.headers.get('location')!).searchParams.get('redirect_uri')).toBe(`${h.url}/auth/callback`)
+    for (const p of ['state', 'nonce', 'code_challenge'])
+      expect(authorize.searchParams.get(p)?.length).toBeGreaterThanOrEqual(43)
+    const spoofedHost = await fetch(`${h.url}/auth/sign-in?provider=dev`, {
+      headers: { host: 'evil.example' },
+      redirect: 'manual',
+    })
+    expect(new URL(spoofedHost.headers.get('location')!).searchParams.get('redirect_uri')).toBe(
+      `${h.url}/auth/callback`,
+    )
   })
 
   it('refuses a callback whose iss parameter is altered or missing (RFC 9207)', async () => {
-    for (const tamper of [(u: URL) => u.searchParams.set('iss', 'http://127.0.0.1:1/other'), (u: URL) => u.searchParams.delete('iss')]) {
+    for (const tamper of [
+      (u: URL) => u.searchParams.set('iss', 'http://127.0.0.1:1/other'),
+      (u: URL) => u.searchParams.delete('iss'),
+    ]) {
       const browser = new TestBrowser()
       const callback = await signInUntilCallback(browser, h, 'alice')
       expect(callback.searchParams.get('iss')).toBe(h.provider.issuer)
@@ -178,7 +221,9 @@ describe('sign-in through a real OpenID provider', () => {
 
   it('a sign-in error page shows no stack, token or secret', async () => {
     const browser = new TestBrowser()
-    const res = await browser.request(`${h.url}/auth/callback?code=abc&state=xyz&iss=${encodeURIComponent(h.provider.issuer)}`)
+    const res = await browser.request(
+      `${h.url}/auth/callback?code=abc&state=xyz&iss=${encodeURIComponent(h.provider.issuer)}`,
+    )
     expect(res.status).toBe(400)
     expect(res.body).not.toMatch(/at .*\.ts:\d+|Error:|test-client-secret/)
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
@@ -193,7 +238,13 @@ describe('provider variations', () => {
     h = track(await startHarness())
     h.provider.users.nameless = { password: 'nameless', claims: { given_name: 'No', family_name: 'Name' } }
     const browser = new TestBrowser()
-    await expectRefused(browser, h, await signIn(browser, h, 'nameless'), 400, 'did not send the &quot;username&quot; or &quot;preferred_username&quot; claim')
+    await expectRefused(
+      browser,
+      h,
+      await signIn(browser, h, 'nameless'),
+      400,
+      'did not send the &quot;username&quot; or &quot;preferred_username&quot; claim',
+    )
     expect(await dbRows(h, 'select count(*) as n from users')).toEqual([{ n: 0 }])
   })
 
@@ -211,7 +262,10 @@ describe('provider variations', () => {
   it("renders the operator's own templates, falling back to the built-in ones", async () => {
     const templates = await mkdtemp(join(tmpdir(), 'otpki-templates-'))
     await mkdir(join(templates, 'static'))
-    await writeFile(join(templates, 'error.eta'), "<% layout('layout', { title: it.title }) %><h1 id=\"page-title\">ACME: <%= it.title %></h1><p><%= it.message %></p>")
+    await writeFile(
+      join(templates, 'error.eta'),
+      '<% layout(\'layout\', { title: it.title }) %><h1 id="page-title">ACME: <%= it.title %></h1><p><%= it.message %></p>',
+    )
     await writeFile(join(templates, 'static', 'style.css'), 'body { background: papayawhip; }')
     h = track(await startHarness({ overrides: { templatesDir: templates } }))
     const error = await new TestBrowser().request(`${h.url}/auth/callback?state=<script>`)
@@ -227,7 +281,11 @@ describe('sync flags', () => {
   let h: Harness
 
   it('createUnknownUsers off refuses a first sign-in with a clear page', async () => {
-    h = track(await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownUsers: false }) }) }))
+    h = track(
+      await startHarness({
+        providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownUsers: false }) }),
+      }),
+    )
     const browser = new TestBrowser()
     await expectRefused(browser, h, await signIn(browser, h, 'alice'), 403, 'There is no OTPKI account for you yet')
     expect(await dbRows(h, 'select count(*) as n from users')).toEqual([{ n: 0 }])
@@ -247,10 +305,12 @@ describe('sync flags', () => {
   })
 
   it('works with client_secret_post', async () => {
-    h = track(await startHarness({
-      tokenEndpointAuthMethod: 'client_secret_post',
-      providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'client_secret_post' }) }),
-    }))
+    h = track(
+      await startHarness({
+        tokenEndpointAuthMethod: 'client_secret_post',
+        providers: ({ providerJson }) => ({ 'dev.json': providerJson({ clientAuthentication: 'client_secret_post' }) }),
+      }),
+    )
     const browser = new TestBrowser()
     const page = await signIn(browser, h, 'alice')
     expect(page.status).toBe(200)
@@ -262,7 +322,13 @@ describe('session expiry (injected clock)', () => {
   let h: Harness
   const clock = new ManualClock(Date.now())
   beforeAll(async () => {
-    h = await startHarness({ clock, users: demoUsers(), providers: ({ providerJson }) => ({ 'dev.json': providerJson({ sessionMaxInactive: '10m', sessionMaxLength: '1h' }) }) })
+    h = await startHarness({
+      clock,
+      users: demoUsers(),
+      providers: ({ providerJson }) => ({
+        'dev.json': providerJson({ sessionMaxInactive: '10m', sessionMaxLength: '1h' }),
+      }),
+    })
   })
   afterAll(() => h?.close())
   const minutes = (n: number) => n * 60_000
