@@ -1,10 +1,8 @@
 import 'reflect-metadata'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { dirname, join } from 'node:path'
-import type { AddressInfo } from 'node:net'
 import { watch, type FSWatcher } from 'chokidar'
 import { toNodeHandler } from 'h3'
 import type { DestinationStream } from 'pino'
@@ -20,7 +18,9 @@ import { systemClock, type Clock } from './clock.ts'
 import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
 import { isLoopbackUrl } from './config/provider-loader.ts'
 import { ProviderRegistry, type ProviderSources, type ReloadReport } from './config/provider-registry.ts'
-import type { PluginSpec } from './contracts/plugin.ts'
+import type { AdminAccessCheck, PluginDefinition, PluginSpec } from './contracts/plugin.ts'
+import { field, type Fields } from './config/fields.ts'
+import { addressUrl, closeServer, listen } from './server.ts'
 import { TOKENS } from './di/tokens.ts'
 import { OtpkiError, isOtpkiError } from './errors.ts'
 import type { Claims, ProviderDefinition } from './contracts/provider.ts'
@@ -43,7 +43,23 @@ import { openDatabase, type Orm } from './store/orm.ts'
 import { UserDirectory } from './store/user-directory.ts'
 
 /** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
-const BUILTIN_PLUGINS: readonly PluginSpec[] = [oidcPlugin, claimsPlugin, flowsPlugin, userSyncPlugin]
+const BUILTIN_PLUGINS: readonly PluginSpec[] = [
+  oidcPlugin,
+  claimsPlugin,
+  flowsPlugin,
+  userSyncPlugin,
+  clientCertificatePlugin,
+]
+/** The main-config sections the built-in plugins own (published in the config JSON Schema). */
+export function builtinConfigSections(): Fields {
+  const sections: Fields = {}
+  for (const spec of BUILTIN_PLUGINS) {
+    const plugin = spec as PluginDefinition<any, any>
+    if (plugin.config) sections[plugin.config.key] = field.object(plugin.config.fields, { doc: plugin.config.doc })
+  }
+  return sections
+}
+
 /** Added by `otpki dev`. */
 const DEV_PLUGINS: readonly PluginSpec[] = [devProviderPlugin]
 
@@ -75,8 +91,8 @@ export interface ComposedApp {
 export interface RunningApp extends ComposedApp {
   /** The address it listens on, e.g. http://127.0.0.1:3000 */
   readonly url: string
-  /** The mTLS listener's address, when it runs. */
-  readonly mtlsUrl: string | undefined
+  /** Where the listeners plugins added listen, by name (`mtls`, say). */
+  readonly listeners: Readonly<Record<string, string>>
   readonly orm: Orm
   readonly sessions: SessionService
   readonly users: UserDirectory
@@ -93,8 +109,7 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
     options.configFile === false ? undefined : findConfigFile(options.configFile, env),
     { env, ...(options.overrides ? { overrides: options.overrides } : {}) },
   )
-  if (options.dev && !config.clientCertificate.listen && config.database !== ':memory:')
-    config = await withDevPki(config)
+  if (options.dev && config.database !== ':memory:') config = await withDevPki(config)
   const logger = createLogger(config.logLevel, options.logDestination)
   const clock = options.clock ?? systemClock
   const container = rootContainer.createChildContainer()
@@ -102,18 +117,16 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
   container.register(TOKENS.Logger, { useValue: logger })
   container.register(TOKENS.Clock, { useValue: clock })
 
-  // The client-certificate method takes the main config's clientCertificate section as its options.
-  const specs: PluginSpec[] = [
-    ...BUILTIN_PLUGINS,
-    [clientCertificatePlugin, config.clientCertificate as never],
-    ...(options.dev ? DEV_PLUGINS : []),
-    ...config.plugins,
-  ]
+  const specs: PluginSpec[] = [...BUILTIN_PLUGINS, ...(options.dev ? DEV_PLUGINS : []), ...config.plugins]
   const registrations = await registerPlugins(specs, {
     baseDir: config.baseDir,
+    dataDir: config.database === ':memory:' ? undefined : dirname(config.database),
     logger,
     clock,
     publicUrl: config.publicUrl,
+    sections: config.sections,
+    env,
+    configLabel: config.file ?? '(defaults)',
   })
   for (const method of registrations.authMethods) container.register(TOKENS.AuthMethod, { useValue: method })
   for (const mapper of registrations.claimMappers) container.register(TOKENS.ClaimMapper, { useValue: mapper })
@@ -197,7 +210,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
         )
       }
     })
-    const trustedProxy = addressList(config.rateLimit.trustedProxies)
+    const trustedProxy = addressList([...config.rateLimit.trustedProxies, ...registrations.trustedProxies])
     const ctx: HttpContext = {
       publicUrl: config.publicUrl,
       transactionTtl: config.transactionTtl,
@@ -239,27 +252,14 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const server = createServer(handler)
     await listen(server, config.port, config.host, logger)
     stops.push(() => closeServer(server))
-    let mtlsUrl: string | undefined
-    const cc = config.clientCertificate
-    if (cc.listen) {
-      // Our own mTLS listener: asks for a client certificate; the client-certificate method checks the verdict.
-      const tlsServer = createHttpsServer(
-        {
-          key: readPem('serverKey', cc.serverKey!),
-          cert: readPem('serverCert', cc.serverCert!),
-          ca: readPem('clientCa', cc.clientCa!),
-          requestCert: true,
-          rejectUnauthorized: false,
-        },
-        handler,
-      )
-      const host = cc.listenHost ?? config.host
-      await listen(tlsServer, cc.listenPort, host, logger)
-      stops.push(() => closeServer(tlsServer))
-      mtlsUrl = addressUrl('https', host, tlsServer)
-      logger.info({ url: mtlsUrl }, `mTLS listener on ${mtlsUrl}`)
+    const listeners: Record<string, string> = {}
+    for (const spec of registrations.listeners) {
+      const started = await spec.start(handler, { host: config.host })
+      stops.push(() => started.close())
+      listeners[spec.name] = started.url
+      logger.info({ listener: spec.name, url: started.url }, `${spec.name} listener on ${started.url}`)
     }
-    watchForLockout(registry, users, config, logger)
+    watchForLockout(registry, registrations.adminAccess, users, config, logger)
     const url = addressUrl('http', config.host, server)
     logger.info(
       { url, publicUrl: config.publicUrl, providers: registry.list().map((e) => e.definition.name) },
@@ -270,7 +270,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     return {
       ...composed,
       url,
-      mtlsUrl,
+      listeners,
       orm,
       sessions,
       users,
@@ -299,20 +299,20 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
  * certificate CNs, so a newcomer can try client-certificate sign-in at once.
  */
 async function withDevPki(config: ResolvedConfig): Promise<ResolvedConfig> {
+  const section = (config.sections.clientCertificate ?? {}) as Record<string, unknown>
+  if (section.listen === true) return config
   const { ensureDevPki } = await import('../plugins/client-certificate/throwaway-ca.js')
   const pki = await ensureDevPki(join(dirname(config.database), 'dev-pki'))
-  return {
-    ...config,
-    clientCertificate: {
-      ...config.clientCertificate,
-      enabled: true,
-      listen: true,
-      serverKey: pki.serverKey,
-      serverCert: pki.serverCert,
-      clientCa: pki.ca,
-      createUnknownUsers: true,
-    },
+  const clientCertificate = {
+    ...section,
+    enabled: true,
+    listen: true,
+    serverKey: pki.serverKey,
+    serverCert: pki.serverCert,
+    clientCa: pki.ca,
+    createUnknownUsers: true,
   }
+  return { ...config, sections: { ...config.sections, clientCertificate } }
 }
 
 /** The database and the services over it, in the container. */
@@ -397,23 +397,38 @@ export async function explainClaims(
   }
 }
 
+/** Said when nobody could administer OTPKI (the reload log and `otpki check`). */
+export const LOCKOUT_WARNING =
+  'no identity provider can sign anyone in, and no administrator has another way in (such as a client certificate): nobody will be able to administer OTPKI'
+
+/** Whether an administrator can still sign in: a provider that signs people in, or a plugin's other way in. */
+export async function canAdministrate(
+  registry: ProviderRegistry,
+  checks: readonly AdminAccessCheck[],
+  context: { adminRoles: readonly string[]; users: UserDirectory | (() => Promise<UserDirectory | undefined>) },
+): Promise<boolean> {
+  if (registry.list().some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) return true
+  if (checks.length === 0) return false
+  const users = typeof context.users === 'function' ? await context.users() : context.users
+  if (!users) return false
+  for (const check of checks) if (await check({ adminRoles: context.adminRoles, users })) return true
+  return false
+}
+
 /**
  * When the last OIDC provider is gone and no administrator holds a client
  * certificate, nobody can administer OTPKI: say so at every such reload.
  */
 function watchForLockout(
   registry: ProviderRegistry,
+  checks: readonly AdminAccessCheck[],
   users: UserDirectory,
   config: ResolvedConfig,
   logger: Logger,
 ): void {
   const check = async () => {
-    if (registry.list().some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) return
-    if (config.clientCertificate.enabled && (await users.anyCertificateHolderWithRole(config.adminRoles))) return
-    logger.warn(
-      { adminRoles: config.adminRoles },
-      'no OIDC provider is configured and no administrator holds a client certificate: nobody will be able to administer OTPKI',
-    )
+    if (await canAdministrate(registry, checks, { adminRoles: config.adminRoles, users })) return
+    logger.warn({ adminRoles: config.adminRoles }, LOCKOUT_WARNING)
   }
   registry.onReload(() => void check().catch(() => undefined))
   void check().catch(() => undefined)
@@ -447,53 +462,6 @@ function watchConfigFile(config: ResolvedConfig, options: AppOptions, logger: Lo
     )
   })
   return watcher
-}
-
-/** Where a server listens, as a URL (an IPv6 host in brackets). */
-function addressUrl(scheme: 'http' | 'https', host: string, server: Server): string {
-  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`
-}
-
-/** A PEM file named by the clientCertificate config, or an error naming key and file. */
-function readPem(key: string, file: string): Buffer {
-  try {
-    return readFileSync(file)
-  } catch (cause) {
-    throw new OtpkiError(
-      'CONFIG_INVALID',
-      `clientCertificate.${key}: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
-      { cause },
-    )
-  }
-}
-
-/** Listens; a failure to listen is one clear error, and errors after that are logged, never fatal. */
-function listen(server: Server, port: number, host: string, logger: Logger): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException) => {
-      const reason =
-        error.code === 'EADDRINUSE'
-          ? 'is already in use (another OTPKI, or another program?)'
-          : error.code === 'EACCES'
-            ? 'needs privileges this process does not have'
-            : error.message
-      reject(new OtpkiError('CONFIG_INVALID', `cannot listen on ${host}:${port}: the port ${reason}`, { cause: error }))
-    }
-    server.once('error', failed)
-    server.listen(port, host, () => {
-      server.off('error', failed)
-      server.on('error', (error) => logger.error({ err: error, port }, 'listener error'))
-      resolve()
-    })
-  })
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve())
-    server.closeIdleConnections()
-    setTimeout(() => server.closeAllConnections(), 5_000).unref()
-  })
 }
 
 export type { ReloadReport }

@@ -2,7 +2,9 @@ import { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import {
+  canAdministrate,
   composeApp,
+  LOCKOUT_WARNING,
   explainClaims,
   startApp,
   withUserDirectory,
@@ -14,7 +16,9 @@ import {
 import { OtpkiError, isOtpkiError } from './errors.ts'
 import { packageRoot } from './paths.ts'
 import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
-import type { UserDirectory } from './store/user-directory.ts'
+import { systemClock } from './clock.ts'
+import { openDatabase } from './store/orm.ts'
+import { UserDirectory } from './store/user-directory.ts'
 import { sanitizeTerminalOutput, terminalJson } from './terminal-output.ts'
 
 sanitizeTerminalOutput()
@@ -103,18 +107,19 @@ program
       if (status.state === 'ready') console.log(line)
       else console.warn(`warning: ${line}${status.error ? `: ${status.error}` : ''}`)
     }
-    if (!entries.some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) {
-      const certificateAdmin =
-        app.config.clientCertificate.enabled && existsSync(app.config.database)
-          ? await withUserDirectory(
-              { ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } },
-              (users) => users.anyCertificateHolderWithRole(app.config.adminRoles),
-            )
-          : false
-      if (!certificateAdmin)
-        console.warn(
-          'warning: no OIDC provider is configured and no administrator holds a client certificate: nobody will be able to administer OTPKI',
-        )
+    const orm = existsSync(app.config.database) ? await openDatabase(app.config.database) : undefined
+    try {
+      const users = orm ? new UserDirectory(orm, systemClock) : undefined
+      if (
+        !(await canAdministrate(app.registry, app.registrations.adminAccess, {
+          adminRoles: app.config.adminRoles,
+          users: async () => users,
+        }))
+      ) {
+        console.warn(`warning: ${LOCKOUT_WARNING}`)
+      }
+    } finally {
+      await orm?.close()
     }
     await app.registry.close()
     if (report.issues.length > 0) {

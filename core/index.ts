@@ -13,6 +13,8 @@ export type { Duration } from './config/duration.ts'
 export type { SecretRef } from './config/secrets.ts'
 export {
   definePlugin,
+  type AdminAccessCheck,
+  type ListenerSpec,
   type PluginContext,
   type PluginDefinition,
   type PluginKind,
@@ -50,7 +52,7 @@ export type {
   RequestInfo,
   RequestPrincipal,
 } from './contracts/request-authenticator.ts'
-export type { ClientCertificateConfig } from './config/main-config.ts'
+export { addressUrl, closeServer, listen } from './server.ts'
 export type { CertificateInfo, UserDirectory } from './store/user-directory.ts'
 export { addressList } from './http/rate-limit.ts'
 export { normalizeUsername, printable, USERNAME_MAX_LENGTH } from './identity/username.ts'

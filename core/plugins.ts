@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import type { Clock } from './clock.ts'
 import type { AuthMethod } from './contracts/auth-method.ts'
 import type { ClaimMapper } from './contracts/claim-mapper.ts'
-import type { PluginContext, PluginDefinition, PluginSpec } from './contracts/plugin.ts'
+import type { AdminAccessCheck, ListenerSpec, PluginContext, PluginDefinition, PluginSpec } from './contracts/plugin.ts'
 import type { FlowStep } from './contracts/flow-step.ts'
 import type { RequestAuthenticatorFactory } from './contracts/request-authenticator.ts'
 import type { UserSync } from './contracts/user-sync.ts'
@@ -22,7 +22,58 @@ export interface Registrations {
   providersDirs: string[]
   onStart: (() => Promise<void> | void)[]
   onStop: (() => Promise<void> | void)[]
+  listeners: ListenerSpec[]
+  trustedProxies: string[]
+  adminAccess: AdminAccessCheck[]
   plugins: string[]
+}
+
+/** What registration needs from the composition root. */
+export interface PluginEnvironment {
+  baseDir: string
+  dataDir: string | undefined
+  logger: Logger
+  clock: Clock
+  publicUrl: string
+  /** Main-config keys no core key claims: the plugins' sections, raw. */
+  sections?: Readonly<Record<string, unknown>>
+  /** The environment their `OTPKI_*` variables are read from. */
+  env?: NodeJS.ProcessEnv
+  /** The config file, for error messages. */
+  configLabel?: string
+}
+
+function emptyRegistrations(): Omit<Registrations, 'plugins'> {
+  return {
+    authMethods: [],
+    claimMappers: [],
+    flowSteps: [],
+    requestAuthenticators: [],
+    userSync: undefined,
+    providersDirs: [],
+    onStart: [],
+    onStop: [],
+    listeners: [],
+    trustedProxies: [],
+    adminAccess: [],
+  }
+}
+
+/** A plugin's section of the main configuration, validated with its `OTPKI_*` variables. */
+function resolveSection(
+  plugin: PluginDefinition<any, any>,
+  env: PluginEnvironment,
+): Record<string, unknown> | undefined {
+  if (!plugin.config) return undefined
+  const { key, fields } = plugin.config
+  const raw = env.sections?.[key] ?? {}
+  const label = env.configLabel ?? '(defaults)'
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new OtpkiError('CONFIG_INVALID', `${label}: ${key}: must be an object`)
+  const { value, issues } = resolveOptions(fields, raw, env.env ?? {})
+  if (issues.length > 0)
+    throw new OtpkiError('CONFIG_INVALID', issues.map((i) => `${label}: ${key}.${i.key}: ${i.reason}`).join('\n'))
+  return value
 }
 
 const PLUGIN_KINDS = new Set(['auth-method', 'claim-mapper', 'user-sync', 'flow-step', 'service'])
@@ -74,22 +125,10 @@ function check(plugin: unknown, label: string): asserts plugin is PluginDefiniti
  * through the same narrow context. A plugin that fails to load or throws in
  * `register` stops everything with a clear error: nothing half-registers.
  */
-export async function registerPlugins(
-  specs: readonly PluginSpec[],
-  env: { baseDir: string; logger: Logger; clock: Clock; publicUrl: string },
-): Promise<Registrations> {
-  const all: Registrations = {
-    authMethods: [],
-    claimMappers: [],
-    flowSteps: [],
-    requestAuthenticators: [],
-    userSync: undefined,
-    providersDirs: [],
-    onStart: [],
-    onStop: [],
-    plugins: [],
-  }
+export async function registerPlugins(specs: readonly PluginSpec[], env: PluginEnvironment): Promise<Registrations> {
+  const all: Registrations = { ...emptyRegistrations(), plugins: [] }
   const names = new Set<string>()
+  const claimed = new Set<string>()
   for (const spec of specs) {
     const { plugin, options, label } = await resolveSpec(spec, env.baseDir)
     check(plugin, label)
@@ -106,21 +145,20 @@ export async function registerPlugins(
       }
       resolved = value
     }
-    const staged: Omit<Registrations, 'plugins'> = {
-      authMethods: [],
-      claimMappers: [],
-      flowSteps: [],
-      requestAuthenticators: [],
-      userSync: undefined,
-      providersDirs: [],
-      onStart: [],
-      onStop: [],
-    }
+    const staged = emptyRegistrations()
+    const config = resolveSection(plugin, env)
+    if (plugin.config) claimed.add(plugin.config.key)
     const context: PluginContext<Record<string, unknown>> = {
       options: resolved,
+      config: config as Record<string, unknown>,
       logger: env.logger.child({ plugin: plugin.name }),
       clock: env.clock,
       publicUrl: env.publicUrl,
+      baseDir: env.baseDir,
+      dataDir: env.dataDir,
+      listener: (spec) => void staged.listeners.push(spec),
+      addTrustedProxies: (addresses) => void staged.trustedProxies.push(...addresses),
+      adminAccess: (check) => void staged.adminAccess.push(check),
       registerAuthMethod: (m) => void staged.authMethods.push(m),
       registerClaimMapper: (m) => void staged.claimMappers.push(m),
       registerFlowStep: (f) => void staged.flowSteps.push(f),
@@ -173,6 +211,13 @@ export async function registerPlugins(
     all.providersDirs.push(...staged.providersDirs)
     all.onStart.push(...staged.onStart)
     all.onStop.push(...staged.onStop)
+    all.listeners.push(...staged.listeners)
+    all.trustedProxies.push(...staged.trustedProxies)
+    all.adminAccess.push(...staged.adminAccess)
+  }
+  for (const key of Object.keys(env.sections ?? {})) {
+    if (!claimed.has(key))
+      throw new OtpkiError('CONFIG_INVALID', `${env.configLabel ?? '(defaults)'}: ${key}: is not a known key`)
   }
   if (!all.userSync) throw new OtpkiError('PLUGIN_INVALID', 'no user sync is registered')
   return all

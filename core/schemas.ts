@@ -1,5 +1,6 @@
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { builtinConfigSections } from './app.ts'
 import { toJsonSchema } from './config/fields.ts'
 import { mainConfigFields } from './config/main-schema.ts'
 import { providerFields } from './config/provider-schema.ts'
@@ -21,11 +22,14 @@ export function jsonSchemas(): Record<keyof typeof SCHEMA_FILES, string> {
       2,
     )}\n`,
     config: `${JSON.stringify(
-      toJsonSchema(scalarConfig, {
-        $id: 'https://otpki.dev/schema/config.schema.json',
-        title: 'OTPKI main configuration',
-        description: 'The scalar keys of otpki.config.ts (plugins are code and not described here).',
-      }),
+      toJsonSchema(
+        { ...scalarConfig, ...builtinConfigSections() },
+        {
+          $id: 'https://otpki.dev/schema/config.schema.json',
+          title: 'OTPKI main configuration',
+          description: 'The scalar keys of otpki.config.ts (plugins are code and not described here).',
+        },
+      ),
       null,
       2,
     )}\n`,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { builtinConfigSections } from '../core/app.ts'
 import { mainConfigFields } from '../core/config/main-schema.ts'
 import { providerFields } from '../core/config/provider-schema.ts'
 import { packageRoot } from '../core/paths.ts'
@@ -13,7 +14,7 @@ describe('README', () => {
   })
 
   it('documents every main config key with its variable', () => {
-    for (const [key, field] of Object.entries(mainConfigFields)) {
+    for (const [key, field] of Object.entries({ ...mainConfigFields, ...builtinConfigSections() })) {
       if (field.kind === 'object') {
         expect(readme, key).toContain(`| \`${key}\` |`)
         for (const [nested, inner] of Object.entries(field.fields!)) {

@@ -227,8 +227,9 @@ export function validateFields<F extends Fields>(
 export function resolveOptions<T = Record<string, unknown>>(
   fields: Fields,
   input: unknown,
+  env: NodeJS.ProcessEnv = {},
 ): { value: T; issues: FieldIssue[] } {
-  const { value, issues } = validateFields(fields, input)
+  const { value, issues } = validateFields(fields, input, env)
   return { value: withoutNulls(value) as T, issues }
 }
 

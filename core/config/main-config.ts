@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import type { PluginSpec } from '../contracts/plugin.ts'
 import { OtpkiError } from '../errors.ts'
 import { durationToSeconds, type Duration } from './duration.ts'
-import { validateFields } from './fields.ts'
+import { forbiddenKeys, validateFields } from './fields.ts'
 import { mainConfigFields } from './main-schema.ts'
 import { loadConfigModule } from './module-loader.ts'
 import { resolveSecret, type SecretRef } from './secrets.ts'
@@ -28,8 +28,9 @@ export interface ResolvedConfig {
   readonly transactionTtl: number
   readonly plugins: readonly PluginSpec[]
   readonly adminRoles: readonly string[]
-  readonly clientCertificate: ClientCertificateConfig
   readonly rateLimit: RateLimitConfig
+  /** Keys no core key claims, raw: the sections plugins own (`clientCertificate`, say), validated when they register. */
+  readonly sections: Readonly<Record<string, unknown>>
 }
 
 /** The `rateLimit` section. */
@@ -38,27 +39,8 @@ export interface RateLimitConfig {
   readonly callbackPerMinute: number
   readonly failedAuthPerMinute: number
   readonly maxPendingSignIns: number
-  /** Proxies whose X-Forwarded-For names the client: rateLimit.trustedProxies and clientCertificate.trustedProxies. */
+  /** Proxies whose X-Forwarded-For names the client (plugins may add theirs). */
   readonly trustedProxies: readonly string[]
-}
-
-/** The `clientCertificate` section, resolved: paths absolute. */
-export interface ClientCertificateConfig {
-  readonly enabled: boolean
-  readonly format: 'nginx' | 'envoy' | 'traefik' | 'rfc9440' | 'base64-der' | 'aws-alb'
-  readonly header: string | undefined
-  readonly verifyHeader: string | undefined
-  readonly verifyValue: string
-  readonly trustedProxies: readonly string[]
-  readonly createUnknownUsers: boolean
-  readonly caBundle: string | undefined
-  readonly ingressVerifies: boolean
-  readonly listen: boolean
-  readonly listenHost: string | undefined
-  readonly listenPort: number
-  readonly serverKey: string | undefined
-  readonly serverCert: string | undefined
-  readonly clientCa: string | undefined
 }
 
 /** The config file: `--config`, else `OTPKI_CONFIG`, else `otpki.config.ts` in the working directory if present. */
@@ -104,7 +86,14 @@ export async function loadMainConfig(
     )
   }
   const merged = { ...(input as Record<string, unknown>), ...options.overrides }
-  const { value, issues } = validateFields(mainConfigFields, merged, env)
+  const forbidden = forbiddenKeys(merged)
+  if (forbidden.length > 0)
+    throw new OtpkiError('CONFIG_INVALID', forbidden.map((i) => `${label}: ${i.key}: ${i.reason}`).join('\n'))
+  // Core keys are validated here; the others are plugin sections, validated when their plugin registers.
+  const core: Record<string, unknown> = {}
+  const sections: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(merged)) (key in mainConfigFields ? core : sections)[key] = value
+  const { value, issues } = validateFields(mainConfigFields, core, env)
   if (issues.length > 0) {
     throw new OtpkiError('CONFIG_INVALID', issues.map((i) => `${label}: ${i.key}: ${i.reason}`).join('\n'))
   }
@@ -118,7 +107,6 @@ export async function loadMainConfig(
     }
   }
   const port = v.port as number
-  const clientCertificate = resolveClientCertificate(v.clientCertificate as Record<string, unknown>, baseDir, label)
   const rateLimit = (v.rateLimit as Record<string, unknown> | null) ?? {}
   return {
     file,
@@ -137,18 +125,13 @@ export async function loadMainConfig(
     transactionTtl: durationToSeconds(v.transactionTtl as Duration),
     plugins: v.plugins as PluginSpec[],
     adminRoles: v.adminRoles as string[],
-    clientCertificate,
+    sections,
     rateLimit: {
       signInPerMinute: rateLimit.signInPerMinute as number,
       callbackPerMinute: rateLimit.callbackPerMinute as number,
       failedAuthPerMinute: rateLimit.failedAuthPerMinute as number,
       maxPendingSignIns: rateLimit.maxPendingSignIns as number,
-      trustedProxies: [
-        ...new Set([
-          ...checkedAddresses(rateLimit.trustedProxies as string[], 'rateLimit.trustedProxies', label),
-          ...clientCertificate.trustedProxies,
-        ]),
-      ],
+      trustedProxies: checkedAddresses(rateLimit.trustedProxies as string[], 'rateLimit.trustedProxies', label),
     },
   }
 }
@@ -161,53 +144,12 @@ function checkedAddresses(entries: string[], key: string, label: string): string
   return entries
 }
 
-function resolveClientCertificate(
-  raw: Record<string, unknown>,
-  baseDir: string,
-  label: string,
-): ClientCertificateConfig {
-  const path = (key: string) => (typeof raw[key] === 'string' ? resolve(baseDir, raw[key] as string) : undefined)
-  const config: ClientCertificateConfig = {
-    enabled: raw.enabled === true,
-    format: raw.format as ClientCertificateConfig['format'],
-    header: (raw.header as string | null) ?? undefined,
-    verifyHeader: (raw.verifyHeader as string | null) ?? undefined,
-    verifyValue: raw.verifyValue as string,
-    trustedProxies: raw.trustedProxies as string[],
-    createUnknownUsers: raw.createUnknownUsers === true,
-    caBundle: path('caBundle'),
-    ingressVerifies: raw.ingressVerifies === true,
-    listen: raw.listen === true,
-    listenHost: (raw.listenHost as string | null) ?? undefined,
-    listenPort: raw.listenPort as number,
-    serverKey: path('serverKey'),
-    serverCert: path('serverCert'),
-    clientCa: path('clientCa'),
-  }
-  checkedAddresses([...config.trustedProxies], 'clientCertificate.trustedProxies', label)
-  if (
-    config.enabled &&
-    config.trustedProxies.length > 0 &&
-    !config.verifyHeader &&
-    !config.caBundle &&
-    !config.ingressVerifies
-  ) {
-    throw new OtpkiError(
-      'CONFIG_INVALID',
-      `${label}: clientCertificate: certificates forwarded by trustedProxies would be accepted with nothing verifying them: set verifyHeader (the ingress's verification result), caBundle (OTPKI checks the chain), or ingressVerifies: true (the ingress refuses unverified certificates itself)`,
-    )
-  }
-  if (config.listen && (!config.serverKey || !config.serverCert || !config.clientCa)) {
-    throw new OtpkiError(
-      'CONFIG_INVALID',
-      `${label}: clientCertificate: listen needs serverKey, serverCert and clientCa`,
-    )
-  }
-  return config
-}
-
 /** Keys whose value differs between two configurations (all need a restart). */
 export function changedKeys(a: ResolvedConfig, b: ResolvedConfig): string[] {
   const keys = Object.keys(mainConfigFields) as (keyof ResolvedConfig)[]
-  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+  const sections = [...new Set([...Object.keys(a.sections), ...Object.keys(b.sections)])]
+  return [
+    ...keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])),
+    ...sections.filter((k) => JSON.stringify(a.sections[k]) !== JSON.stringify(b.sections[k])),
+  ]
 }

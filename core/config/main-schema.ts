@@ -59,76 +59,6 @@ export const mainConfigFields = {
     doc: 'Roles whose members may administer users and their certificates (the /admin routes).',
     default: ['admin'],
   }),
-  clientCertificate: field.object(
-    {
-      enabled: field.boolean({
-        doc: 'Sign in scripts and automation with client certificates.',
-        env: 'OTPKI_CLIENT_CERT_ENABLED',
-        default: false,
-      }),
-      format: field.enum(['nginx', 'envoy', 'traefik', 'rfc9440', 'base64-der', 'aws-alb'], {
-        doc: 'How the ingress forwards the certificate (see the ingress recipes).',
-        env: 'OTPKI_CLIENT_CERT_FORMAT',
-        default: 'nginx',
-      }),
-      header: field.string({
-        doc: 'Header name, where the format allows another than its usual one.',
-        env: 'OTPKI_CLIENT_CERT_HEADER',
-        defaultText: "the format's usual header",
-      }),
-      verifyHeader: field.string({
-        doc: 'A header in which the ingress reports its verification; anything but verifyValue is refused.',
-        env: 'OTPKI_CLIENT_CERT_VERIFY_HEADER',
-      }),
-      verifyValue: field.string({
-        doc: 'The value of verifyHeader that means verified.',
-        env: 'OTPKI_CLIENT_CERT_VERIFY_VALUE',
-        default: 'SUCCESS',
-      }),
-      trustedProxies: field.stringArray({
-        doc: 'Addresses or CIDRs of the ingress: the header counts only when the TCP peer is one of these.',
-        default: [],
-      }),
-      createUnknownUsers: field.boolean({
-        doc: 'A certificate attached to no user creates one named after its common name (never a taken name).',
-        env: 'OTPKI_CLIENT_CERT_CREATE_UNKNOWN_USERS',
-        default: false,
-      }),
-      ingressVerifies: field.boolean({
-        doc: 'The ingress itself refuses client certificates it could not verify, so forwarded certificates are trusted without verifyHeader or caBundle. Required to say so when neither is set.',
-        env: 'OTPKI_CLIENT_CERT_INGRESS_VERIFIES',
-        default: false,
-      }),
-      caBundle: field.string({
-        doc: 'PEM CA bundle to verify the chain in OTPKI, for ingresses that pass certificates through unverified.',
-        env: 'OTPKI_CLIENT_CERT_CA_BUNDLE',
-      }),
-      listen: field.boolean({
-        doc: 'Listen with TLS on listenPort, asking for client certificates (for deployments without an ingress).',
-        env: 'OTPKI_MTLS_LISTEN',
-        default: false,
-      }),
-      listenHost: field.string({
-        doc: 'Address of the mTLS listener.',
-        env: 'OTPKI_MTLS_HOST',
-        defaultText: 'the main host',
-      }),
-      listenPort: field.int({
-        doc: 'Port of the mTLS listener.',
-        env: 'OTPKI_MTLS_PORT',
-        default: 8443,
-        min: 0,
-        max: 65535,
-      }),
-      serverKey: field.string({ doc: 'PEM key file of the mTLS listener.', env: 'OTPKI_MTLS_SERVER_KEY' }),
-      serverCert: field.string({ doc: 'PEM certificate file of the mTLS listener.', env: 'OTPKI_MTLS_SERVER_CERT' }),
-      clientCa: field.string({
-        doc: 'PEM CA bundle the listener verifies client certificates with.',
-        env: 'OTPKI_MTLS_CLIENT_CA',
-      }),
-    },
-    { doc: 'Client-certificate sign-in: forwarded by the ingress, or received by our own mTLS listener.' },
-  ),
   rateLimit: field.object(
     {
       signInPerMinute: field.int({
@@ -156,7 +86,7 @@ export const mainConfigFields = {
         min: 1,
       }),
       trustedProxies: field.stringArray({
-        doc: 'Addresses or CIDRs of proxies in front of OTPKI whose X-Forwarded-For names the client (besides clientCertificate.trustedProxies). Without them, the TCP peer is the client.',
+        doc: 'Addresses or CIDRs of proxies in front of OTPKI whose X-Forwarded-For names the client (besides those a plugin names, such as clientCertificate.trustedProxies). Without them, the TCP peer is the client.',
         default: [],
       }),
     },

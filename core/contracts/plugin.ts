@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Clock } from '../clock.ts'
+import type { UserDirectory } from '../store/user-directory.ts'
 import type { Logger } from '../logger.ts'
 import type { AuthMethod } from './auth-method.ts'
 import type { Fields } from '../config/fields.ts'
@@ -9,13 +11,45 @@ import type { UserSync } from './user-sync.ts'
 
 export type PluginKind = 'auth-method' | 'claim-mapper' | 'user-sync' | 'flow-step' | 'service'
 
+/** A listener a plugin adds beside the main HTTP server (an mTLS port, say), serving the same routes. */
+export interface ListenerSpec {
+  readonly name: string
+  /** Starts listening with OTPKI's request handler; resolves with where it listens and how to stop. */
+  start(
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+    main: { readonly host: string },
+  ): Promise<{ url: string; close(): Promise<void> }>
+}
+
+/**
+ * Whether an administrator can still sign in through this plugin's method
+ * when no identity provider can (a client certificate held by an
+ * administrator, say): OTPKI warns when no plugin answers yes.
+ */
+export type AdminAccessCheck = (context: {
+  readonly adminRoles: readonly string[]
+  readonly users: UserDirectory
+}) => Promise<boolean>
+
 /** What a plugin's `register` hook may do. It never sees the container. */
-export interface PluginContext<Options = Record<string, unknown>> {
+export interface PluginContext<Options = Record<string, unknown>, Config = Record<string, unknown>> {
   readonly options: Options
+  /** Its section of the main configuration (`config.key`), validated, defaults applied; undefined without one. */
+  readonly config: Config
   readonly logger: Logger
   readonly clock: Clock
   /** The public URL of this OTPKI instance. */
   readonly publicUrl: string
+  /** The directory relative paths in the configuration are resolved against. */
+  readonly baseDir: string
+  /** Where the database lives (a directory for files a plugin keeps beside it); undefined for an in-memory database. */
+  readonly dataDir: string | undefined
+  /** Adds a listener beside the main HTTP server. */
+  listener(spec: ListenerSpec): void
+  /** Proxies in front of OTPKI: their X-Forwarded-For names the client (rate limits). */
+  addTrustedProxies(addresses: readonly string[]): void
+  /** Tells whether an administrator can sign in through this plugin (the lock-out warning). */
+  adminAccess(check: AdminAccessCheck): void
   registerAuthMethod(method: AuthMethod<any>): void
   registerClaimMapper(mapper: ClaimMapper): void
   registerUserSync(sync: UserSync): void
@@ -31,12 +65,18 @@ export interface PluginContext<Options = Record<string, unknown>> {
 }
 
 /** A plugin: data plus one `register` hook. */
-export interface PluginDefinition<Options = Record<string, unknown>> {
+export interface PluginDefinition<Options = Record<string, unknown>, Config = Record<string, unknown>> {
   readonly name: string
   readonly kind: PluginKind
   /** The options it takes in `plugins: [[plugin, options]]`, validated at load. */
   readonly optionsSchema?: Fields
-  register(context: PluginContext<Options>): void | Promise<void>
+  /**
+   * A section of the main configuration it owns (`clientCertificate: {...}` in
+   * `otpki.config.ts`, with its `OTPKI_*` variables), validated before
+   * `register` and given as `context.config`.
+   */
+  readonly config?: { readonly key: string; readonly fields: Fields; readonly doc: string }
+  register(context: PluginContext<Options, Config>): void | Promise<void>
 }
 
 /** How `otpki.config.ts` names a plugin: the object, a module path or package name, optionally with options. */
@@ -59,8 +99,8 @@ export type PluginSpec =
  * })
  * ```
  */
-export function definePlugin<Options = Record<string, unknown>>(
-  plugin: PluginDefinition<Options>,
-): PluginDefinition<Options> {
+export function definePlugin<Options = Record<string, unknown>, Config = Record<string, unknown>>(
+  plugin: PluginDefinition<Options, Config>,
+): PluginDefinition<Options, Config> {
   return plugin
 }

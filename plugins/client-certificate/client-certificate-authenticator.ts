@@ -5,12 +5,12 @@ import { X509Certificate as ParsedName } from '@peculiar/x509'
 import {
   addressList,
   OtpkiError,
-  type ClientCertificateConfig,
   type RequestAuthenticator,
   type RequestAuthenticatorServices,
   type RequestInfo,
   type StoredUser,
 } from '../../core/index.ts'
+import type { ClientCertificateConfig } from './config.ts'
 import { DEFAULT_HEADERS, forwardedCertificate } from './formats.ts'
 
 /** A parsed certificate, as cached by its header value or DER. */

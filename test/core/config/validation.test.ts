@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { durationToSeconds } from '../../../core/config/duration.ts'
+import { composeApp } from '../../../core/app.ts'
 import { loadMainConfig } from '../../../core/config/main-config.ts'
 import { loadProviderFile, validateProvider } from '../../../core/config/provider-loader.ts'
 import { isOtpkiError } from '../../../core/errors.ts'
@@ -225,9 +226,13 @@ describe('main configuration', () => {
   it('an unknown key or a bad variable is an error naming file and key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'otpki-cfg-'))
     const file = join(dir, 'otpki.config.ts')
+    // Keys that neither core nor a plugin's section claims are found once the plugins are registered.
     await writeFile(file, 'export default { prot: 4000 }\n')
-    const error = await loadMainConfig(file, { env: {} }).catch((e: unknown) => e)
+    const error = await composeApp({ configFile: file, env: {} }).catch((e: unknown) => e)
     expect(isOtpkiError(error, 'CONFIG_INVALID') && error.message).toBe(`${file}: prot: is not a known key`)
+    await writeFile(file, 'export default { clientCertificate: { enabeld: true } }\n')
+    const nested = await composeApp({ configFile: file, env: {} }).catch((e: unknown) => e)
+    expect(isOtpkiError(nested) && nested.message).toContain(`${file}: clientCertificate.enabeld: is not a known key`)
     await writeFile(file, 'export default {}\n')
     const bad = await loadMainConfig(file, { env: { OTPKI_PORT: 'eighty' } }).catch((e: unknown) => e)
     expect(isOtpkiError(bad) && bad.message).toBe(`${file}: port: must be a whole number`)

@@ -34,7 +34,7 @@ describe('the mTLS listener', () => {
         },
       }),
     )
-    const url = `${h.app.mtlsUrl!.replace('127.0.0.1', 'localhost')}/auth/me`
+    const url = `${h.app.listeners.mtls!.replace('127.0.0.1', 'localhost')}/auth/me`
     const ok = await mtlsGet(url, { ca: ca.root.certPem, cert: client.certPem, key: client.keyPem })
     expect(ok).toEqual({
       status: 200,
