@@ -18,7 +18,7 @@ import { systemClock, type Clock } from './clock.ts'
 import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
 import { isLoopbackUrl } from './config/provider-loader.ts'
 import { ProviderRegistry, type ProviderSources, type ReloadReport } from './config/provider-registry.ts'
-import type { AdminAccessCheck, PluginDefinition, PluginSpec } from './contracts/plugin.ts'
+import type { AdminAccessCheck, PluginDefinition, PluginServices, PluginSpec } from './contracts/plugin.ts'
 import { field, type Fields } from './config/fields.ts'
 import { addressUrl, closeServer, listen } from './server.ts'
 import { TOKENS } from './di/tokens.ts'
@@ -96,6 +96,8 @@ export interface RunningApp extends ComposedApp {
   readonly orm: Orm
   readonly sessions: SessionService
   readonly users: UserDirectory
+  /** What plugins' code gets: users, an entity manager, logger, clock. */
+  readonly services: PluginServices
   close(): Promise<void>
 }
 
@@ -157,7 +159,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   const { config, logger, container, registrations, registry } = composed
   const stops: (() => Promise<void> | void)[] = []
   try {
-    const orm = await openDatabase(config.database)
+    const orm = await openDatabase(config.database, registrations)
     stops.push(() => orm.close())
     registerServices(container, config, orm)
 
@@ -188,7 +190,8 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const signIn = container.resolve<SignInService>(TOKENS.SignInService)
     const clock = container.resolve<Clock>(TOKENS.Clock)
     const users = container.resolve<UserDirectory>(TOKENS.UserDirectory)
-    const requestAuthenticators = registrations.requestAuthenticators.map((build) => build({ users, logger, clock }))
+    const services: PluginServices = { users, em: () => orm.em.fork(), logger, clock }
+    const requestAuthenticators = registrations.requestAuthenticators.map((build) => build(services))
     const bearer = new BearerAuthenticator(registry, signIn, clock, logger)
     // A changed user (a sign-in synced it, its certificates changed): every cache of principals drops it.
     users.onChange((userId) => {
@@ -234,6 +237,9 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
         failedAuth: new RateLimiter('failed authentication', config.rateLimit.failedAuthPerMinute, clock),
       },
       clientAddress: (event) => clientAddress(event, trustedProxy),
+      services,
+      routes: registrations.routes,
+      userFields: registrations.userFields,
     }
     const publicUrl = new URL(config.publicUrl)
     if (publicUrl.protocol === 'http:' && !isLoopbackUrl(publicUrl)) {
@@ -259,7 +265,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       listeners[spec.name] = started.url
       logger.info({ listener: spec.name, url: started.url }, `${spec.name} listener on ${started.url}`)
     }
-    watchForLockout(registry, registrations.adminAccess, users, config, logger)
+    watchForLockout(registry, registrations.adminAccess, services, config, logger)
     const url = addressUrl('http', config.host, server)
     logger.info(
       { url, publicUrl: config.publicUrl, providers: registry.list().map((e) => e.definition.name) },
@@ -271,6 +277,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       ...composed,
       url,
       listeners,
+      services,
       orm,
       sessions,
       users,
@@ -336,18 +343,25 @@ export async function withUserDirectory<T>(
   options: AppOptions,
   work: (users: UserDirectory) => Promise<T>,
 ): Promise<T> {
-  const config = await loadMainConfig(
-    options.configFile === false ? undefined : findConfigFile(options.configFile, options.env ?? process.env),
-    {
-      env: options.env ?? process.env,
-      ...(options.overrides ? { overrides: options.overrides } : {}),
-    },
-  )
-  const orm = await openDatabase(config.database)
+  return withServices(options, (services) => work(services.users))
+}
+
+/**
+ * Runs `work` with what plugins' code gets, over the configured database with
+ * every plugin's entities (the `otpki users` commands, plugins' commands).
+ */
+export async function withServices<T>(
+  options: AppOptions,
+  work: (services: PluginServices, app: ComposedApp) => Promise<T>,
+): Promise<T> {
+  const app = await composeApp({ ...options, watch: false })
+  const orm = await openDatabase(app.config.database, app.registrations)
   try {
-    return await work(new UserDirectory(orm, options.clock ?? systemClock))
+    const clock = options.clock ?? systemClock
+    return await work({ users: new UserDirectory(orm, clock), em: () => orm.em.fork(), logger: app.logger, clock }, app)
   } finally {
     await orm.close()
+    await app.registry.close()
   }
 }
 
@@ -405,13 +419,14 @@ export const LOCKOUT_WARNING =
 export async function canAdministrate(
   registry: ProviderRegistry,
   checks: readonly AdminAccessCheck[],
-  context: { adminRoles: readonly string[]; users: UserDirectory | (() => Promise<UserDirectory | undefined>) },
+  adminRoles: readonly string[],
+  services: PluginServices | (() => Promise<PluginServices | undefined>),
 ): Promise<boolean> {
   if (registry.list().some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) return true
   if (checks.length === 0) return false
-  const users = typeof context.users === 'function' ? await context.users() : context.users
-  if (!users) return false
-  for (const check of checks) if (await check({ adminRoles: context.adminRoles, users })) return true
+  const resolved = typeof services === 'function' ? await services() : services
+  if (!resolved) return false
+  for (const check of checks) if (await check({ ...resolved, adminRoles })) return true
   return false
 }
 
@@ -422,12 +437,12 @@ export async function canAdministrate(
 function watchForLockout(
   registry: ProviderRegistry,
   checks: readonly AdminAccessCheck[],
-  users: UserDirectory,
+  services: PluginServices,
   config: ResolvedConfig,
   logger: Logger,
 ): void {
   const check = async () => {
-    if (await canAdministrate(registry, checks, { adminRoles: config.adminRoles, users })) return
+    if (await canAdministrate(registry, checks, config.adminRoles, services)) return
     logger.warn({ adminRoles: config.adminRoles }, LOCKOUT_WARNING)
   }
   registry.onReload(() => void check().catch(() => undefined))

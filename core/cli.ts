@@ -7,7 +7,7 @@ import {
   LOCKOUT_WARNING,
   explainClaims,
   startApp,
-  withUserDirectory,
+  withServices,
   type AppOptions,
   type ComposedApp,
   type ReloadReport,
@@ -19,6 +19,8 @@ import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
 import { systemClock } from './clock.ts'
 import { openDatabase } from './store/orm.ts'
 import { UserDirectory } from './store/user-directory.ts'
+import { usersWithFields } from './http/routes/admin.ts'
+import type { CommandSpec } from './contracts/plugin.ts'
 import { sanitizeTerminalOutput, terminalJson } from './terminal-output.ts'
 
 sanitizeTerminalOutput()
@@ -107,14 +109,23 @@ program
       if (status.state === 'ready') console.log(line)
       else console.warn(`warning: ${line}${status.error ? `: ${status.error}` : ''}`)
     }
-    const orm = existsSync(app.config.database) ? await openDatabase(app.config.database) : undefined
+    const orm = existsSync(app.config.database) ? await openDatabase(app.config.database, app.registrations) : undefined
     try {
-      const users = orm ? new UserDirectory(orm, systemClock) : undefined
+      const services = orm
+        ? {
+            users: new UserDirectory(orm, systemClock),
+            em: () => orm.em.fork(),
+            logger: app.logger,
+            clock: systemClock,
+          }
+        : undefined
       if (
-        !(await canAdministrate(app.registry, app.registrations.adminAccess, {
-          adminRoles: app.config.adminRoles,
-          users: async () => users,
-        }))
+        !(await canAdministrate(
+          app.registry,
+          app.registrations.adminAccess,
+          app.config.adminRoles,
+          async () => services,
+        ))
       ) {
         console.warn(`warning: ${LOCKOUT_WARNING}`)
       }
@@ -246,65 +257,63 @@ program
     process.exit(e.refused ? 1 : 0)
   })
 
-const users = program.command('users').description('users and their client certificates')
-async function withUsers(opts: { config?: string }, work: (directory: UserDirectory) => Promise<void>): Promise<void> {
+const users = program.command('users').description('users, and the credentials plugins attach to them')
+/** The options every command a plugin adds takes, as the built-in ones do. */
+type CommandOptions = { config?: string }
+async function withPluginServices(opts: CommandOptions, work: Parameters<typeof withServices>[1]): Promise<void> {
   try {
-    await withUserDirectory(
-      { ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } },
-      work,
-    )
+    await withServices({ ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } }, work)
   } catch (error) {
     fail(error)
   }
 }
 users
   .command('list')
-  .description('every user, with roles and certificate count')
+  .description('every user, with roles and the columns plugins add (certificates)')
   .option('-c, --config <file>', 'config file')
-  .action((opts: { config?: string }) =>
-    withUsers(opts, async (directory) => {
-      const rows = (await directory.list()).map((u) => ({
+  .action((opts: CommandOptions) =>
+    withPluginServices(opts, async (services, app) => {
+      const fields = app.registrations.userFields
+      const rows = (await usersWithFields(services, fields)).map(({ user: u, fields: values }) => ({
         username: u.username,
         name: [u.firstName, u.lastName].filter(Boolean).join(' ') || '-',
         email: u.email ?? '-',
         roles: u.roles.join(',') || '-',
-        certificates: String(u.certificates),
+        ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])),
       }))
-      printTable(
-        rows,
-        [
-          ['USERNAME', 'username'],
-          ['NAME', 'name'],
-          ['EMAIL', 'email'],
-          ['ROLES', 'roles'],
-          ['CERTIFICATES', 'certificates'],
-        ],
-        'no users',
-      )
+      const columns: [string, string][] = [
+        ['USERNAME', 'username'],
+        ['NAME', 'name'],
+        ['EMAIL', 'email'],
+        ['ROLES', 'roles'],
+        ...fields.map((f): [string, string] => [f.header, f.name]),
+      ]
+      printTable(rows, columns, 'no users')
     }),
   )
-users
-  .command('attach-cert <username> <file>')
-  .description("attach a PEM certificate to a user's account")
-  .option('-c, --config <file>', 'config file')
-  .action((username: string, file: string, opts: { config?: string }) =>
-    withUsers(opts, async (directory) => {
-      const cert = await directory.attach(username, await readFile(file, 'utf8'))
-      console.log(
-        `attached ${cert.fingerprint} (${cert.subject.replaceAll('\n', ', ')}, valid until ${cert.notAfter}) to ${username}`,
-      )
-    }),
-  )
-users
-  .command('detach-cert <username> <fingerprint>')
-  .description("detach a certificate (SHA-256 fingerprint) from a user's account")
-  .option('-c, --config <file>', 'config file')
-  .action((username: string, fingerprint: string, opts: { config?: string }) =>
-    withUsers(opts, async (directory) => {
-      await directory.detach(username, fingerprint)
-      console.log(`detached ${fingerprint} from ${username}`)
-    }),
-  )
+
+/** Adds the commands plugins register (`users attach-cert`, say) under their group. */
+function addPluginCommands(commands: readonly CommandSpec[]): void {
+  for (const spec of commands) {
+    const words = spec.name.split(' ')
+    let parent = program
+    for (const word of words.slice(0, -1))
+      parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word)
+    parent
+      .command(`${words.at(-1)} ${spec.arguments.map((a) => `<${a}>`).join(' ')}`)
+      .description(spec.description)
+      .option('-c, --config <file>', 'config file')
+      .action((...args: unknown[]) => {
+        const opts = args[spec.arguments.length] as CommandOptions
+        return withPluginServices(opts, (services) =>
+          spec.action(args.slice(0, spec.arguments.length) as string[], {
+            ...services,
+            print: (line) => console.log(line),
+          }),
+        )
+      })
+  }
+}
 
 program
   .command('schema')
@@ -349,4 +358,19 @@ function printTable(
   for (const c of cells) console.log(line(c))
 }
 
+// Commands plugins add are known once the plugins are: compose them, except for commands core alone answers.
+const CORE_COMMANDS = new Set(['start', 'dev', 'check', 'providers', 'explain', 'schema'])
+if (!CORE_COMMANDS.has(process.argv[2] ?? '')) {
+  const at = process.argv.findIndex((a) => a === '-c' || a === '--config')
+  const configFile = at > 0 ? process.argv[at + 1] : undefined
+  const composed = await composeApp({
+    ...(configFile ? { configFile } : {}),
+    watch: false,
+    overrides: { logLevel: 'silent' },
+  }).catch(() => undefined)
+  if (composed) {
+    addPluginCommands(composed.registrations.commands)
+    await composed.registry.close()
+  }
+}
 await program.parseAsync(process.argv)

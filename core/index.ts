@@ -13,6 +13,11 @@ export type { Duration } from './config/duration.ts'
 export type { SecretRef } from './config/secrets.ts'
 export {
   definePlugin,
+  type CommandSpec,
+  type PluginServices,
+  type RouteServices,
+  type RouteSpec,
+  type UserFieldSpec,
   type AdminAccessCheck,
   type ListenerSpec,
   type PluginContext,
@@ -53,6 +58,9 @@ export type {
   RequestPrincipal,
 } from './contracts/request-authenticator.ts'
 export { addressUrl, closeServer, listen } from './server.ts'
-export type { CertificateInfo, UserDirectory } from './store/user-directory.ts'
+export { jsonResponse } from './http/respond.ts'
+export { readJsonObject } from './http/body.ts'
+export type { UserDirectory } from './store/user-directory.ts'
+export { UserSchema } from './store/entities.ts'
 export { addressList } from './http/rate-limit.ts'
 export { normalizeUsername, printable, USERNAME_MAX_LENGTH } from './identity/username.ts'

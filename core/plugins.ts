@@ -3,7 +3,17 @@ import { isAbsolute, join, resolve } from 'node:path'
 import type { Clock } from './clock.ts'
 import type { AuthMethod } from './contracts/auth-method.ts'
 import type { ClaimMapper } from './contracts/claim-mapper.ts'
-import type { AdminAccessCheck, ListenerSpec, PluginContext, PluginDefinition, PluginSpec } from './contracts/plugin.ts'
+import type { EntitySchema, MigrationObject } from '@mikro-orm/core'
+import type {
+  AdminAccessCheck,
+  CommandSpec,
+  ListenerSpec,
+  PluginContext,
+  PluginDefinition,
+  PluginSpec,
+  RouteSpec,
+  UserFieldSpec,
+} from './contracts/plugin.ts'
 import type { FlowStep } from './contracts/flow-step.ts'
 import type { RequestAuthenticatorFactory } from './contracts/request-authenticator.ts'
 import type { UserSync } from './contracts/user-sync.ts'
@@ -25,6 +35,11 @@ export interface Registrations {
   listeners: ListenerSpec[]
   trustedProxies: string[]
   adminAccess: AdminAccessCheck[]
+  entities: EntitySchema<any, any>[]
+  migrations: MigrationObject[]
+  routes: RouteSpec[]
+  commands: CommandSpec[]
+  userFields: UserFieldSpec[]
   plugins: string[]
 }
 
@@ -56,6 +71,11 @@ function emptyRegistrations(): Omit<Registrations, 'plugins'> {
     listeners: [],
     trustedProxies: [],
     adminAccess: [],
+    entities: [],
+    migrations: [],
+    routes: [],
+    commands: [],
+    userFields: [],
   }
 }
 
@@ -159,6 +179,13 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
       listener: (spec) => void staged.listeners.push(spec),
       addTrustedProxies: (addresses) => void staged.trustedProxies.push(...addresses),
       adminAccess: (check) => void staged.adminAccess.push(check),
+      entities: (list, migrations) => {
+        staged.entities.push(...list)
+        staged.migrations.push(...migrations)
+      },
+      route: (spec) => void staged.routes.push(spec),
+      command: (spec) => void staged.commands.push(spec),
+      userField: (spec) => void staged.userFields.push(spec),
       registerAuthMethod: (m) => void staged.authMethods.push(m),
       registerClaimMapper: (m) => void staged.claimMappers.push(m),
       registerFlowStep: (f) => void staged.flowSteps.push(f),
@@ -214,6 +241,11 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
     all.listeners.push(...staged.listeners)
     all.trustedProxies.push(...staged.trustedProxies)
     all.adminAccess.push(...staged.adminAccess)
+    all.entities.push(...staged.entities)
+    all.migrations.push(...staged.migrations)
+    all.routes.push(...staged.routes)
+    all.commands.push(...staged.commands)
+    all.userFields.push(...staged.userFields)
   }
   for (const key of Object.keys(env.sections ?? {})) {
     if (!claimed.has(key))

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { EntityManager, EntitySchema, MigrationObject } from '@mikro-orm/core'
+import type { H3Event } from 'h3'
 import type { Clock } from '../clock.ts'
+import type { Principal } from '../sessions/session-service.ts'
 import type { UserDirectory } from '../store/user-directory.ts'
 import type { Logger } from '../logger.ts'
 import type { AuthMethod } from './auth-method.ts'
@@ -26,10 +29,54 @@ export interface ListenerSpec {
  * when no identity provider can (a client certificate held by an
  * administrator, say): OTPKI warns when no plugin answers yes.
  */
-export type AdminAccessCheck = (context: {
-  readonly adminRoles: readonly string[]
+export type AdminAccessCheck = (
+  context: PluginServices & { readonly adminRoles: readonly string[] },
+) => Promise<boolean>
+
+/** What a plugin's code gets once the database is open (request authenticators, routes, commands). */
+export interface PluginServices {
   readonly users: UserDirectory
-}) => Promise<boolean>
+  /** A fresh entity manager over the database, the plugin's own entities included. */
+  em(): EntityManager
+  readonly logger: Logger
+  readonly clock: Clock
+}
+
+/** What a route handler gets besides the request. */
+export interface RouteServices extends PluginServices {
+  /**
+   * The caller, who must hold one of `adminRoles` (by any sign-in method);
+   * with `changes`, a session-authenticated call must come from OTPKI's own origin.
+   */
+  requireAdmin(event: H3Event, options: { changes: boolean }): Promise<Principal>
+}
+
+/** An HTTP route a plugin adds. Errors it throws are answered as JSON by the edge. */
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  /** h3 route syntax: `/admin/users/:username/certificates`. */
+  readonly path: string
+  handler(event: H3Event, services: RouteServices): Promise<Response> | Response
+}
+
+/** An `otpki` command a plugin adds, such as `users attach-cert <username> <file>`. */
+export interface CommandSpec {
+  /** The words that name it: `users attach-cert`. */
+  readonly name: string
+  /** Its positional arguments, in order. */
+  readonly arguments: readonly string[]
+  readonly description: string
+  action(args: readonly string[], services: PluginServices & { print(line: string): void }): Promise<void>
+}
+
+/** A column a plugin adds to user lists (`GET /admin/users`, `otpki users list`), by user id. */
+export interface UserFieldSpec {
+  /** The key in `GET /admin/users`. */
+  readonly name: string
+  /** The column header in `otpki users list`. */
+  readonly header: string
+  values(services: PluginServices): Promise<ReadonlyMap<number, string | number>>
+}
 
 /** What a plugin's `register` hook may do. It never sees the container. */
 export interface PluginContext<Options = Record<string, unknown>, Config = Record<string, unknown>> {
@@ -50,6 +97,14 @@ export interface PluginContext<Options = Record<string, unknown>, Config = Recor
   addTrustedProxies(addresses: readonly string[]): void
   /** Tells whether an administrator can sign in through this plugin (the lock-out warning). */
   adminAccess(check: AdminAccessCheck): void
+  /** Its entities (MikroORM `defineEntity`) and the migrations that create their tables; names are recorded in the database, keep them stable. */
+  entities(list: readonly EntitySchema<any, any>[], migrations: readonly MigrationObject[]): void
+  /** Adds an HTTP route. */
+  route(spec: RouteSpec): void
+  /** Adds an `otpki` command. */
+  command(spec: CommandSpec): void
+  /** Adds a column to user lists. */
+  userField(spec: UserFieldSpec): void
   registerAuthMethod(method: AuthMethod<any>): void
   registerClaimMapper(mapper: ClaimMapper): void
   registerUserSync(sync: UserSync): void

@@ -1,6 +1,4 @@
-import type { Clock } from '../clock.ts'
-import type { Logger } from '../logger.ts'
-import type { UserDirectory } from '../store/user-directory.ts'
+import type { PluginServices } from './plugin.ts'
 import type { StoredUser } from './user-sync.ts'
 
 /** What a per-request authenticator sees of a request. */
@@ -36,10 +34,6 @@ export interface RequestAuthenticator {
 }
 
 /** What a request authenticator is built with, once the database is open. */
-export interface RequestAuthenticatorServices {
-  readonly users: UserDirectory
-  readonly logger: Logger
-  readonly clock: Clock
-}
+export type RequestAuthenticatorServices = PluginServices
 
 export type RequestAuthenticatorFactory = (services: RequestAuthenticatorServices) => RequestAuthenticator

@@ -11,6 +11,7 @@ import type { Renderer } from '../render/renderer.ts'
 import type { SessionService } from '../sessions/session-service.ts'
 import type { TransactionStore } from '../sessions/transaction-store.ts'
 import type { SignInService } from '../sign-in-service.ts'
+import type { PluginServices, RouteSpec, UserFieldSpec } from '../contracts/plugin.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import type { Orm } from '../store/orm.ts'
 import type { CookieJar } from './cookies.ts'
@@ -42,6 +43,11 @@ export interface HttpContext {
   readonly limits: { readonly signIn: RateLimiter; readonly callback: RateLimiter; readonly failedAuth: RateLimiter }
   /** The client's address: the TCP peer, or what a trusted proxy's X-Forwarded-For names. */
   clientAddress(event: H3Event): string
+  /** What plugins' code gets (users, entity manager, logger, clock). */
+  readonly services: PluginServices
+  /** Routes and user-list columns plugins added. */
+  readonly routes: readonly RouteSpec[]
+  readonly userFields: readonly UserFieldSpec[]
 }
 
 export type Handler = (event: H3Event) => Promise<Response> | Response

@@ -1,6 +1,6 @@
 import { H3 } from 'h3'
 import { page, type HttpContext } from './http-context.ts'
-import { attachCertificate, detachCertificate, listCertificates, listUsers } from './routes/admin.ts'
+import { listUsers, pluginRoute } from './routes/admin.ts'
 import { backchannelLogout } from './routes/backchannel-logout.ts'
 import { callback } from './routes/callback.ts'
 import { link } from './routes/link.ts'
@@ -41,9 +41,7 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/auth/tokens', tokens(ctx))
   app.get('/auth/static/style.css', stylesheet(ctx))
   app.get('/admin/users', listUsers(ctx))
-  app.get('/admin/users/:username/certificates', listCertificates(ctx))
-  app.post('/admin/users/:username/certificates', attachCertificate(ctx))
-  app.delete('/admin/users/:username/certificates/:fingerprint', detachCertificate(ctx))
+  for (const spec of ctx.routes) app.on(spec.method, spec.path, pluginRoute(ctx, spec))
   app.get(
     '/favicon.ico',
     () => new Response(null, { status: 204, headers: { 'cache-control': 'public, max-age=86400' } }),

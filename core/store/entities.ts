@@ -117,24 +117,6 @@ export const AuthTransactionSchema = defineEntity({
 })
 export type AuthTransaction = InferEntity<typeof AuthTransactionSchema>
 
-export const CertificateSchema = defineEntity({
-  name: 'Certificate',
-  tableName: 'certificates',
-  properties: {
-    /** SHA-256 of the DER, hex: how a certificate is matched (never by its subject alone). */
-    fingerprint: p.string().length(64).primary(),
-    user: () => p.manyToOne(UserSchema).deleteRule('cascade').index(),
-    subject: p.string().length(1024),
-    issuer: p.string().length(1024),
-    serial: p.string().length(128),
-    notBefore: epochMs(),
-    notAfter: epochMs(),
-    pem: p.text(),
-    createdAt: epochMs(),
-  },
-})
-export type Certificate = InferEntity<typeof CertificateSchema>
-
 export const LogoutTokenSchema = defineEntity({
   name: 'LogoutToken',
   tableName: 'logout_tokens',
@@ -156,6 +138,5 @@ export const entities = [
   IdentitySchema,
   SessionSchema,
   AuthTransactionSchema,
-  CertificateSchema,
   LogoutTokenSchema,
 ]

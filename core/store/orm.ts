@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { Migrator } from '@mikro-orm/migrations'
+import type { EntitySchema, MigrationObject } from '@mikro-orm/core'
 import { MikroORM, SqliteDriver } from '@mikro-orm/sqlite'
 import { entities } from './entities.ts'
 import { OtpkiError } from '../errors.ts'
@@ -12,7 +13,13 @@ export type Orm = MikroORM
  * Opens the SQLite database (creating the file and its directory on first
  * start) and applies pending schema migrations.
  */
-export async function openDatabase(file: string, options: { debug?: boolean } = {}): Promise<Orm> {
+/** What plugins add to the schema: their entities and the migrations that create them (run after core's). */
+export interface SchemaExtensions {
+  entities?: readonly EntitySchema<any, any>[]
+  migrations?: readonly MigrationObject[]
+}
+
+export async function openDatabase(file: string, options: { debug?: boolean } & SchemaExtensions = {}): Promise<Orm> {
   try {
     return await open(file, options)
   } catch (cause) {
@@ -20,14 +27,20 @@ export async function openDatabase(file: string, options: { debug?: boolean } = 
   }
 }
 
-async function open(file: string, options: { debug?: boolean }): Promise<Orm> {
+async function open(file: string, options: { debug?: boolean } & SchemaExtensions): Promise<Orm> {
   if (file !== ':memory:') await mkdir(dirname(file), { recursive: true })
   const orm = await MikroORM.init({
     driver: SqliteDriver,
     dbName: file,
-    entities,
+    entities: [...entities, ...(options.entities ?? [])],
     extensions: [Migrator],
-    migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false, silent: true },
+    migrations: {
+      migrationsList: [...migrations, ...(options.migrations ?? [])],
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
     debug: options.debug ?? false,
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: false },

@@ -10,6 +10,7 @@ import {
   type RequestInfo,
   type StoredUser,
 } from '../../core/index.ts'
+import { CertificateStore } from './certificate-store.ts'
 import type { ClientCertificateConfig } from './config.ts'
 import { DEFAULT_HEADERS, forwardedCertificate } from './formats.ts'
 
@@ -80,6 +81,7 @@ export function clientCertificateAuthenticator(
   services: RequestAuthenticatorServices,
 ): RequestAuthenticator {
   const { users, logger, clock } = services
+  const store = new CertificateStore(services)
   const header = (config.header ?? DEFAULT_HEADERS[config.format]).toLowerCase()
   const isTrusted = addressList(config.trustedProxies)
   const bundle = config.caBundle ? loadBundle(config.caBundle) : undefined
@@ -121,12 +123,12 @@ export function clientCertificateAuthenticator(
     const cached = usersByFingerprint.get(cert.fingerprint)
     let user = cached && now - cached.at < USER_CACHE_MS ? cached.user : undefined
     if (!cached || now - cached.at >= USER_CACHE_MS) {
-      user = await users.findByCertificate(cert.fingerprint)
+      user = await store.findUser(cert.fingerprint)
       usersByFingerprint.set(cert.fingerprint, { user, at: now })
     }
     if (user) return user
     if (!config.createUnknownUsers) throw refuse('This client certificate is not attached to any OTPKI user.')
-    const created = await users.createWithCertificate(singleCommonName(cert.der), cert.pem)
+    const created = await store.createUserWith(singleCommonName(cert.der), cert.pem)
     logger.info({ user: created.username, fingerprint: cert.fingerprint }, 'user created from a client certificate')
     usersByFingerprint.set(cert.fingerprint, { user: created, at: now })
     return created

@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
-import { addressUrl, closeServer, definePlugin, listen, OtpkiError } from '../../core/index.ts'
+import type { H3Event } from 'h3'
+import {
+  addressUrl,
+  closeServer,
+  definePlugin,
+  jsonResponse,
+  listen,
+  OtpkiError,
+  readJsonObject,
+} from '../../core/index.ts'
+import { CERTIFICATE_MIGRATIONS, CertificateSchema, CertificateStore } from './certificate-store.ts'
 import { clientCertificateAuthenticator } from './client-certificate-authenticator.ts'
 import { CLIENT_CERTIFICATE_DOC, clientCertificateFields, resolveClientCertificateConfig } from './config.ts'
 
@@ -14,10 +25,13 @@ function readPem(key: string, file: string): Buffer {
   }
 }
 
+const username = (event: H3Event) => decodeURIComponent(event.context.params?.username ?? '')
+
 /**
  * The client-certificate auth method: certificates forwarded by the ingress,
  * or received by OTPKI's own mTLS listener. It owns the main configuration's
- * `clientCertificate` section.
+ * `clientCertificate` section, the certificates table, the administration
+ * routes and `otpki users` commands for certificates, and the mTLS listener.
  */
 export default definePlugin({
   name: 'client-certificate',
@@ -25,10 +39,71 @@ export default definePlugin({
   config: { key: 'clientCertificate', fields: clientCertificateFields, doc: CLIENT_CERTIFICATE_DOC },
   register(ctx) {
     const config = resolveClientCertificateConfig(ctx.config, ctx.baseDir)
+    ctx.entities([CertificateSchema], CERTIFICATE_MIGRATIONS)
+    ctx.userField({
+      name: 'certificates',
+      header: 'CERTIFICATES',
+      values: (services) => new CertificateStore(services).counts(),
+    })
+
+    ctx.route({
+      method: 'GET',
+      path: '/admin/users/:username/certificates',
+      async handler(event, services) {
+        await services.requireAdmin(event, { changes: false })
+        return jsonResponse({ certificates: await new CertificateStore(services).certificates(username(event)) })
+      },
+    })
+    ctx.route({
+      method: 'POST',
+      path: '/admin/users/:username/certificates',
+      async handler(event, services) {
+        await services.requireAdmin(event, { changes: true })
+        const body = await readJsonObject(event)
+        if (typeof body.pem !== 'string' || body.pem.length > 65_536) {
+          throw new OtpkiError('REQUEST_INVALID', 'no pem', { publicMessage: 'Send JSON: { "pem": "..." }.' })
+        }
+        const certificate = await new CertificateStore(services).attach(username(event), body.pem)
+        services.logger.info({ user: username(event), fingerprint: certificate.fingerprint }, 'certificate attached')
+        return jsonResponse({ certificate }, { status: 201 })
+      },
+    })
+    ctx.route({
+      method: 'DELETE',
+      path: '/admin/users/:username/certificates/:fingerprint',
+      async handler(event, services) {
+        await services.requireAdmin(event, { changes: true })
+        const fingerprint = event.context.params?.fingerprint ?? ''
+        await new CertificateStore(services).detach(username(event), fingerprint)
+        services.logger.info({ user: username(event), fingerprint }, 'certificate detached')
+        return jsonResponse({ detached: true })
+      },
+    })
+    ctx.command({
+      name: 'users attach-cert',
+      arguments: ['username', 'file'],
+      description: "attach a PEM certificate to a user's account",
+      async action([user, file], services) {
+        const cert = await new CertificateStore(services).attach(user!, await readFile(file!, 'utf8'))
+        services.print(
+          `attached ${cert.fingerprint} (${cert.subject.replaceAll('\n', ', ')}, valid until ${cert.notAfter}) to ${user}`,
+        )
+      },
+    })
+    ctx.command({
+      name: 'users detach-cert',
+      arguments: ['username', 'fingerprint'],
+      description: "detach a certificate (SHA-256 fingerprint) from a user's account",
+      async action([user, fingerprint], services) {
+        await new CertificateStore(services).detach(user!, fingerprint!)
+        services.print(`detached ${fingerprint} from ${user}`)
+      },
+    })
+
     if (!config.enabled) return
     ctx.addTrustedProxies(config.trustedProxies)
     ctx.registerRequestAuthenticator((services) => clientCertificateAuthenticator(config, services))
-    ctx.adminAccess(({ adminRoles, users }) => users.anyCertificateHolderWithRole(adminRoles))
+    ctx.adminAccess((services) => new CertificateStore(services).anyHolderWithRole(services.adminRoles))
     if (config.listen) {
       ctx.listener({
         name: 'mtls',

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot } from '../../core/paths.ts'
 import { startDevProvider, type DevProvider } from '../../plugins/dev-provider/dev-provider.ts'
 import { ensureBuilt } from '../support/build.ts'
-import { withUserDirectory } from '../../core/app.ts'
+import { withServices } from '../../core/app.ts'
+import { CertificateStore } from '../../plugins/client-certificate/certificate-store.ts'
 import { openDatabase } from '../../core/store/orm.ts'
 import { TestCa } from '../../plugins/client-certificate/throwaway-ca.ts'
 
@@ -105,8 +106,8 @@ describe('otpki CLI (compiled)', () => {
     const second = await ca.client('CN=deploy-bot-2')
     const config = join(dir, 'users.config.ts')
     await writeFile(config, "export default { database: 'users.sqlite', providersDir: 'providers' }\n")
-    await withUserDirectory({ configFile: config, env: {} }, (users) =>
-      users.createWithCertificate('deploy-bot', first.certPem),
+    await withServices({ configFile: config, env: {} }, (services) =>
+      new CertificateStore(services).createUserWith('deploy-bot', first.certPem),
     )
     await writeFile(join(dir, 'second.pem'), second.certPem)
 
@@ -128,8 +129,8 @@ describe('otpki CLI (compiled)', () => {
     const cert = await ca.client('CN=ops-bot, O=Evil\u001b]0;owned\u0007 Corp')
     const config = join(dir, 'control.config.ts')
     await writeFile(config, "export default { database: 'control.sqlite', providersDir: 'providers' }\n")
-    await withUserDirectory({ configFile: config, env: {} }, async (users) => {
-      await users.createWithCertificate('ops-bot', (await ca.client('CN=ops-bot')).certPem)
+    await withServices({ configFile: config, env: {} }, async (services) => {
+      await new CertificateStore(services).createUserWith('ops-bot', (await ca.client('CN=ops-bot')).certPem)
     })
     // A name stored before names were checked, or written by another tool.
     const orm = await openDatabase(join(dir, 'control.sqlite'))

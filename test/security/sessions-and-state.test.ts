@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TestBrowser } from '../support/browser.ts'
 import { closeAfterEach, me, signIn, signInUntilCallback, startHarness } from '../support/harness.ts'
+import { CertificateStore } from '../../plugins/client-certificate/certificate-store.ts'
 import { TestCa } from '../../plugins/client-certificate/throwaway-ca.ts'
 
 describe('state, sessions and accounts', () => {
@@ -94,7 +95,7 @@ describe('state, sessions and accounts', () => {
     )
     const form = await admin.request(`${h.url}/admin/users/admin/certificates`, { form: { pem } })
     expect(form.status).toBe(415)
-    expect(await h.app.users.certificates('admin')).toEqual([])
+    expect(await new CertificateStore(h.app.services).certificates('admin')).toEqual([])
     // The same request from OTPKI's own origin is an administrator's to make.
     const sameSite = await admin.request(`${h.url}/admin/users/admin/certificates`, {
       method: 'POST',

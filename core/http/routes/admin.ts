@@ -1,6 +1,7 @@
 import type { H3Event } from 'h3'
-import { readJsonObject } from '../body.ts'
+import type { PluginServices, RouteServices, RouteSpec } from '../../contracts/plugin.ts'
 import { OtpkiError } from '../../errors.ts'
+import type { Principal } from '../../sessions/session-service.ts'
 import { authenticate } from '../authenticate.ts'
 import { guarded, type Handler, type HttpContext } from '../http-context.ts'
 import { jsonResponse } from '../respond.ts'
@@ -10,7 +11,7 @@ import { jsonResponse } from '../respond.ts'
  * (any sign-in method). A session-authenticated change must come from OTPKI's
  * own origin with a JSON body, so a cross-site form cannot make it.
  */
-async function requireAdmin(ctx: HttpContext, event: H3Event, changes: boolean): Promise<void> {
+export async function requireAdmin(ctx: HttpContext, event: H3Event, changes: boolean): Promise<Principal> {
   const found = await authenticate(ctx, event)
   if (!found)
     throw new OtpkiError('SESSION_INVALID', 'administration without credentials', { publicMessage: 'Sign in first.' })
@@ -27,28 +28,35 @@ async function requireAdmin(ctx: HttpContext, event: H3Event, changes: boolean):
       })
     }
   }
+  return found.principal
 }
 
-function username(event: H3Event): string {
-  return decodeURIComponent(event.context.params?.username ?? '')
+/** Every user with the columns plugins add (`certificates`, say), by user id. */
+export async function usersWithFields(services: PluginServices, fields: HttpContext['userFields']) {
+  const users = await services.users.list()
+  const columns = await Promise.all(fields.map(async (f) => [f.name, await f.values(services)] as const))
+  return users.map((u) => ({
+    user: u,
+    fields: Object.fromEntries(columns.map(([name, values]) => [name, values.get(u.id) ?? 0])),
+  }))
 }
 
-/** `GET /admin/users`: users with their roles and how many certificates they hold. */
+/** `GET /admin/users`: users with their roles and the columns plugins add. */
 export function listUsers(ctx: HttpContext): Handler {
   return guarded(
     ctx,
     'admin',
     async (event) => {
       await requireAdmin(ctx, event, false)
-      const users = await ctx.users.list()
+      const rows = await usersWithFields(ctx.services, ctx.userFields)
       return jsonResponse({
-        users: users.map((u) => ({
+        users: rows.map(({ user: u, fields }) => ({
           username: u.username,
           firstName: u.firstName ?? null,
           lastName: u.lastName ?? null,
           email: u.email ?? null,
           roles: u.roles,
-          certificates: u.certificates,
+          ...fields,
         })),
       })
     },
@@ -56,48 +64,11 @@ export function listUsers(ctx: HttpContext): Handler {
   )
 }
 
-/** `GET /admin/users/:username/certificates` */
-export function listCertificates(ctx: HttpContext): Handler {
-  return guarded(
-    ctx,
-    'admin',
-    async (event) => {
-      await requireAdmin(ctx, event, false)
-      return jsonResponse({ certificates: await ctx.users.certificates(username(event)) })
-    },
-    { json: true },
-  )
-}
-
-/** `POST /admin/users/:username/certificates` with `{ "pem": "-----BEGIN CERTIFICATE-----..." }` */
-export function attachCertificate(ctx: HttpContext): Handler {
-  return guarded(
-    ctx,
-    'admin',
-    async (event) => {
-      await requireAdmin(ctx, event, true)
-      const body = await readJsonObject(event)
-      if (typeof body.pem !== 'string' || body.pem.length > 65_536)
-        throw new OtpkiError('REQUEST_INVALID', 'no pem', { publicMessage: 'Send JSON: { "pem": "..." }.' })
-      const certificate = await ctx.users.attach(username(event), body.pem)
-      ctx.logger.info({ user: username(event), fingerprint: certificate.fingerprint }, 'certificate attached')
-      return jsonResponse({ certificate }, { status: 201 })
-    },
-    { json: true },
-  )
-}
-
-/** `DELETE /admin/users/:username/certificates/:fingerprint` */
-export function detachCertificate(ctx: HttpContext): Handler {
-  return guarded(
-    ctx,
-    'admin',
-    async (event) => {
-      await requireAdmin(ctx, event, true)
-      await ctx.users.detach(username(event), event.context.params?.fingerprint ?? '')
-      ctx.logger.info({ user: username(event), fingerprint: event.context.params?.fingerprint }, 'certificate detached')
-      return jsonResponse({ detached: true })
-    },
-    { json: true },
-  )
+/** A plugin's route, answered as JSON when it throws, with the administration check at hand. */
+export function pluginRoute(ctx: HttpContext, spec: RouteSpec): Handler {
+  const services: RouteServices = {
+    ...ctx.services,
+    requireAdmin: (event, options) => requireAdmin(ctx, event, options.changes),
+  }
+  return guarded(ctx, spec.path.split('/')[1] ?? 'plugin', (event) => spec.handler(event, services), { json: true })
 }

@@ -2,7 +2,6 @@ import type { MigrationObject } from '@mikro-orm/core'
 import { InitialSchema } from './001-initial-schema.ts'
 import { SessionIdentityAndTokens } from './002-session-identity-and-tokens.ts'
 import { AttributesAndRoleSources } from './003-attributes-and-role-sources.ts'
-import { Certificates } from './004-certificates.ts'
 import { Hardening } from './005-hardening.ts'
 
 /** Every schema migration, in order. Names are stable: they are recorded in the database. */
@@ -10,6 +9,5 @@ export const migrations: MigrationObject[] = [
   { name: '001-initial-schema', class: InitialSchema },
   { name: '002-session-identity-and-tokens', class: SessionIdentityAndTokens },
   { name: '003-attributes-and-role-sources', class: AttributesAndRoleSources },
-  { name: '004-certificates', class: Certificates },
   { name: '005-hardening', class: Hardening },
 ]

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { closeAfterEach, startHarness, type Harness } from '../../support/harness.ts'
+import { CertificateStore } from '../../../plugins/client-certificate/certificate-store.ts'
 import { TestCa, type Issued } from '../../../plugins/client-certificate/throwaway-ca.ts'
 
 /** A request as the ingress (on loopback, a trusted proxy here) forwards it. */
@@ -86,7 +87,7 @@ describe('client certificates forwarded by the ingress', () => {
     })
     const again = await asIngress(h, '/auth/me', nginx(certs.robot))
     expect(again.body.user.username).toBe('robot')
-    expect(await h.app.users.certificates('robot')).toEqual([
+    expect(await new CertificateStore(h.app.services).certificates('robot')).toEqual([
       expect.objectContaining({ fingerprint: certs.robot.fingerprint }),
     ])
   })
@@ -182,7 +183,7 @@ describe('client certificates forwarded by the ingress', () => {
       )
     // Granted behind OTPKI's back (SQL): announce the change, as a grant through OTPKI does.
     h.app.users.changed((await h.app.users.findByUsername('ops-admin'))!.id)
-    await h.app.users.detach('alice', certs.alice.fingerprint)
+    await new CertificateStore(h.app.services).detach('alice', certs.alice.fingerprint)
     const list = await asIngress(h, '/admin/users', nginx(certs.admin))
     expect(list.body.users).toEqual(
       expect.arrayContaining([
