@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls'
 import type { PluginServices } from './plugin.ts'
 import type { StoredUser } from './user-sync.ts'
 
@@ -8,8 +9,8 @@ export interface RequestInfo {
   headerValues(name: string): string[]
   /** The TCP peer: never X-Forwarded-For. */
   readonly remoteAddress: string | undefined
-  /** On a TLS connection (the mTLS listener): the peer's certificate, DER. */
-  readonly peerCertificate: Buffer | undefined
+  /** On a TLS connection (a listener a plugin added): the socket, with what the handshake learnt. */
+  readonly tls: TLSSocket | undefined
 }
 
 export interface RequestPrincipal {

@@ -19,26 +19,10 @@ export function carried(ctx: HttpContext, event: H3Event): RequestAuthenticator[
   return ctx.requestAuthenticators.filter((a) => a.carries(probe))
 }
 
-/** The request as a request authenticator sees it: headers as received, the TCP peer, the TLS peer certificate. */
+/** The request as a request authenticator sees it: headers as received, the TCP peer, the TLS socket. */
 export function requestInfo(event: H3Event): RequestInfo {
   const req = nodeRequest(event)
   const socket = req?.socket as TLSSocket | undefined
-  let peerCertificate: Buffer | undefined
-  if (socket && typeof socket.getPeerCertificate === 'function') {
-    const cert = socket.getPeerCertificate()
-    if (cert?.raw) {
-      if (!socket.authorized) {
-        throw new OtpkiError(
-          'CERTIFICATE_REFUSED',
-          `TLS client certificate refused: ${String(socket.authorizationError)}`,
-          {
-            publicMessage: `The client certificate was refused: ${String(socket.authorizationError)}.`,
-          },
-        )
-      }
-      peerCertificate = cert.raw
-    }
-  }
   return {
     headers: event.req.headers,
     headerValues(name) {
@@ -49,7 +33,7 @@ export function requestInfo(event: H3Event): RequestInfo {
       return values
     },
     remoteAddress: req?.socket.remoteAddress,
-    peerCertificate,
+    tls: socket?.encrypted === true ? socket : undefined,
   }
 }
 

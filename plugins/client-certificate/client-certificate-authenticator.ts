@@ -70,6 +70,19 @@ function loadBundle(file: string): X509Certificate[] {
   return certs
 }
 
+/** The certificate the TLS handshake of our own listener received (DER), refused when the handshake did not verify it. */
+function tlsPeerCertificate(request: RequestInfo): Buffer | undefined {
+  const cert = request.tls?.getPeerCertificate()
+  if (!cert?.raw) return undefined
+  if (!request.tls!.authorized) {
+    const reason = String(request.tls!.authorizationError)
+    throw new OtpkiError('CERTIFICATE_REFUSED', `TLS client certificate refused: ${reason}`, {
+      publicMessage: `The client certificate was refused: ${reason}.`,
+    })
+  }
+  return cert.raw
+}
+
 /**
  * Client-certificate sign-in: from the header the ingress forwards (only when
  * the TCP peer is a trusted proxy), or from the TLS peer of our own mTLS
@@ -139,9 +152,10 @@ export function clientCertificateAuthenticator(
     carries: ({ headers, tls }) => tls || headers.has(header),
     async authenticate(request: RequestInfo) {
       let cert: ParsedCertificate
-      if (request.peerCertificate) {
+      const peerCertificate = tlsPeerCertificate(request)
+      if (peerCertificate) {
         // Our own listener: the TLS handshake verified the chain against clientCa.
-        cert = parse(`tls:${request.peerCertificate.toString('base64')}`, request.peerCertificate)
+        cert = parse(`tls:${peerCertificate.toString('base64')}`, peerCertificate)
       } else {
         const present = request.headerValues(header).length > 0
         if (!present) return undefined

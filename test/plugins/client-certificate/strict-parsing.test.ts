@@ -15,7 +15,7 @@ function request(headers: [string, string][]): RequestInfo {
     headers: new Headers(),
     headerValues: (name) => headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v),
     remoteAddress: '127.0.0.1',
-    peerCertificate: undefined,
+    tls: undefined,
   }
 }
 
