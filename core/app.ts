@@ -21,6 +21,7 @@ import { ProviderRegistry, type ProviderSources, type ReloadReport } from './con
 import type { AdminAccessCheck, PluginDefinition, PluginServices, PluginSpec } from './contracts/plugin.ts'
 import { field, type Fields } from './config/fields.ts'
 import { addressUrl, closeServer, listen } from './server.ts'
+import { pluginServices } from './plugin-services.ts'
 import { TOKENS } from './di/tokens.ts'
 import { OtpkiError, isOtpkiError } from './errors.ts'
 import type { Claims, ProviderDefinition } from './contracts/provider.ts'
@@ -190,7 +191,8 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const signIn = container.resolve<SignInService>(TOKENS.SignInService)
     const clock = container.resolve<Clock>(TOKENS.Clock)
     const users = container.resolve<UserDirectory>(TOKENS.UserDirectory)
-    const services: PluginServices = { users, em: () => orm.em.fork(), logger, clock }
+    const cookies = new CookieJar(config.publicUrl)
+    const services = pluginServices(container, orm, registry, cookies)
     const requestAuthenticators = registrations.requestAuthenticators.map((build) => build(services))
     const bearer = new BearerAuthenticator(registry, signIn, clock, logger)
     // A changed user (a sign-in synced it, its certificates changed): every cache of principals drops it.
@@ -228,7 +230,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       adminRoles: config.adminRoles,
       renderer: new Renderer(config.templatesDir),
       csrf: new Csrf(config.secret),
-      cookies: new CookieJar(config.publicUrl),
+      cookies,
       logger,
       orm,
       limits: {
@@ -355,14 +357,20 @@ export async function withServices<T>(
   work: (services: PluginServices, app: ComposedApp) => Promise<T>,
 ): Promise<T> {
   const app = await composeApp({ ...options, watch: false })
-  const orm = await openDatabase(app.config.database, app.registrations)
+  const opened = await openServices(app)
   try {
-    const clock = options.clock ?? systemClock
-    return await work({ users: new UserDirectory(orm, clock), em: () => orm.em.fork(), logger: app.logger, clock }, app)
+    return await work(opened.services, app)
   } finally {
-    await orm.close()
+    await opened.close()
     await app.registry.close()
   }
+}
+
+/** Opens the configured database (with every plugin's entities) and what plugins' code gets over it, outside a running server. */
+export async function openServices(app: ComposedApp): Promise<{ services: PluginServices; close(): Promise<void> }> {
+  const orm = await openDatabase(app.config.database, app.registrations)
+  registerServices(app.container, app.config, orm)
+  return { services: pluginServices(app.container, orm, app.registry), close: () => orm.close() }
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   canAdministrate,
   composeApp,
   LOCKOUT_WARNING,
+  openServices,
   explainClaims,
   startApp,
   withServices,
@@ -16,9 +17,6 @@ import {
 import { OtpkiError, isOtpkiError } from './errors.ts'
 import { packageRoot } from './paths.ts'
 import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
-import { systemClock } from './clock.ts'
-import { openDatabase } from './store/orm.ts'
-import { UserDirectory } from './store/user-directory.ts'
 import { usersWithFields } from './http/routes/admin.ts'
 import type { CommandSpec } from './contracts/plugin.ts'
 import { sanitizeTerminalOutput, terminalJson } from './terminal-output.ts'
@@ -109,28 +107,20 @@ program
       if (status.state === 'ready') console.log(line)
       else console.warn(`warning: ${line}${status.error ? `: ${status.error}` : ''}`)
     }
-    const orm = existsSync(app.config.database) ? await openDatabase(app.config.database, app.registrations) : undefined
+    const opened = existsSync(app.config.database) ? await openServices(app) : undefined
     try {
-      const services = orm
-        ? {
-            users: new UserDirectory(orm, systemClock),
-            em: () => orm.em.fork(),
-            logger: app.logger,
-            clock: systemClock,
-          }
-        : undefined
       if (
         !(await canAdministrate(
           app.registry,
           app.registrations.adminAccess,
           app.config.adminRoles,
-          async () => services,
+          async () => opened?.services,
         ))
       ) {
         console.warn(`warning: ${LOCKOUT_WARNING}`)
       }
     } finally {
-      await orm?.close()
+      await opened?.close()
     }
     await app.registry.close()
     if (report.issues.length > 0) {

@@ -2,7 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { EntityManager, EntitySchema, MigrationObject } from '@mikro-orm/core'
 import type { H3Event } from 'h3'
 import type { Clock } from '../clock.ts'
-import type { Principal } from '../sessions/session-service.ts'
+import type { ProviderEntry } from '../config/provider-registry.ts'
+import type { ActiveSession, Principal } from '../sessions/session-service.ts'
+import type { AuthResult, LogoutSubject, ProviderTokens } from './auth-method.ts'
+import type { ProviderDefinition } from './provider.ts'
+import type { StoredUser } from './user-sync.ts'
 import type { UserDirectory } from '../store/user-directory.ts'
 import type { Logger } from '../logger.ts'
 import type { AuthMethod } from './auth-method.ts'
@@ -33,6 +37,37 @@ export type AdminAccessCheck = (
   context: PluginServices & { readonly adminRoles: readonly string[] },
 ) => Promise<boolean>
 
+/** The providers in force, as plugins see them. */
+export interface ProviderDirectory {
+  list(): readonly ProviderEntry[]
+  get(name: string): ProviderEntry | undefined
+  /** Called with a provider's name when it is removed, disabled or changes its issuer: what it vouched for no longer counts. */
+  onRevoked(listener: (name: string) => void): void
+}
+
+/** The sign-in pipeline's user side, for credentials that are not a sign-in (a bearer token, say). */
+export interface IdentityDirectory {
+  /** The user an identity belongs to, changing nothing. */
+  find(issuer: string, subject: string): Promise<StoredUser | undefined>
+  /** Maps the claims and syncs the user as a sign-in would (mappers, flows, user sync), without a session. */
+  resolve(
+    provider: ProviderDefinition,
+    result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>,
+  ): Promise<StoredUser>
+}
+
+/** Sessions, as plugins may touch them. */
+export interface SessionAccess {
+  /** The active session a request's cookie names, or undefined. */
+  lookup(event: H3Event): Promise<ActiveSession | undefined>
+  storedTokens(idHash: string): Promise<ProviderTokens | undefined>
+  replaceTokens(idHash: string, tokens: ProviderTokens): Promise<void>
+  /** Ends the sessions of an issuer's session id, or of an issuer's subject. Returns how many ended. */
+  endByLogout(issuer: string, subject: LogoutSubject): Promise<number>
+  /** Records a one-time token (issuer, jti) until it expires; false when it was used before. */
+  useOnce(issuer: string, jti: string, expiresAt: number): Promise<boolean>
+}
+
 /** What a plugin's code gets once the database is open (request authenticators, routes, commands). */
 export interface PluginServices {
   readonly users: UserDirectory
@@ -40,6 +75,9 @@ export interface PluginServices {
   em(): EntityManager
   readonly logger: Logger
   readonly clock: Clock
+  readonly providers: ProviderDirectory
+  readonly identities: IdentityDirectory
+  readonly sessions: SessionAccess
 }
 
 /** What a route handler gets besides the request. */

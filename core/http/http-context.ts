@@ -123,9 +123,14 @@ function hasBody(event: H3Event): boolean {
  * base64url, so no decoding is needed).
  */
 export function sessionCookie(ctx: HttpContext, event: H3Event): string | undefined {
+  return sessionCookieValue(ctx.cookies, event)
+}
+
+/** {@link sessionCookie}, given the cookie jar. */
+export function sessionCookieValue(cookies: CookieJar, event: H3Event): string | undefined {
   const header = event.req.headers.get('cookie')
   if (!header) return undefined
-  const name = ctx.cookies.session
+  const name = cookies.session
   let at = header.startsWith(`${name}=`) ? 0 : header.indexOf(`; ${name}=`)
   if (at < 0) return getCookie(event, name)
   at += header.startsWith(`${name}=`, at) ? name.length + 1 : name.length + 3
