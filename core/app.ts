@@ -13,7 +13,6 @@ import userSyncPlugin from '../plugins/user-sync/index.ts'
 import flowsPlugin from '../plugins/flows/index.ts'
 import devProviderPlugin from '../plugins/dev-provider/index.ts'
 import clientCertificatePlugin from '../plugins/client-certificate/index.ts'
-import { BearerAuthenticator } from './auth/bearer-authenticator.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
 import { isLoopbackUrl } from './config/provider-loader.ts'
@@ -194,16 +193,11 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const cookies = new CookieJar(config.publicUrl)
     const services = pluginServices(container, orm, registry, cookies)
     const requestAuthenticators = registrations.requestAuthenticators.map((build) => build(services))
-    const bearer = new BearerAuthenticator(registry, signIn, clock, logger)
     // A changed user (a sign-in synced it, its certificates changed): every cache of principals drops it.
-    users.onChange((userId) => {
-      sessions.invalidateUser(userId)
-      bearer.invalidateUser(userId)
-    })
+    users.onChange((userId) => sessions.invalidateUser(userId))
     // A provider removed, disabled or given another issuer: its sessions end and its bearer tokens stop counting.
     registry.onReload(({ revoked }) => {
       for (const name of revoked) {
-        bearer.invalidateProvider(name)
         void sessions.endByProvider(name).then(
           (ended) =>
             logger.info(
@@ -223,7 +217,6 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       sessions,
       transactions,
       signIn,
-      bearer,
       clock,
       requestAuthenticators,
       users,

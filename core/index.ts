@@ -29,6 +29,9 @@ export type {
   AuthMethod,
   AuthMethodIO,
   AuthResult,
+  CallbackRequest,
+  FinishResult,
+  PendingSignIn,
   LogoutSubject,
   ProviderTokens,
   StartResult,
@@ -59,8 +62,9 @@ export type {
 } from './contracts/request-authenticator.ts'
 export { addressUrl, closeServer, listen } from './server.ts'
 export { jsonResponse } from './http/respond.ts'
-export { readJsonObject } from './http/body.ts'
+export { readForm, readJsonObject } from './http/body.ts'
 export type { UserDirectory } from './store/user-directory.ts'
+export type { ProviderEntry, ProviderStatus } from './config/provider-registry.ts'
 export { UserSchema } from './store/entities.ts'
 export { addressList } from './http/rate-limit.ts'
 export { normalizeUsername, printable, USERNAME_MAX_LENGTH } from './identity/username.ts'

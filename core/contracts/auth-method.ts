@@ -50,6 +50,25 @@ export interface LogoutSubject {
   readonly expiresAt: number
 }
 
+/** The callback request, as a method sees it: the query of its URL and, for a POST, its form. */
+export interface CallbackRequest {
+  readonly query: URLSearchParams
+  readonly form: URLSearchParams | undefined
+}
+
+/** The sign-in a callback finishes: what `start` stored, and how it was started. */
+export interface PendingSignIn {
+  readonly data: Readonly<Record<string, string>>
+  /** `none` for a silent sign-in (`prompt=none`). */
+  readonly prompt: 'none' | undefined
+}
+
+/**
+ * How a flow finished: the provider's authentication, or (a silent sign-in the
+ * provider could not complete) an error code that goes back to `returnTo`.
+ */
+export type FinishResult = { readonly result: AuthResult } | { readonly silentError: string }
+
 /** What an interactive auth method returns to start a flow. */
 export interface StartResult {
   /** Where to send the browser. */
@@ -68,7 +87,7 @@ export interface StartResult {
  *   strategy: 'oidc',
  *   async initialize(provider, io) { return discover(provider) },
  *   async start(ctx, provider) { return { url, data: { state } } },
- *   async callback(ctx, provider, url, data) { return { claims, ... } },
+ *   async finish(ctx, provider, request, pending) { return { result: { claims, ... } } },
  * }
  * ```
  */
@@ -78,13 +97,13 @@ export interface AuthMethod<Context = unknown> {
   initialize(provider: ProviderDefinition, io: AuthMethodIO): Promise<Context>
   /** Interactive flows: build the redirect to the provider. `prompt` overrides the provider's. */
   start?(context: Context, provider: ProviderDefinition, options?: { prompt?: 'none' }): Promise<StartResult>
-  /** Interactive flows: finish at the callback URL, with the data `start` returned. */
-  callback?(
+  /** Interactive flows: finish at the callback (`GET` or `POST /auth/callback`), with what `start` stored. */
+  finish?(
     context: Context,
     provider: ProviderDefinition,
-    callbackUrl: URL,
-    data: Readonly<Record<string, string>>,
-  ): Promise<AuthResult>
+    request: CallbackRequest,
+    pending: PendingSignIn,
+  ): Promise<FinishResult>
   /** Where to send the browser after the local session ended, to end the provider's session too. */
   signOutUrl?(context: Context, provider: ProviderDefinition, idToken: string | undefined): URL | undefined
   /** Verifies a back-channel logout token from this provider; throws when it is not valid. */

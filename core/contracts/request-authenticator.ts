@@ -16,6 +16,8 @@ export interface RequestInfo {
 export interface RequestPrincipal {
   readonly user: StoredUser
   readonly method: string
+  /** The provider that vouched for the credential, when one did (a bearer token's issuer). */
+  readonly provider?: string | undefined
 }
 
 /**

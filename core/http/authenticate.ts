@@ -1,7 +1,6 @@
 import type { TLSSocket } from 'node:tls'
 import type { H3Event } from 'h3'
 import type { RequestAuthenticator, RequestInfo } from '../contracts/request-authenticator.ts'
-import { OtpkiError } from '../errors.ts'
 import { statusOf } from './error-table.ts'
 import { rateLimited } from './rate-limit.ts'
 import type { ActiveSession, Principal } from '../sessions/session-service.ts'
@@ -37,23 +36,6 @@ export function requestInfo(event: H3Event): RequestInfo {
   }
 }
 
-async function bearer(ctx: HttpContext, authorization: string): Promise<Authenticated> {
-  const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization)
-  if (!match)
-    throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', {
-      publicMessage: 'The Authorization header must be Bearer and a token.',
-    })
-  try {
-    return { principal: await ctx.bearer.authenticate(match[1]!), session: undefined }
-  } catch (error) {
-    // Whatever refused the token (its claims, user sync), the caller learns only that it is not valid.
-    if (error instanceof OtpkiError && error.code !== 'PROVIDER_UNAVAILABLE' && error.code !== 'TOKEN_INVALID') {
-      throw new OtpkiError('TOKEN_INVALID', error.message, { cause: error })
-    }
-    throw error
-  }
-}
-
 async function byRequestAuthenticators(
   event: H3Event,
   carriers: RequestAuthenticator[],
@@ -74,7 +56,7 @@ async function byRequestAuthenticators(
             roles: u.roles,
           },
           method: found.method,
-          provider: null,
+          provider: found.provider ?? null,
         },
         session: undefined,
       }
@@ -109,8 +91,6 @@ async function countingFailures<T>(ctx: HttpContext, event: H3Event, check: () =
  * Undefined when it carries none; throws (401) for a credential that is refused.
  */
 export async function authenticate(ctx: HttpContext, event: H3Event): Promise<Authenticated | undefined> {
-  const authorization = event.req.headers.get('authorization')
-  if (authorization !== null) return countingFailures(ctx, event, () => bearer(ctx, authorization))
   const carriers = carried(ctx, event)
   if (carriers.length > 0) {
     const found = await countingFailures(ctx, event, () => byRequestAuthenticators(event, carriers))

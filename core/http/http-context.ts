@@ -1,6 +1,5 @@
 import type { H3Event } from 'h3'
 import { getCookie } from 'h3'
-import type { BearerAuthenticator } from '../auth/bearer-authenticator.ts'
 import type { Clock } from '../clock.ts'
 import type { RequestAuthenticator } from '../contracts/request-authenticator.ts'
 import type { UserDirectory } from '../store/user-directory.ts'
@@ -27,7 +26,6 @@ export interface HttpContext {
   readonly sessions: SessionService
   readonly transactions: TransactionStore
   readonly signIn: SignInService
-  readonly bearer: BearerAuthenticator
   readonly clock: Clock
   /** Per-request authenticators (client certificates), in order. */
   readonly requestAuthenticators: readonly RequestAuthenticator[]

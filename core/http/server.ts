@@ -1,10 +1,8 @@
 import { H3 } from 'h3'
 import { page, type HttpContext } from './http-context.ts'
 import { listUsers, pluginRoute } from './routes/admin.ts'
-import { backchannelLogout } from './routes/backchannel-logout.ts'
 import { callback } from './routes/callback.ts'
 import { link } from './routes/link.ts'
-import { tokens } from './routes/tokens.ts'
 import { healthz, readyz } from './routes/health.ts'
 import { me } from './routes/me.ts'
 import { home, signedOut, stylesheet } from './routes/pages.ts'
@@ -33,12 +31,11 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/auth/sign-in', signInPage(ctx))
   app.post('/auth/sign-in', signInSubmit(ctx))
   app.get('/auth/callback', callback(ctx))
+  app.post('/auth/callback', callback(ctx))
   app.post('/auth/sign-out', signOut(ctx))
   app.get('/auth/signed-out', signedOut(ctx))
   app.post('/auth/link', link(ctx))
-  app.post('/auth/backchannel-logout', backchannelLogout(ctx))
   app.get('/auth/me', me(ctx))
-  app.get('/auth/tokens', tokens(ctx))
   app.get('/auth/static/style.css', stylesheet(ctx))
   app.get('/admin/users', listUsers(ctx))
   for (const spec of ctx.routes) app.on(spec.method, spec.path, pluginRoute(ctx, spec))

@@ -3,7 +3,7 @@ import type { JWTPayload } from 'jose'
 import {
   OtpkiError,
   type AuthMethod,
-  type AuthResult,
+  type FinishResult,
   type Claims,
   type Clock,
   type ProviderDefinition,
@@ -22,6 +22,14 @@ export interface OidcContext {
 }
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
+
+/** Errors of a silent sign-in (`prompt=none`) that go back to returnTo instead of a page. */
+const SILENT_ERRORS = new Set([
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  'account_selection_required',
+])
 
 /** The server metadata: discovered (optionally overridden by `endpoints`) or given by hand. */
 async function serverMetadata(
@@ -124,7 +132,16 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     return { url, data: { state, nonce, ...(codeVerifier ? { codeVerifier } : {}) } }
   },
 
-  async callback({ config, verifier, clock }, provider, callbackUrl, data): Promise<AuthResult> {
+  async finish({ config, verifier, clock }, provider, request, { data, prompt }): Promise<FinishResult> {
+    // An authorization response comes in the query, or (response_mode=form_post) in the form.
+    const params = request.form ?? request.query
+    // A silent sign-in the provider could not complete goes back to returnTo (when the state is ours).
+    const error = params.get('error')
+    if (prompt === 'none' && error && SILENT_ERRORS.has(error) && params.get('state') === data.state)
+      return { silentError: error }
+    // The redirect URI is the configured one; only the parameters come from the request.
+    const callbackUrl = new URL(provider.redirectUrl)
+    callbackUrl.search = params.toString()
     let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
     try {
       response = await client.authorizationCodeGrant(config, callbackUrl, {
@@ -167,12 +184,14 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
       aud: idTokenClaims.aud,
     }
     return {
-      claims,
-      idTokenClaims,
-      userinfo,
-      idToken: response.id_token,
-      sid: typeof idTokenClaims.sid === 'string' ? idTokenClaims.sid : undefined,
-      tokens: tokensOf(response, clock.now()),
+      result: {
+        claims,
+        idTokenClaims,
+        userinfo,
+        idToken: response.id_token,
+        sid: typeof idTokenClaims.sid === 'string' ? idTokenClaims.sid : undefined,
+        tokens: tokensOf(response, clock.now()),
+      },
     }
   },
 

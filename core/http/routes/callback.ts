@@ -2,18 +2,20 @@ import { getCookie } from 'h3'
 import { OtpkiError } from '../../errors.ts'
 import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse } from '../respond.ts'
-import { SILENT_ERRORS, returnWithError } from './sign-in.ts'
+import { readForm } from '../body.ts'
+import { returnWithError } from './sign-in.ts'
 
 /**
- * `GET /auth/callback`: consumes the browser's transaction, finishes the flow
- * at the provider the transaction went to, and starts a fresh session.
+ * `GET` and `POST /auth/callback`: consumes the browser's transaction, hands
+ * the request (query, and form for a POST) to the method of the provider the
+ * transaction went to, and starts a fresh session.
  */
 export function callback(ctx: HttpContext): Handler {
   const handler: Handler = async (event) => {
     ctx.limits.callback.spend(ctx.clientAddress(event))
     const tx = await ctx.transactions.consume(getCookie(event, ctx.cookies.transaction))
     const entry = ctx.registry.get(tx.provider)
-    const finish = entry?.method.callback?.bind(entry.method)
+    const finish = entry?.method.finish?.bind(entry.method)
     if (!entry || !finish || !entry.definition.enabled || entry.definition.issuer !== tx.issuer) {
       throw new OtpkiError(
         'PROVIDER_CHANGED',
@@ -25,20 +27,15 @@ export function callback(ctx: HttpContext): Handler {
     }
     const { definition } = entry
     const clearTx = ctx.cookies.clear(ctx.cookies.transaction)
-    // A silent sign-in the provider could not complete goes back to returnTo (when the state is ours).
-    const error = event.url.searchParams.get('error')
-    if (
-      tx.prompt === 'none' &&
-      error &&
-      SILENT_ERRORS.has(error) &&
-      event.url.searchParams.get('state') === tx.data.state
-    ) {
-      return returnWithError(ctx, tx.returnTo, error)
-    }
-    // The redirect URI is the configured one; only the query comes from the request.
-    const callbackUrl = new URL(definition.redirectUrl)
-    callbackUrl.search = event.url.search
-    const result = await finish(await entry.context(), definition, callbackUrl, tx.data)
+    const form = event.req.method === 'POST' ? await readForm(event) : undefined
+    const finished = await finish(
+      await entry.context(),
+      definition,
+      { query: event.url.searchParams, form },
+      { data: tx.data, prompt: tx.prompt },
+    )
+    if ('silentError' in finished) return returnWithError(ctx, tx.returnTo, finished.silentError)
+    const { result } = finished
     if (tx.purpose === 'link') {
       const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
       if (!session || session.principal.user.id !== tx.linkUserId) {

@@ -48,14 +48,6 @@ export interface StartOptions {
   prompt?: 'none'
 }
 
-/** Silent sign-in errors that go back to returnTo instead of a page. */
-export const SILENT_ERRORS = new Set([
-  'login_required',
-  'consent_required',
-  'interaction_required',
-  'account_selection_required',
-])
-
 /** returnTo with an `error` parameter, for silent (prompt=none) sign-ins. */
 export function returnWithError(ctx: HttpContext, returnTo: string, error: string): Response {
   const url = new URL(returnTo, ctx.publicUrl)
