@@ -175,3 +175,6 @@ export function claimMapperContract(
     })
   })
 }
+
+export { flowStepContract, requestAuthenticatorContract, testRequest, userSyncContract } from './contracts.ts'
+export { testServices, type TestServices } from './services.ts'

@@ -87,7 +87,9 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
     name: 'bearer',
     carries: ({ headers }) => headers.has('authorization'),
     async authenticate(request) {
-      const match = /^Bearer ([\x21-\x7e]+)$/i.exec(request.headers.get('authorization') ?? '')
+      const authorization = request.headers.get('authorization')
+      if (authorization === null) return undefined
+      const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization)
       if (!match) {
         throw new OtpkiError('TOKEN_INVALID', 'Authorization header is not Bearer and a token', {
           publicMessage: 'The Authorization header must be Bearer and a token.',
