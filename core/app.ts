@@ -136,6 +136,7 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
   container.register(TOKENS.UserSync, { useValue: registrations.userSync })
   const sources: ProviderSources = {
     dirs: [config.providersDir, ...registrations.providersDirs],
+    rules: registrations.providerRules,
     defaults: {
       publicUrl: config.publicUrl,
       sessionMaxInactive: config.sessionMaxInactive,

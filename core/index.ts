@@ -24,6 +24,7 @@ export {
   type PluginDefinition,
   type PluginKind,
   type PluginSpec,
+  type ProviderRule,
 } from './contracts/plugin.ts'
 export type {
   AuthMethod,

@@ -11,6 +11,7 @@ import type {
   PluginContext,
   PluginDefinition,
   PluginSpec,
+  ProviderRule,
   RouteSpec,
   UserFieldSpec,
 } from './contracts/plugin.ts'
@@ -40,6 +41,7 @@ export interface Registrations {
   routes: RouteSpec[]
   commands: CommandSpec[]
   userFields: UserFieldSpec[]
+  providerRules: ProviderRule[]
   plugins: string[]
 }
 
@@ -76,6 +78,7 @@ function emptyRegistrations(): Omit<Registrations, 'plugins'> {
     routes: [],
     commands: [],
     userFields: [],
+    providerRules: [],
   }
 }
 
@@ -186,6 +189,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
       route: (spec) => void staged.routes.push(spec),
       command: (spec) => void staged.commands.push(spec),
       userField: (spec) => void staged.userFields.push(spec),
+      providerRule: (rule) => void staged.providerRules.push(rule),
       registerAuthMethod: (m) => void staged.authMethods.push(m),
       registerClaimMapper: (m) => void staged.claimMappers.push(m),
       registerFlowStep: (f) => void staged.flowSteps.push(f),
@@ -246,6 +250,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
     all.routes.push(...staged.routes)
     all.commands.push(...staged.commands)
     all.userFields.push(...staged.userFields)
+    all.providerRules.push(...staged.providerRules)
   }
   for (const key of Object.keys(env.sections ?? {})) {
     if (!claimed.has(key))

@@ -4,6 +4,7 @@ import { watch, type FSWatcher } from 'chokidar'
 import { inject, injectable, injectAll } from 'tsyringe'
 import type { Clock } from '../clock.ts'
 import type { AuthMethod } from '../contracts/auth-method.ts'
+import type { ProviderRule } from '../contracts/plugin.ts'
 import type { ProviderDefinition } from '../contracts/provider.ts'
 import { TOKENS } from '../di/tokens.ts'
 import { OtpkiError } from '../errors.ts'
@@ -48,6 +49,8 @@ export interface ReloadReport {
 export interface ProviderSources {
   dirs: string[]
   defaults: ProviderDefaults
+  /** Rules between providers that plugins register (one issuer per provider, say). */
+  rules: readonly ProviderRule[]
 }
 
 const MIN_RETRY_MS = 1_000
@@ -242,56 +245,42 @@ export class ProviderRegistry {
 
   /** Two files with one name or one issuer: the one already in force keeps it, the other is refused. */
   private resolveConflicts(candidates: Map<string, ProviderDefinition>, issues: ReloadIssue[]): ProviderDefinition[] {
-    const byName = new Map<string, ProviderDefinition>()
-    const byIssuer = new Map<string, ProviderDefinition>()
-    let introspecting: ProviderDefinition | undefined
+    // Names are unique for every strategy; the rest of the rules come from the plugins.
+    const rules: ProviderRule[] = [
+      {
+        key: 'name',
+        uniqueBy: (d) => d.name,
+        reason: (other) => `duplicate provider name "${other.name}" (also in ${other.source})`,
+        refuses: 'both',
+      },
+      ...this.sources.rules,
+    ]
+    const seen = rules.map(() => new Map<string, ProviderDefinition>())
     const ordered = [...candidates.values()].sort((a, b) => {
       const aHeld = this.entries.get(a.name)?.definition.source === a.source ? 0 : 1
       const bHeld = this.entries.get(b.name)?.definition.source === b.source ? 0 : 1
       return aHeld - bHeld || a.source.localeCompare(b.source)
     })
     const refused = new Set<ProviderDefinition>()
+    const accepted: ProviderDefinition[] = []
     for (const definition of ordered) {
-      const sameName = byName.get(definition.name)
-      const issuerKey = normalizeIssuer(definition.issuer)
-      const sameIssuer = byIssuer.get(issuerKey)
-      if (sameName) {
-        issues.push({
-          file: definition.source,
-          key: 'name',
-          reason: `duplicate provider name "${definition.name}" (also in ${sameName.source})`,
-        })
+      const values = rules.map((rule) => rule.uniqueBy(definition))
+      const clash = rules.findIndex((_rule, i) => values[i] !== undefined && seen[i]!.has(values[i]!))
+      if (clash >= 0) {
+        const rule = rules[clash]!
+        const other = seen[clash]!.get(values[clash]!)!
+        issues.push({ file: definition.source, key: rule.key, reason: rule.reason(other) })
         refused.add(definition)
-        refused.add(sameName)
+        if (rule.refuses !== 'later') refused.add(other)
         continue
       }
-      if (sameIssuer) {
-        issues.push({
-          file: definition.source,
-          key: 'issuer',
-          reason: `two providers with the same issuer (also ${sameIssuer.name} in ${sameIssuer.source})`,
-        })
-        refused.add(definition)
-        refused.add(sameIssuer)
-        continue
-      }
-      if (definition.introspectTokens && introspecting) {
-        issues.push({
-          file: definition.source,
-          key: 'introspectTokens',
-          reason: `only one provider may introspect opaque tokens (also ${introspecting.name} in ${introspecting.source}), so a token is never sent to another provider`,
-        })
-        refused.add(definition)
-        continue
-      }
-      if (definition.introspectTokens) introspecting = definition
-      byName.set(definition.name, definition)
-      byIssuer.set(issuerKey, definition)
+      rules.forEach((_rule, i) => {
+        if (values[i] !== undefined) seen[i]!.set(values[i]!, definition)
+      })
+      accepted.push(definition)
     }
-    // The definition already in force stays; a conflict with nothing in force refuses both.
-    return [...byName.values()].filter(
-      (d) => !refused.has(d) || this.entries.get(d.name)?.definition.source === d.source,
-    )
+    // The definition already in force stays; a conflict with nothing in force refuses both (or the later one).
+    return accepted.filter((d) => !refused.has(d) || this.entries.get(d.name)?.definition.source === d.source)
   }
 
   private createEntry(definition: ProviderDefinition, method: AuthMethod<unknown>, generation: number): ProviderEntry {
@@ -395,10 +384,6 @@ export class ProviderRegistry {
       )
     }
   }
-}
-
-function normalizeIssuer(issuer: string): string {
-  return issuer.replace(/\/+$/, '')
 }
 
 function sameDefinition(a: ProviderDefinition, b: ProviderDefinition): boolean {

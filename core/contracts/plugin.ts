@@ -116,6 +116,20 @@ export interface UserFieldSpec {
   values(services: PluginServices): Promise<ReadonlyMap<number, string | number>>
 }
 
+/**
+ * A rule between providers: two providers whose `uniqueBy` values are equal
+ * conflict. The one already in force keeps its place; otherwise both are
+ * refused (`both`, the default) or only the later one (`later`).
+ */
+export interface ProviderRule {
+  /** The provider key an issue names. */
+  readonly key: string
+  uniqueBy(provider: ProviderDefinition): string | undefined
+  /** Why the provider is refused, given the one it conflicts with. */
+  reason(other: ProviderDefinition): string
+  readonly refuses?: 'both' | 'later'
+}
+
 /** What a plugin's `register` hook may do. It never sees the container. */
 export interface PluginContext<Options = Record<string, unknown>, Config = Record<string, unknown>> {
   readonly options: Options
@@ -143,6 +157,8 @@ export interface PluginContext<Options = Record<string, unknown>, Config = Recor
   command(spec: CommandSpec): void
   /** Adds a column to user lists. */
   userField(spec: UserFieldSpec): void
+  /** Adds a rule between providers (two providers with one issuer conflict, say). */
+  providerRule(rule: ProviderRule): void
   registerAuthMethod(method: AuthMethod<any>): void
   registerClaimMapper(mapper: ClaimMapper): void
   registerUserSync(sync: UserSync): void

@@ -13,5 +13,19 @@ export default definePlugin({
     ctx.registerRequestAuthenticator(bearerAuthenticator)
     ctx.route(backchannelLogoutRoute)
     ctx.route(tokensRoute)
+    // One issuer is one provider: a token or a logout names its issuer, which must pick exactly one.
+    ctx.providerRule({
+      key: 'issuer',
+      uniqueBy: (d) => (d.strategy === 'oidc' ? d.issuer.replace(/\/+$/, '') : undefined),
+      reason: (other) => `two providers with the same issuer (also ${other.name} in ${other.source})`,
+    })
+    // Opaque tokens go to one provider only, so a token is never sent to another.
+    ctx.providerRule({
+      key: 'introspectTokens',
+      uniqueBy: (d) => (d.strategy === 'oidc' && d.introspectTokens ? 'introspect' : undefined),
+      reason: (other) =>
+        `only one provider may introspect opaque tokens (also ${other.name} in ${other.source}), so a token is never sent to another provider`,
+      refuses: 'later',
+    })
   },
 })
