@@ -107,11 +107,10 @@ export interface RunningApp extends ComposedApp {
  */
 export async function composeApp(options: AppOptions = {}): Promise<ComposedApp> {
   const env = options.env ?? process.env
-  let config = await loadMainConfig(
+  const config = await loadMainConfig(
     options.configFile === false ? undefined : findConfigFile(options.configFile, env),
     { env, ...(options.overrides ? { overrides: options.overrides } : {}) },
   )
-  if (options.dev && config.database !== ':memory:') config = await withDevPki(config)
   const logger = createLogger(config.logLevel, options.logDestination)
   const clock = options.clock ?? systemClock
   const container = rootContainer.createChildContainer()
@@ -119,7 +118,8 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
   container.register(TOKENS.Logger, { useValue: logger })
   container.register(TOKENS.Clock, { useValue: clock })
 
-  const specs: PluginSpec[] = [...BUILTIN_PLUGINS, ...(options.dev ? DEV_PLUGINS : []), ...config.plugins]
+  // The development setup first: it adjusts what the built-ins read (a listener with its throwaway CA).
+  const specs: PluginSpec[] = [...(options.dev ? DEV_PLUGINS : []), ...BUILTIN_PLUGINS, ...config.plugins]
   const registrations = await registerPlugins(specs, {
     baseDir: config.baseDir,
     dataDir: config.database === ':memory:' ? undefined : dirname(config.database),
@@ -294,28 +294,6 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined)
     throw error
   }
-}
-
-/**
- * `otpki dev`: the mTLS listener with a throwaway CA, server and client
- * certificate under data/dev-pki/ (made once), and users created from
- * certificate CNs, so a newcomer can try client-certificate sign-in at once.
- */
-async function withDevPki(config: ResolvedConfig): Promise<ResolvedConfig> {
-  const section = (config.sections.clientCertificate ?? {}) as Record<string, unknown>
-  if (section.listen === true) return config
-  const { ensureDevPki } = await import('../plugins/client-certificate/throwaway-ca.js')
-  const pki = await ensureDevPki(join(dirname(config.database), 'dev-pki'))
-  const clientCertificate = {
-    ...section,
-    enabled: true,
-    listen: true,
-    serverKey: pki.serverKey,
-    serverCert: pki.serverCert,
-    clientCa: pki.ca,
-    createUnknownUsers: true,
-  }
-  return { ...config, sections: { ...config.sections, clientCertificate } }
 }
 
 /** The database and the services over it, in the container. */

@@ -152,6 +152,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
   const all: Registrations = { ...emptyRegistrations(), plugins: [] }
   const names = new Set<string>()
   const claimed = new Set<string>()
+  const sections: Record<string, unknown> = { ...env.sections }
   for (const spec of specs) {
     const { plugin, options, label } = await resolveSpec(spec, env.baseDir)
     check(plugin, label)
@@ -169,7 +170,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
       resolved = value
     }
     const staged = emptyRegistrations()
-    const config = resolveSection(plugin, env)
+    const config = resolveSection(plugin, { ...env, sections })
     if (plugin.config) claimed.add(plugin.config.key)
     const context: PluginContext<Record<string, unknown>> = {
       options: resolved,
@@ -190,6 +191,12 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
       command: (spec) => void staged.commands.push(spec),
       userField: (spec) => void staged.userFields.push(spec),
       providerRule: (rule) => void staged.providerRules.push(rule),
+      adjustSection: (key, adjust) => {
+        const raw = sections[key]
+        sections[key] = adjust(
+          raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {},
+        )
+      },
       registerAuthMethod: (m) => void staged.authMethods.push(m),
       registerClaimMapper: (m) => void staged.claimMappers.push(m),
       registerFlowStep: (f) => void staged.flowSteps.push(f),
@@ -252,7 +259,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
     all.userFields.push(...staged.userFields)
     all.providerRules.push(...staged.providerRules)
   }
-  for (const key of Object.keys(env.sections ?? {})) {
+  for (const key of Object.keys(sections)) {
     if (!claimed.has(key))
       throw new OtpkiError('CONFIG_INVALID', `${env.configLabel ?? '(defaults)'}: ${key}: is not a known key`)
   }

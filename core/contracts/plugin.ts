@@ -159,6 +159,12 @@ export interface PluginContext<Options = Record<string, unknown>, Config = Recor
   userField(spec: UserFieldSpec): void
   /** Adds a rule between providers (two providers with one issuer conflict, say). */
   providerRule(rule: ProviderRule): void
+  /**
+   * Adjusts another plugin's config section before that plugin reads it (the
+   * development setup turning on a listener with its throwaway CA, say). Only
+   * plugins registered after this one see the change.
+   */
+  adjustSection(key: string, adjust: (raw: Readonly<Record<string, unknown>>) => Record<string, unknown>): void
   registerAuthMethod(method: AuthMethod<any>): void
   registerClaimMapper(mapper: ClaimMapper): void
   registerUserSync(sync: UserSync): void

@@ -74,7 +74,7 @@ export const ERROR_TABLE: Readonly<Record<OtpkiErrorCode, ErrorAnswer>> = {
   IDENTITY_LINKED: { status: 409, title: 'Account conflict', message: 'This identity belongs to another account.' },
   SESSION_INVALID: { status: 401, title: 'Sign-in required', message: 'Please sign in first.' },
   TOKEN_INVALID: { status: 401, title: 'Sign-in required', message: 'The access token is not valid.' },
-  CERTIFICATE_REFUSED: { status: 401, title: 'Sign-in required', message: 'The client certificate was refused.' },
+  CREDENTIAL_REFUSED: { status: 401, title: 'Sign-in required', message: 'The credential was refused.' },
   RATE_LIMITED: { status: 429, title: 'Too many requests', message: 'Too many requests. Please try again later.' },
   SIGN_IN_BUSY: {
     status: 503,

@@ -75,7 +75,7 @@ class CreateTrustedHeaderIdentities extends Migration {
 export const TRUSTED_HEADER_MIGRATIONS = [{ name: 'example-trusted-header-001', class: CreateTrustedHeaderIdentities }]
 
 const refuse = (reason: string) =>
-  new OtpkiError('SESSION_INVALID', `trusted header refused: ${reason}`, { publicMessage: reason })
+  new OtpkiError('CREDENTIAL_REFUSED', `trusted header refused: ${reason}`, { publicMessage: reason })
 
 /** The request authenticator: the header from a trusted proxy names the user. */
 export function trustedHeaderAuthenticator(

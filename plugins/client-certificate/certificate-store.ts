@@ -125,7 +125,7 @@ export class CertificateStore {
     } catch (error) {
       if (isOtpkiError(error, 'USERNAME_TAKEN')) {
         throw new OtpkiError(
-          'CERTIFICATE_REFUSED',
+          'CREDENTIAL_REFUSED',
           `username ${commonName} (the certificate's CN) already belongs to another account`,
           {
             publicMessage: `The certificate's common name "${commonName}" is the username of an existing account, and this certificate is not attached to it.`,
@@ -134,7 +134,7 @@ export class CertificateStore {
         )
       }
       if (isOtpkiError(error, 'USERNAME_INVALID')) {
-        throw new OtpkiError('CERTIFICATE_REFUSED', `the certificate's CN: ${error.message}`, {
+        throw new OtpkiError('CREDENTIAL_REFUSED', `the certificate's CN: ${error.message}`, {
           publicMessage: `The certificate's common name cannot be a username: it ${error.message.replace(/^.*?" /, '')}.`,
           cause: error,
         })

@@ -29,7 +29,7 @@ interface ParsedCertificate {
 const USER_CACHE_MS = 60_000
 
 function refuse(reason: string): OtpkiError {
-  return new OtpkiError('CERTIFICATE_REFUSED', reason, { publicMessage: reason })
+  return new OtpkiError('CREDENTIAL_REFUSED', reason, { publicMessage: reason })
 }
 
 /**
@@ -76,7 +76,7 @@ function tlsPeerCertificate(request: RequestInfo): Buffer | undefined {
   if (!cert?.raw) return undefined
   if (!request.tls!.authorized) {
     const reason = String(request.tls!.authorizationError)
-    throw new OtpkiError('CERTIFICATE_REFUSED', `TLS client certificate refused: ${reason}`, {
+    throw new OtpkiError('CREDENTIAL_REFUSED', `TLS client certificate refused: ${reason}`, {
       publicMessage: `The client certificate was refused: ${reason}.`,
     })
   }

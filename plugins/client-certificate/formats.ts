@@ -15,7 +15,7 @@ export const DEFAULT_HEADERS: Record<ForwardFormat, string> = {
 
 /** The reason a forwarded certificate header was refused. */
 function refuse(reason: string): OtpkiError {
-  return new OtpkiError('CERTIFICATE_REFUSED', `forwarded client certificate refused: ${reason}`, {
+  return new OtpkiError('CREDENTIAL_REFUSED', `forwarded client certificate refused: ${reason}`, {
     publicMessage: `The forwarded client certificate is not usable: ${reason}.`,
   })
 }

@@ -14,7 +14,26 @@ export const DEV_CLIENT = { clientId: 'otpki-dev', clientSecret: 'otpki-dev-secr
 export default definePlugin<{ port?: number }>({
   name: 'dev-provider',
   kind: 'service',
-  register(ctx) {
+  async register(ctx) {
+    // Client certificates at once: an mTLS listener with a throwaway CA, server and client
+    // certificate under data/dev-pki/ (made once), and users created from certificate CNs.
+    if (ctx.dataDir) {
+      const { ensureDevPki } = await import('./throwaway-ca.js')
+      const pki = await ensureDevPki(join(ctx.dataDir, 'dev-pki'))
+      ctx.adjustSection('clientCertificate', (raw) =>
+        raw.listen === true
+          ? raw
+          : {
+              ...raw,
+              enabled: true,
+              listen: true,
+              serverKey: pki.serverKey,
+              serverCert: pki.serverCert,
+              clientCa: pki.ca,
+              createUnknownUsers: true,
+            },
+      )
+    }
     const port = ctx.options.port ?? Number(process.env.OTPKI_DEV_PROVIDER_PORT ?? 3001)
     const publicUrl = ctx.publicUrl.replace(/\/+$/, '')
     let running: DevProvider | undefined

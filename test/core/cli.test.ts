@@ -9,7 +9,7 @@ import { ensureBuilt } from '../support/build.ts'
 import { withServices } from '../../core/app.ts'
 import { CertificateStore } from '../../plugins/client-certificate/certificate-store.ts'
 import { openDatabase } from '../../core/store/orm.ts'
-import { TestCa } from '../../plugins/client-certificate/throwaway-ca.ts'
+import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 
 const root = packageRoot()
 const cli = join(root, 'dist/core/cli.js')

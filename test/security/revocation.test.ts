@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { TestCa, type Issued } from '../../plugins/client-certificate/throwaway-ca.ts'
+import { TestCa, type Issued } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../support/browser.ts'
 import { closeAfterEach, me, signIn, startHarness, type Harness } from '../support/harness.ts'
 import { JoseProvider } from '../support/jose-provider.ts'

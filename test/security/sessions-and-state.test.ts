@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { TestBrowser } from '../support/browser.ts'
 import { closeAfterEach, me, signIn, signInUntilCallback, startHarness } from '../support/harness.ts'
 import { CertificateStore } from '../../plugins/client-certificate/certificate-store.ts'
-import { TestCa } from '../../plugins/client-certificate/throwaway-ca.ts'
+import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 
 describe('state, sessions and accounts', () => {
   const track = closeAfterEach()

@@ -6,7 +6,7 @@ import {
   type ForwardFormat,
 } from '../../../plugins/client-certificate/formats.ts'
 import type { RequestInfo } from '../../../core/index.ts'
-import { TestCa, type Issued } from '../../../plugins/client-certificate/throwaway-ca.ts'
+import { TestCa, type Issued } from '../../../plugins/dev-provider/throwaway-ca.ts'
 
 function request(headers: [string, string][]): RequestInfo {
   return {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { closeAfterEach, startHarness, type Harness } from '../../support/harness.ts'
 import { CertificateStore } from '../../../plugins/client-certificate/certificate-store.ts'
-import { TestCa, type Issued } from '../../../plugins/client-certificate/throwaway-ca.ts'
+import { TestCa, type Issued } from '../../../plugins/dev-provider/throwaway-ca.ts'
 
 /** A request as the ingress (on loopback, a trusted proxy here) forwards it. */
 async function asIngress(

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { TestCa } from '../../../plugins/client-certificate/throwaway-ca.ts'
+import { TestCa } from '../../../plugins/dev-provider/throwaway-ca.ts'
 import { closeAfterEach, startHarness } from '../../support/harness.ts'
 import { mtlsGet } from '../../support/mtls.ts'
 

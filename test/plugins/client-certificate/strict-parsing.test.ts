@@ -8,7 +8,7 @@ import {
   parseXfcc,
   type ForwardFormat,
 } from '../../../plugins/client-certificate/formats.ts'
-import { TestCa, type Issued } from '../../../plugins/client-certificate/throwaway-ca.ts'
+import { TestCa, type Issued } from '../../../plugins/dev-provider/throwaway-ca.ts'
 
 function request(headers: [string, string][]): RequestInfo {
   return {
@@ -27,7 +27,7 @@ function parse(format: ForwardFormat, value: string): { der?: Buffer; refused?: 
     const der = forwardedCertificate(request([[DEFAULT_HEADERS[format], value]]), format, DEFAULT_HEADERS[format])
     return der ? { der } : {}
   } catch (error) {
-    if (!(error instanceof OtpkiError) || error.code !== 'CERTIFICATE_REFUSED') throw error
+    if (!(error instanceof OtpkiError) || error.code !== 'CREDENTIAL_REFUSED') throw error
     return { refused: error.message }
   }
 }
