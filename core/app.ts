@@ -17,6 +17,8 @@ import { systemClock, type Clock } from './clock.ts'
 import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
 import { isLoopbackUrl } from './config/provider-loader.ts'
 import { ProviderRegistry, type ProviderSources, type ReloadReport } from './config/provider-registry.ts'
+import type { ClaimMapper } from './contracts/claim-mapper.ts'
+import type { FlowStep } from './contracts/flow-step.ts'
 import type { AdminAccessCheck, PluginDefinition, PluginServices, PluginSpec } from './contracts/plugin.ts'
 import { field, type Fields } from './config/fields.ts'
 import { addressUrl, closeServer, listen } from './server.ts'
@@ -58,6 +60,21 @@ export function builtinConfigSections(): Fields {
     if (plugin.config) sections[plugin.config.key] = field.object(plugin.config.fields, { doc: plugin.config.doc })
   }
   return sections
+}
+
+/** The claim mappers and flow steps the built-in plugins register, with their option schemas (for the published JSON Schema). */
+export async function builtinExtensions(): Promise<{ mappers: ClaimMapper[]; flowSteps: FlowStep[] }> {
+  const registrations = await registerPlugins(BUILTIN_PLUGINS, {
+    baseDir: process.cwd(),
+    dataDir: undefined,
+    logger: createLogger('silent'),
+    clock: systemClock,
+    publicUrl: 'http://localhost',
+  })
+  return {
+    mappers: registrations.claimMappers.filter((m) => m.name !== DEFAULT_MAPPER),
+    flowSteps: registrations.flowSteps,
+  }
 }
 
 /** Added by `otpki dev`. */
@@ -194,7 +211,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const cookies = new CookieJar(config.publicUrl)
     const services = pluginServices(container, orm, registry, cookies)
     const requestAuthenticators = registrations.requestAuthenticators.map((build) => build(services))
-    // A changed user (a sign-in synced it, its certificates changed): every cache of principals drops it.
+    // A changed user (a sign-in synced it, its credentials changed): the session cache drops it (plugins' caches subscribe too).
     users.onChange((userId) => sessions.invalidateUser(userId))
     // A provider removed, disabled or given another issuer: its sessions end and its bearer tokens stop counting.
     registry.onReload(({ revoked }) => {

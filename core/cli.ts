@@ -312,7 +312,7 @@ program
   .action(async (opts: { write?: boolean }) => {
     if (opts.write) {
       for (const file of await writeJsonSchemas(packageRoot())) console.log(`wrote ${file}`)
-    } else console.log(jsonSchemas().provider)
+    } else console.log((await jsonSchemas()).provider)
   })
 
 const PROVIDER_COLUMNS: [string, string][] = [

@@ -1,7 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { builtinConfigSections } from './app.ts'
-import { toJsonSchema } from './config/fields.ts'
+import { builtinConfigSections, builtinExtensions } from './app.ts'
+import { toJsonSchema, type Fields } from './config/fields.ts'
 import { mainConfigFields } from './config/main-schema.ts'
 import { providerFields } from './config/provider-schema.ts'
 
@@ -9,18 +9,20 @@ import { providerFields } from './config/provider-schema.ts'
 export const SCHEMA_FILES = { provider: 'schema/provider.schema.json', config: 'schema/config.schema.json' } as const
 
 /** The JSON Schemas, derived from the same field definitions as validation and types. */
-export function jsonSchemas(): Record<keyof typeof SCHEMA_FILES, string> {
+export async function jsonSchemas(): Promise<Record<keyof typeof SCHEMA_FILES, string>> {
   const { plugins: _plugins, ...scalarConfig } = mainConfigFields
+  const { mappers, flowSteps } = await builtinExtensions()
+  const provider = toJsonSchema(providerFields, {
+    $id: 'https://otpki.dev/schema/provider.schema.json',
+    title: 'OTPKI identity provider',
+    description: 'One identity provider: config/providers/NAME.json (or NAME.ts with defineProvider).',
+  }) as { properties: Record<string, Record<string, unknown>> }
+  // As strict as the server: each entry is one of the known types, with that type's options.
+  provider.properties.mappers!.items = entrySchema(mappers, true)
+  provider.properties.firstLoginFlow!.items = entrySchema(flowSteps, false)
+  provider.properties.postLoginFlow!.items = entrySchema(flowSteps, false)
   return {
-    provider: `${JSON.stringify(
-      toJsonSchema(providerFields, {
-        $id: 'https://otpki.dev/schema/provider.schema.json',
-        title: 'OTPKI identity provider',
-        description: 'One identity provider: config/providers/NAME.json (or NAME.ts with defineProvider).',
-      }),
-      null,
-      2,
-    )}\n`,
+    provider: `${JSON.stringify(provider, null, 2)}\n`,
     config: `${JSON.stringify(
       toJsonSchema(
         { ...scalarConfig, ...builtinConfigSections() },
@@ -36,8 +38,34 @@ export function jsonSchemas(): Record<keyof typeof SCHEMA_FILES, string> {
   }
 }
 
+/** One mapper or flow entry: `{ type, ...its options }` (mappers may set their own syncMode). */
+function entrySchema(
+  extensions: readonly { name: string; optionsSchema?: Fields | undefined }[],
+  withSyncMode: boolean,
+): object {
+  return {
+    oneOf: extensions.map((extension) => {
+      const options = toJsonSchema(extension.optionsSchema ?? {}, { $id: '', title: '', description: '' }) as {
+        properties: Record<string, unknown>
+        required: string[]
+      }
+      const { $schema: _schema, ...properties } = options.properties
+      return {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', ...options.required],
+        properties: {
+          type: { const: extension.name },
+          ...(withSyncMode ? { syncMode: { type: 'string', enum: ['force', 'import', 'legacy'] } } : {}),
+          ...properties,
+        },
+      }
+    }),
+  }
+}
+
 export async function writeJsonSchemas(root: string): Promise<string[]> {
-  const schemas = jsonSchemas()
+  const schemas = await jsonSchemas()
   await mkdir(join(root, 'schema'), { recursive: true })
   const written: string[] = []
   for (const key of Object.keys(SCHEMA_FILES) as (keyof typeof SCHEMA_FILES)[]) {
