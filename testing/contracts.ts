@@ -10,8 +10,16 @@ export function testRequest(
   headers: readonly (readonly [string, string])[] = [],
   remoteAddress = '127.0.0.1',
 ): RequestInfo {
+  const parsed = new Headers()
+  for (const [name, value] of headers) {
+    try {
+      parsed.append(name, value)
+    } catch {
+      // A value no HTTP parser would pass on: only the raw headers hold it.
+    }
+  }
   return {
-    headers: new Headers(headers as [string, string][]),
+    headers: parsed,
     headerValues: (name) => headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v),
     remoteAddress,
     tls: undefined,

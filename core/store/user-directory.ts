@@ -5,7 +5,7 @@ import { OtpkiError } from '../errors.ts'
 import { normalizeUsername } from '../identity/username.ts'
 import { UserRoleSchema, UserSchema, type User } from './entities.ts'
 import type { Orm } from './orm.ts'
-import { OrmUserStore } from './user-store.ts'
+import { OrmUserStore, storedUser } from './user-store.ts'
 
 /**
  * The users, as plugins and administration see them: lookup, the user list,
@@ -55,16 +55,7 @@ export class UserDirectory {
       const id = (link.user as User).id
       roles.set(id, [...(roles.get(id) ?? []), link.role.name])
     }
-    return users.map((user) => ({
-      id: user.id,
-      username: user.username,
-      firstName: user.firstName ?? undefined,
-      lastName: user.lastName ?? undefined,
-      email: user.email ?? undefined,
-      emailVerified: user.emailVerified,
-      roles: (roles.get(user.id) ?? []).sort(),
-      attributes: user.attributes ?? {},
-    }))
+    return users.map((user) => storedUser(user, roles.get(user.id) ?? []))
   }
 
   /**

@@ -109,15 +109,23 @@ export class OrmUserStore implements UserStore {
 
   private async toStored(user: User): Promise<StoredUser> {
     const links = await this.em.find(UserRoleSchema, { user: user.id }, { populate: ['role'] })
-    return {
-      id: user.id,
-      username: user.username,
-      firstName: user.firstName ?? undefined,
-      lastName: user.lastName ?? undefined,
-      email: user.email ?? undefined,
-      emailVerified: user.emailVerified,
-      roles: links.map((l) => l.role.name).sort(),
-      attributes: user.attributes ?? {},
-    }
+    return storedUser(
+      user,
+      links.map((l) => l.role.name),
+    )
+  }
+}
+
+/** A user row and its role names as user sync and plugins see them. */
+export function storedUser(user: User, roles: readonly string[]): StoredUser {
+  return {
+    id: user.id,
+    username: user.username,
+    firstName: user.firstName ?? undefined,
+    lastName: user.lastName ?? undefined,
+    email: user.email ?? undefined,
+    emailVerified: user.emailVerified,
+    roles: [...roles].sort(),
+    attributes: user.attributes ?? {},
   }
 }

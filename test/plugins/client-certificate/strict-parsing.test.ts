@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { OtpkiError, type RequestInfo } from '../../../core/index.ts'
+import { OtpkiError } from '../../../core/index.ts'
+import { testRequest } from '../../../testing/index.ts'
 import {
   DEFAULT_HEADERS,
   forwardedCertificate,
@@ -10,21 +11,12 @@ import {
 } from '../../../plugins/client-certificate/formats.ts'
 import { TestCa, type Issued } from '../../../plugins/dev-provider/throwaway-ca.ts'
 
-function request(headers: [string, string][]): RequestInfo {
-  return {
-    headers: new Headers(),
-    headerValues: (name) => headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v),
-    remoteAddress: '127.0.0.1',
-    tls: undefined,
-  }
-}
-
 const FORMATS = Object.keys(DEFAULT_HEADERS) as ForwardFormat[]
 
 /** What the parser makes of one header value: a certificate, none, or a refusal with a reason. */
 function parse(format: ForwardFormat, value: string): { der?: Buffer; refused?: string } {
   try {
-    const der = forwardedCertificate(request([[DEFAULT_HEADERS[format], value]]), format, DEFAULT_HEADERS[format])
+    const der = forwardedCertificate(testRequest([[DEFAULT_HEADERS[format], value]]), format, DEFAULT_HEADERS[format])
     return der ? { der } : {}
   } catch (error) {
     if (!(error instanceof OtpkiError) || error.code !== 'CREDENTIAL_REFUSED') throw error
