@@ -11,11 +11,26 @@ import { sessionCookie, type HttpContext } from './http-context.ts'
 export type Authenticated = { principal: Principal; session: ActiveSession | undefined }
 
 /** The request authenticators whose credential this request carries (none, for most requests). */
-export function carried(ctx: HttpContext, event: H3Event): RequestAuthenticator[] {
-  if (ctx.requestAuthenticators.length === 0) return []
-  const socket = nodeRequest(event)?.socket as { encrypted?: boolean } | undefined
-  const probe = { headers: event.req.headers, tls: socket?.encrypted === true }
-  return ctx.requestAuthenticators.filter((a) => a.carries(probe))
+export function carried(ctx: HttpContext, event: H3Event): readonly RequestAuthenticator[] {
+  const list = ctx.requestAuthenticators
+  if (list.length === 0) return NONE
+  const probe = new Probe(event)
+  let found: RequestAuthenticator[] | undefined
+  for (const authenticator of list) if (authenticator.carries(probe)) (found ??= []).push(authenticator)
+  return found ?? NONE
+}
+
+const NONE: readonly RequestAuthenticator[] = []
+
+/** What `carries` sees; the socket is looked at only when an authenticator asks (most requests carry no credential). */
+class Probe {
+  readonly headers: Headers
+  constructor(private readonly event: H3Event) {
+    this.headers = event.req.headers
+  }
+  get tls(): boolean {
+    return (nodeRequest(this.event)?.socket as { encrypted?: boolean } | undefined)?.encrypted === true
+  }
 }
 
 /** The request as a request authenticator sees it: headers as received, the TCP peer, the TLS socket. */
@@ -38,7 +53,7 @@ export function requestInfo(event: H3Event): RequestInfo {
 
 async function byRequestAuthenticators(
   event: H3Event,
-  carriers: RequestAuthenticator[],
+  carriers: readonly RequestAuthenticator[],
 ): Promise<Authenticated | undefined> {
   const info = requestInfo(event)
   for (const authenticator of carriers) {

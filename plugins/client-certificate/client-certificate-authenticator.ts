@@ -149,7 +149,7 @@ export function clientCertificateAuthenticator(
 
   return {
     name: 'client-certificate',
-    carries: ({ headers, tls }) => tls || headers.has(header),
+    carries: (request) => request.headers.has(header) || request.tls,
     async authenticate(request: RequestInfo) {
       let cert: ParsedCertificate
       const peerCertificate = tlsPeerCertificate(request)
