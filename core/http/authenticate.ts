@@ -16,7 +16,11 @@ export function carried(ctx: HttpContext, event: H3Event): readonly RequestAuthe
   if (list.length === 0) return NONE
   const probe = new Probe(event)
   let found: RequestAuthenticator[] | undefined
-  for (const authenticator of list) if (authenticator.carries(probe)) (found ??= []).push(authenticator)
+  for (const authenticator of list) {
+    if (!authenticator.carries(probe)) continue
+    found ??= []
+    found.push(authenticator)
+  }
   return found ?? NONE
 }
 
