@@ -195,79 +195,20 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     }
 
     const sessions = container.resolve<SessionService>(TOKENS.SessionService)
-    const transactions = container.resolve<TransactionStore>(TOKENS.TransactionStore)
     stops.push(() => sessions.flush())
-    const housekeeping = setInterval(() => {
-      void Promise.all([transactions.purgeExpired(), sessions.purgeExpired()]).catch((error: unknown) =>
-        logger.warn({ err: error }, 'housekeeping failed'),
-      )
-    }, 10 * 60_000)
-    housekeeping.unref()
-    stops.push(() => clearInterval(housekeeping))
-
-    const signIn = container.resolve<SignInService>(TOKENS.SignInService)
-    const clock = container.resolve<Clock>(TOKENS.Clock)
+    stops.push(startHousekeeping(container, logger))
     const users = container.resolve<UserDirectory>(TOKENS.UserDirectory)
     const cookies = new CookieJar(config.publicUrl)
     const services = pluginServices(container, orm, registry, cookies)
-    const requestAuthenticators = registrations.requestAuthenticators.map((build) => build(services))
     // A changed user (a sign-in synced it, its credentials changed): the session cache drops it (plugins' caches subscribe too).
     users.onChange((userId) => sessions.invalidateUser(userId))
-    // A provider removed, disabled or given another issuer: its sessions end and its bearer tokens stop counting.
-    registry.onReload(({ revoked }) => {
-      for (const name of revoked) {
-        void sessions.endByProvider(name).then(
-          (ended) =>
-            logger.info(
-              { provider: name, ended },
-              `provider ${name} removed, disabled or its issuer changed: ${ended} sessions ended`,
-            ),
-          (error: unknown) =>
-            logger.error({ err: error, provider: name }, 'could not end the sessions of a revoked provider'),
-        )
-      }
-    })
-    const trustedProxy = addressList([...config.rateLimit.trustedProxies, ...registrations.trustedProxies])
-    const ctx: HttpContext = {
-      publicUrl: config.publicUrl,
-      transactionTtl: config.transactionTtl,
-      registry,
-      sessions,
-      transactions,
-      signIn,
-      clock,
-      requestAuthenticators,
-      users,
-      adminRoles: config.adminRoles,
-      renderer: new Renderer(config.templatesDir),
-      csrf: new Csrf(config.secret),
-      cookies,
-      logger,
-      orm,
-      limits: {
-        signIn: new RateLimiter('sign-in', config.rateLimit.signInPerMinute, clock),
-        callback: new RateLimiter('callback', config.rateLimit.callbackPerMinute, clock),
-        failedAuth: new RateLimiter('failed authentication', config.rateLimit.failedAuthPerMinute, clock),
-      },
-      clientAddress: (event) => clientAddress(event, trustedProxy),
-      services,
-      routes: registrations.routes,
-      userFields: registrations.userFields,
-    }
-    const publicUrl = new URL(config.publicUrl)
-    if (publicUrl.protocol === 'http:' && !isLoopbackUrl(publicUrl)) {
-      logger.warn(
-        { publicUrl: config.publicUrl },
-        'publicUrl is plain http on a host other than localhost: cookies are not Secure; serve OTPKI over https',
-      )
-    }
-    if (!config.secret)
-      logger.info(
-        'no secret configured: CSRF tokens use a key made at start (set secret when running several instances)',
-      )
+    endSessionsOfRevokedProviders(registry, sessions, logger)
+    warnAboutConfig(config, logger)
+
+    const ctx = httpContext(composed, { orm, services, cookies })
     // An https publicUrl: every response tells browsers to use https only.
-    const handler =
-      publicUrl.protocol === 'https:' ? withHsts(toNodeHandler(createHttpApp(ctx))) : toNodeHandler(createHttpApp(ctx))
+    const app = toNodeHandler(createHttpApp(ctx))
+    const handler = new URL(config.publicUrl).protocol === 'https:' ? withHsts(app) : app
     const server = createServer(handler)
     await listen(server, config.port, config.host, logger)
     stops.push(() => closeServer(server))
@@ -310,6 +251,84 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   } catch (error) {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined)
     throw error
+  }
+}
+
+/** Purges expired sign-ins, sessions and used logout tokens every 10 minutes; returns how to stop. */
+function startHousekeeping(container: DependencyContainer, logger: Logger): () => void {
+  const sessions = container.resolve<SessionService>(TOKENS.SessionService)
+  const transactions = container.resolve<TransactionStore>(TOKENS.TransactionStore)
+  const timer = setInterval(() => {
+    void Promise.all([transactions.purgeExpired(), sessions.purgeExpired()]).catch((error: unknown) =>
+      logger.warn({ err: error }, 'housekeeping failed'),
+    )
+  }, 10 * 60_000)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/** A provider removed, disabled or given another issuer: its sessions end (what plugins cache hears it too). */
+function endSessionsOfRevokedProviders(registry: ProviderRegistry, sessions: SessionService, logger: Logger): void {
+  registry.onReload(({ revoked }) => {
+    for (const name of revoked) {
+      void sessions.endByProvider(name).then(
+        (ended) =>
+          logger.info(
+            { provider: name, ended },
+            `provider ${name} removed, disabled or its issuer changed: ${ended} sessions ended`,
+          ),
+        (error: unknown) =>
+          logger.error({ err: error, provider: name }, 'could not end the sessions of a revoked provider'),
+      )
+    }
+  })
+}
+
+/** Says at start what an operator should change for production. */
+function warnAboutConfig(config: ResolvedConfig, logger: Logger): void {
+  const publicUrl = new URL(config.publicUrl)
+  if (publicUrl.protocol === 'http:' && !isLoopbackUrl(publicUrl)) {
+    logger.warn(
+      { publicUrl: config.publicUrl },
+      'publicUrl is plain http on a host other than localhost: cookies are not Secure; serve OTPKI over https',
+    )
+  }
+  if (!config.secret)
+    logger.info('no secret configured: CSRF tokens use a key made at start (set secret when running several instances)')
+}
+
+/** What the routes need, assembled from the container and the plugins' registrations. */
+function httpContext(
+  { config, container, registry, registrations, logger }: ComposedApp,
+  { orm, services, cookies }: { orm: Orm; services: PluginServices; cookies: CookieJar },
+): HttpContext {
+  const clock = container.resolve<Clock>(TOKENS.Clock)
+  const trustedProxy = addressList([...config.rateLimit.trustedProxies, ...registrations.trustedProxies])
+  return {
+    publicUrl: config.publicUrl,
+    transactionTtl: config.transactionTtl,
+    registry,
+    sessions: container.resolve<SessionService>(TOKENS.SessionService),
+    transactions: container.resolve<TransactionStore>(TOKENS.TransactionStore),
+    signIn: container.resolve<SignInService>(TOKENS.SignInService),
+    clock,
+    requestAuthenticators: registrations.requestAuthenticators.map((build) => build(services)),
+    users: services.users,
+    adminRoles: config.adminRoles,
+    renderer: new Renderer(config.templatesDir),
+    csrf: new Csrf(config.secret),
+    cookies,
+    logger,
+    orm,
+    limits: {
+      signIn: new RateLimiter('sign-in', config.rateLimit.signInPerMinute, clock),
+      callback: new RateLimiter('callback', config.rateLimit.callbackPerMinute, clock),
+      failedAuth: new RateLimiter('failed authentication', config.rateLimit.failedAuthPerMinute, clock),
+    },
+    clientAddress: (event) => clientAddress(event, trustedProxy),
+    services,
+    routes: registrations.routes,
+    userFields: registrations.userFields,
   }
 }
 
