@@ -7,27 +7,13 @@ import type { AuthMethod } from '../contracts/auth-method.ts'
 import type { ProviderRule } from '../contracts/plugin.ts'
 import type { ProviderDefinition } from '../contracts/provider.ts'
 import { TOKENS } from '../di/tokens.ts'
-import { OtpkiError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { FieldIssue } from './fields.ts'
+import { providerEntry } from './provider-entry.ts'
 import { isProviderFile, loadProviderFile, type ProviderDefaults, type ProviderLoadResult } from './provider-loader.ts'
 
-/** A provider in force, with its auth method and that method's prepared context. */
-export interface ProviderEntry {
-  readonly definition: ProviderDefinition
-  readonly method: AuthMethod<unknown>
-  /** The configuration generation this entry was created in. */
-  readonly generation: number
-  /** Current availability: `pending` until the method's initialize has run once. */
-  status(): ProviderStatus
-  /** The method's context, initializing (or retrying after backoff) as needed. */
-  context(): Promise<unknown>
-}
-
-export interface ProviderStatus {
-  state: 'pending' | 'ready' | 'unavailable'
-  error?: string
-}
+export type { ProviderEntry, ProviderStatus } from './provider-entry.ts'
+import type { ProviderEntry } from './provider-entry.ts'
 
 export interface ReloadIssue extends FieldIssue {
   file: string
@@ -52,9 +38,6 @@ export interface ProviderSources {
   /** Rules between providers that plugins register (one issuer per provider, say). */
   rules: readonly ProviderRule[]
 }
-
-const MIN_RETRY_MS = 1_000
-const MAX_RETRY_MS = 60_000
 
 /**
  * Holds the providers in force. Files are re-read on change; the new set is
@@ -204,7 +187,13 @@ export class ProviderRegistry {
       ;(old ? report.changed : report.added).push(definition.name)
       if (old && ((old.definition.enabled && !definition.enabled) || old.definition.issuer !== definition.issuer))
         report.revoked.push(definition.name)
-      next.set(definition.name, this.createEntry(definition, method, this.generation + 1))
+      next.set(
+        definition.name,
+        providerEntry(definition, method, this.generation + 1, {
+          logger: this.logger.child({ provider: definition.name }),
+          clock: this.clock,
+        }),
+      )
     }
     for (const name of previous.keys()) {
       if (!next.has(name)) {
@@ -281,57 +270,6 @@ export class ProviderRegistry {
     }
     // The definition already in force stays; a conflict with nothing in force refuses both (or the later one).
     return accepted.filter((d) => !refused.has(d) || this.entries.get(d.name)?.definition.source === d.source)
-  }
-
-  private createEntry(definition: ProviderDefinition, method: AuthMethod<unknown>, generation: number): ProviderEntry {
-    const io = { logger: this.logger.child({ provider: definition.name }), clock: this.clock }
-    let state: ProviderStatus = { state: 'pending' }
-    let pending: Promise<unknown> | undefined
-    let ready: { value: unknown } | undefined
-    let failures = 0
-    let retryAt = 0
-    const attempt = () => {
-      pending = method.initialize(definition, io).then(
-        (value) => {
-          ready = { value }
-          failures = 0
-          state = { state: 'ready' }
-          io.logger.info({ issuer: definition.issuer }, 'provider ready')
-          return value
-        },
-        (cause: unknown) => {
-          failures += 1
-          const delay = Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** (failures - 1))
-          retryAt = this.clock.now() + delay
-          const reason = cause instanceof Error ? cause.message : String(cause)
-          state = { state: 'unavailable', error: reason }
-          pending = undefined
-          io.logger.warn({ issuer: definition.issuer, retryInMs: delay, reason }, 'provider unavailable')
-          throw new OtpkiError('PROVIDER_UNAVAILABLE', `provider ${definition.name} is unavailable: ${reason}`, {
-            publicMessage: `${definition.displayName} is not available right now. Please try again in a moment.`,
-            cause,
-          })
-        },
-      )
-      pending.catch(() => undefined)
-      return pending
-    }
-    return {
-      definition,
-      method,
-      generation,
-      status: () => state,
-      context: async () => {
-        if (ready) return ready.value
-        if (pending) return pending
-        if (failures > 0 && this.clock.now() < retryAt) {
-          throw new OtpkiError('PROVIDER_UNAVAILABLE', `provider ${definition.name} is unavailable: ${state.error}`, {
-            publicMessage: `${definition.displayName} is not available right now. Please try again in a moment.`,
-          })
-        }
-        return attempt()
-      },
-    }
   }
 
   private async disposeEntry(entry: ProviderEntry): Promise<void> {
