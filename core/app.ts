@@ -313,7 +313,6 @@ function httpContext(
     signIn: container.resolve<SignInService>(TOKENS.SignInService),
     clock,
     requestAuthenticators: registrations.requestAuthenticators.map((build) => build(services)),
-    users: services.users,
     adminRoles: config.adminRoles,
     renderer: new Renderer(config.templatesDir),
     csrf: new Csrf(config.secret),
@@ -346,14 +345,6 @@ function registerServices(container: DependencyContainer, config: ResolvedConfig
   container.registerSingleton(TOKENS.SessionService, SessionService)
   container.registerSingleton(TOKENS.TransactionStore, TransactionStore)
   container.registerSingleton(TOKENS.SignInService, SignInService)
-}
-
-/** Runs `work` with the user directory over the configured database (the `otpki users` commands). */
-export async function withUserDirectory<T>(
-  options: AppOptions,
-  work: (users: UserDirectory) => Promise<T>,
-): Promise<T> {
-  return withServices(options, (services) => work(services.users))
 }
 
 /**

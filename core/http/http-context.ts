@@ -2,7 +2,6 @@ import type { H3Event } from 'h3'
 import { getCookie } from 'h3'
 import type { Clock } from '../clock.ts'
 import type { RequestAuthenticator } from '../contracts/request-authenticator.ts'
-import type { UserDirectory } from '../store/user-directory.ts'
 import type { ProviderRegistry } from '../config/provider-registry.ts'
 import { isOtpkiError, type OtpkiError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -29,7 +28,6 @@ export interface HttpContext {
   readonly clock: Clock
   /** Per-request authenticators (client certificates), in order. */
   readonly requestAuthenticators: readonly RequestAuthenticator[]
-  readonly users: UserDirectory
   /** Roles whose members may use the administration routes. */
   readonly adminRoles: readonly string[]
   readonly renderer: Renderer
@@ -102,7 +100,7 @@ export function guarded(
  * of a body nobody reads is never received (413 always); 429 and 503 say when
  * to come back.
  */
-export function errorHeaders(error: OtpkiError | undefined, withBody = true): Record<string, string> {
+function errorHeaders(error: OtpkiError | undefined, withBody = true): Record<string, string> {
   const headers: Record<string, string> = {}
   if (withBody || error?.code === 'BODY_TOO_LARGE') headers.connection = 'close'
   if (error?.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter)

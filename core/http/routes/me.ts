@@ -33,7 +33,7 @@ export function me(ctx: HttpContext): Handler {
     'me',
     (event) => {
       // The cache-hit path of a session: no promise, no other credential to look at.
-      if (!event.req.headers.has('authorization') && carried(ctx, event).length === 0) {
+      if (carried(ctx, event).length === 0) {
         const hit = ctx.sessions.peek(sessionCookie(ctx, event))
         if (hit) return answer(hit.principal, hit)
       }
