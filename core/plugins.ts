@@ -20,7 +20,7 @@ import type { RequestAuthenticatorFactory } from './contracts/request-authentica
 import type { UserSync } from './contracts/user-sync.ts'
 import { resolveOptions } from './config/fields.ts'
 import { importModule } from './config/module-loader.ts'
-import { OtpkiError } from './errors.ts'
+import { isOtpkiError, OtpkiError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
 /** Everything the plugins registered, committed only when every plugin registered cleanly. */
@@ -211,6 +211,10 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
     try {
       await plugin.register(context)
     } catch (cause) {
+      // A plugin refusing its own config section is a configuration error: name the file, not the plugin's code.
+      if (isOtpkiError(cause, 'CONFIG_INVALID')) {
+        throw new OtpkiError('CONFIG_INVALID', `${env.configLabel ?? '(defaults)'}: ${cause.message}`, { cause })
+      }
       throw new OtpkiError(
         'PLUGIN_INVALID',
         `plugin ${plugin.name}: register failed: ${cause instanceof Error ? cause.message : String(cause)}`,

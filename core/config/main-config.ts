@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import type { PluginSpec } from '../contracts/plugin.ts'
 import { OtpkiError } from '../errors.ts'
 import { durationToSeconds, type Duration } from './duration.ts'
+import { checkAddresses } from '../http/rate-limit.ts'
 import { forbiddenKeys, validateFields } from './fields.ts'
 import { mainConfigFields } from './main-schema.ts'
 import { loadConfigModule } from './module-loader.ts'
@@ -131,17 +132,21 @@ export async function loadMainConfig(
       callbackPerMinute: rateLimit.callbackPerMinute as number,
       failedAuthPerMinute: rateLimit.failedAuthPerMinute as number,
       maxPendingSignIns: rateLimit.maxPendingSignIns as number,
-      trustedProxies: checkedAddresses(rateLimit.trustedProxies as string[], 'rateLimit.trustedProxies', label),
+      trustedProxies: labelled(label, () =>
+        checkAddresses(rateLimit.trustedProxies as string[], 'rateLimit.trustedProxies'),
+      ),
     },
   }
 }
 
-function checkedAddresses(entries: string[], key: string, label: string): string[] {
-  for (const entry of entries) {
-    if (!/^[\d.]+(\/\d{1,2})?$|^[\da-f:]+(\/\d{1,3})?$/i.test(entry))
-      throw new OtpkiError('CONFIG_INVALID', `${label}: ${key}: ${entry} is not an address or CIDR`)
+/** Runs a check whose error then names the config file too. */
+function labelled<T>(label: string, check: () => T): T {
+  try {
+    return check()
+  } catch (error) {
+    if (error instanceof OtpkiError) throw new OtpkiError(error.code, `${label}: ${error.message}`, { cause: error })
+    throw error
   }
-  return entries
 }
 
 /** Keys whose value differs between two configurations (all need a restart). */

@@ -1,12 +1,35 @@
-import { BlockList, isIPv6 } from 'node:net'
+import { BlockList, isIP, isIPv6 } from 'node:net'
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.ts'
 import { OtpkiError } from '../errors.ts'
 
-/** Addresses or CIDRs (`10.0.0.0/8`, `::1`) as a list an address can be checked against. */
-export function addressList(entries: readonly string[]): (address: string | undefined) => boolean {
-  const list = new BlockList()
+/**
+ * Checks addresses or CIDRs from a configuration key (`10.0.0.0/8`, `::1`);
+ * throws CONFIG_INVALID naming the key and the first entry that is neither.
+ */
+export function checkAddresses(entries: readonly string[], key: string): readonly string[] {
   for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/')
+    const family = isIP(address ?? '')
+    const max = family === 6 ? 128 : 32
+    const prefixOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max)
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      throw new OtpkiError(
+        'CONFIG_INVALID',
+        `${key}: ${JSON.stringify(entry.slice(0, 64))} is not an IP address or CIDR`,
+      )
+    }
+  }
+  return entries
+}
+
+/** Addresses or CIDRs (`10.0.0.0/8`, `::1`) as a list an address can be checked against; `key` names them in errors. */
+export function addressList(
+  entries: readonly string[],
+  key = 'trustedProxies',
+): (address: string | undefined) => boolean {
+  const list = new BlockList()
+  for (const entry of checkAddresses(entries, key)) {
     const [address, bits] = entry.split('/')
     const type = isIPv6(address!) ? 'ipv6' : 'ipv4'
     if (bits !== undefined) list.addSubnet(address!, Number(bits), type)

@@ -15,6 +15,7 @@ import { defineEntity, p } from '@mikro-orm/core'
 import { Migration } from '@mikro-orm/migrations'
 import {
   addressList,
+  checkAddresses,
   definePlugin,
   field,
   isOtpkiError,
@@ -83,7 +84,7 @@ export function trustedHeaderAuthenticator(
   services: PluginServices,
 ): RequestAuthenticator {
   const header = config.header.toLowerCase()
-  const trusted = addressList(config.trustedProxies)
+  const trusted = addressList(config.trustedProxies, 'trustedHeader.trustedProxies')
   return {
     name: 'trusted-header',
     carries: ({ headers }) => headers.has(header),
@@ -132,6 +133,7 @@ export default definePlugin({
     const config = ctx.config as unknown as TrustedHeaderConfig
     ctx.entities([TrustedHeaderIdentity], TRUSTED_HEADER_MIGRATIONS)
     if (!config.enabled) return
+    checkAddresses(config.trustedProxies, 'trustedHeader.trustedProxies')
     ctx.addTrustedProxies(config.trustedProxies)
     ctx.registerRequestAuthenticator((services) => trustedHeaderAuthenticator(config, services))
   },

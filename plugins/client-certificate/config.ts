@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { field, OtpkiError, type InputOf } from '../../core/index.ts'
+import { checkAddresses, field, OtpkiError, type InputOf } from '../../core/index.ts'
 
 /** The main configuration's `clientCertificate` section, owned by this plugin. */
 export const clientCertificateFields = {
@@ -92,8 +92,6 @@ export interface ClientCertificateConfig {
   readonly clientCa: string | undefined
 }
 
-const ADDRESS = /^[\d.]+(\/\d{1,2})?$|^[\da-f:]+(\/\d{1,3})?$/i
-
 /**
  * The section as validated (defaults applied), resolved against `baseDir` and
  * checked as a whole: addresses, the listener's files, and that something
@@ -119,9 +117,7 @@ export function resolveClientCertificateConfig(raw: Record<string, unknown>, bas
     clientCa: path('clientCa'),
   }
   const invalid = (reason: string) => new OtpkiError('CONFIG_INVALID', `clientCertificate${reason}`)
-  for (const proxy of config.trustedProxies) {
-    if (!ADDRESS.test(proxy)) throw invalid(`.trustedProxies: ${proxy} is not an address or CIDR`)
-  }
+  checkAddresses(config.trustedProxies, 'clientCertificate.trustedProxies')
   if (config.listen && (!config.serverKey || !config.serverCert || !config.clientCa)) {
     throw invalid(': listen needs serverKey, serverCert and clientCa')
   }

@@ -233,6 +233,20 @@ describe('main configuration', () => {
     await writeFile(file, 'export default { clientCertificate: { enabeld: true } }\n')
     const nested = await composeApp({ configFile: file, env: {} }).catch((e: unknown) => e)
     expect(isOtpkiError(nested) && nested.message).toContain(`${file}: clientCertificate.enabeld: is not a known key`)
+    // A value a plugin's section refuses names the file and key too, never the plugin's code.
+    for (const [section, key] of [
+      [
+        'clientCertificate: { enabled: true, trustedProxies: ["10.0.0.0/33"], ingressVerifies: true }',
+        'clientCertificate.trustedProxies',
+      ],
+      ['rateLimit: { trustedProxies: ["999.1.1.1"] }', 'rateLimit.trustedProxies'],
+    ]) {
+      await writeFile(file, `export default { ${section} }\n`)
+      const bad = await composeApp({ configFile: file, env: {} }).catch((e: unknown) => e)
+      expect(isOtpkiError(bad, 'CONFIG_INVALID') && bad.message, key).toMatch(
+        new RegExp(`^${file}: ${key}: ".*" is not an IP address or CIDR$`),
+      )
+    }
     await writeFile(file, 'export default {}\n')
     const bad = await loadMainConfig(file, { env: { OTPKI_PORT: 'eighty' } }).catch((e: unknown) => e)
     expect(isOtpkiError(bad) && bad.message).toBe(`${file}: port: must be a whole number`)
