@@ -3,7 +3,7 @@ import type { H3Event } from 'h3'
 import type { RequestAuthenticator, RequestInfo } from '../contracts/request-authenticator.ts'
 import { statusOf } from './error-table.ts'
 import { rateLimited } from './rate-limit.ts'
-import type { ActiveSession, Principal } from '../sessions/session-service.ts'
+import { principalOf, type ActiveSession, type Principal } from '../sessions/session-service.ts'
 import { nodeRequest } from './client-address.ts'
 import { sessionCookie, type HttpContext } from './http-context.ts'
 
@@ -62,24 +62,7 @@ async function byRequestAuthenticators(
   const info = requestInfo(event)
   for (const authenticator of carriers) {
     const found = await authenticator.authenticate(info)
-    if (found) {
-      const u = found.user
-      return {
-        principal: {
-          user: {
-            id: u.id,
-            username: u.username,
-            firstName: u.firstName ?? null,
-            lastName: u.lastName ?? null,
-            email: u.email ?? null,
-            roles: u.roles,
-          },
-          method: found.method,
-          provider: found.provider ?? null,
-        },
-        session: undefined,
-      }
-    }
+    if (found) return { principal: principalOf(found.user, found.method, found.provider ?? null), session: undefined }
   }
   return undefined
 }

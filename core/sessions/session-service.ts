@@ -25,6 +25,27 @@ export interface Principal {
   readonly provider: string | null
 }
 
+/** The principal of a user (a stored row or a StoredUser), signed in by `method` through `provider`. */
+export function principalOf(
+  user: {
+    id: number
+    username: string
+    firstName?: string | null | undefined
+    lastName?: string | null | undefined
+    email?: string | null | undefined
+    roles: readonly string[]
+  },
+  method: string,
+  provider: string | null,
+): Principal {
+  const { id, username, firstName, lastName, email, roles } = user
+  return {
+    user: { id, username, firstName: firstName ?? null, lastName: lastName ?? null, email: email ?? null, roles },
+    method,
+    provider,
+  }
+}
+
 export interface ActiveSession {
   readonly idHash: string
   readonly principal: Principal
@@ -285,18 +306,11 @@ export class SessionService {
     }
     const user = row.user as User
     const links = await em.find(UserRoleSchema, { user: user.id }, { populate: ['role'] })
-    const principal: Principal = {
-      user: {
-        id: user.id,
-        username: user.username,
-        firstName: user.firstName ?? null,
-        lastName: user.lastName ?? null,
-        email: user.email ?? null,
-        roles: links.map((l) => l.role.name).sort(),
-      },
-      method: row.method,
-      provider: row.provider ?? null,
-    }
+    const principal = principalOf(
+      { ...user, roles: links.map((l) => l.role.name).sort() },
+      row.method,
+      row.provider ?? null,
+    )
     const entry: CachedSession = {
       idHash,
       issuer: row.issuer ?? null,
