@@ -354,8 +354,9 @@ function registerServices(container: DependencyContainer, config: ResolvedConfig
 export async function withServices<T>(
   options: AppOptions,
   work: (services: PluginServices, app: ComposedApp) => Promise<T>,
+  composed?: ComposedApp,
 ): Promise<T> {
-  const app = await composeApp({ ...options, watch: false })
+  const app = composed ?? (await composeApp({ ...options, watch: false }))
   const opened = await openServices(app)
   try {
     return await work(opened.services, app)

@@ -252,7 +252,12 @@ const users = program.command('users').description('users, and the credentials p
 type CommandOptions = { config?: string }
 async function withPluginServices(opts: CommandOptions, work: Parameters<typeof withServices>[1]): Promise<void> {
   try {
-    await withServices({ ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } }, work)
+    // The plugins were composed once already to learn their commands: reuse that.
+    await withServices(
+      { ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } },
+      work,
+      composedForCommands,
+    )
   } catch (error) {
     fail(error)
   }
@@ -350,17 +355,16 @@ function printTable(
 
 // Commands plugins add are known once the plugins are: compose them, except for commands core alone answers.
 const CORE_COMMANDS = new Set(['start', 'dev', 'check', 'providers', 'explain', 'schema'])
+let composedForCommands: ComposedApp | undefined
 if (!CORE_COMMANDS.has(process.argv[2] ?? '')) {
   const at = process.argv.findIndex((a) => a === '-c' || a === '--config')
   const configFile = at > 0 ? process.argv[at + 1] : undefined
-  const composed = await composeApp({
+  // A configuration that does not compose is reported by the command itself, which composes again.
+  composedForCommands = await composeApp({
     ...(configFile ? { configFile } : {}),
     watch: false,
     overrides: { logLevel: 'silent' },
   }).catch(() => undefined)
-  if (composed) {
-    addPluginCommands(composed.registrations.commands)
-    await composed.registry.close()
-  }
+  if (composedForCommands) addPluginCommands(composedForCommands.registrations.commands)
 }
 await program.parseAsync(process.argv)
