@@ -5,7 +5,7 @@ import { hashId } from '../../core/sessions/ids.ts'
 import { TokenVault } from '../../core/sessions/token-vault.ts'
 import { TestCa, type Issued } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../support/browser.ts'
-import { closeAfterEach, me, signIn, startHarness, type Harness } from '../support/harness.ts'
+import { closeAfterEach, forwardedCertificates, me, signIn, startHarness, type Harness } from '../support/harness.ts'
 import { JoseProvider } from '../support/jose-provider.ts'
 
 const rows = (h: Harness, sql: string) => h.app.orm.em.fork().getConnection().execute(sql)
@@ -29,13 +29,7 @@ describe('forwarded certificate headers, strictly parsed, at the running server'
     const h = track(
       await startHarness({
         overrides: {
-          clientCertificate: {
-            enabled: true,
-            format: 'envoy',
-            trustedProxies: ['127.0.0.1', '::1'],
-            ingressVerifies: true,
-            createUnknownUsers: true,
-          },
+          clientCertificate: forwardedCertificates({ format: 'envoy' }),
         },
       }),
     )

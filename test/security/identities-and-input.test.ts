@@ -5,7 +5,16 @@ import { normalizeUsername } from '../../core/identity/username.ts'
 import type { MappedIdentity } from '../../core/index.ts'
 import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../support/browser.ts'
-import { CLIENT, closeAfterEach, freePort, me, signIn, startHarness, type Harness } from '../support/harness.ts'
+import {
+  CLIENT,
+  closeAfterEach,
+  forwardedCertificates,
+  freePort,
+  me,
+  signIn,
+  startHarness,
+  type Harness,
+} from '../support/harness.ts'
 import { JoseProvider } from '../support/jose-provider.ts'
 
 const usernames = async (h: Harness) =>
@@ -159,13 +168,7 @@ describe('a certificate names its user by exactly one CN', () => {
     const h = track(
       await startHarness({
         overrides: {
-          clientCertificate: {
-            enabled: true,
-            format: 'nginx',
-            trustedProxies: ['127.0.0.1', '::1'],
-            ingressVerifies: true,
-            createUnknownUsers: true,
-          },
+          clientCertificate: forwardedCertificates(),
         },
       }),
     )

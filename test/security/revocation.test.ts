@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { TestCa, type Issued } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../support/browser.ts'
-import { closeAfterEach, me, signIn, startHarness, type Harness } from '../support/harness.ts'
+import { closeAfterEach, forwardedCertificates, me, signIn, startHarness, type Harness } from '../support/harness.ts'
 import { JoseProvider } from '../support/jose-provider.ts'
 
 const sessionsOf = async (h: Harness, provider: string) =>
@@ -33,13 +33,7 @@ describe('revocation of a provider takes effect at once', () => {
       await startHarness({
         providers: ({ providerJson }) => ({ 'dev.json': providerJson(), 'jose.json': file() }),
         overrides: {
-          clientCertificate: {
-            enabled: true,
-            format: 'nginx',
-            trustedProxies: ['127.0.0.1', '::1'],
-            ingressVerifies: true,
-            createUnknownUsers: true,
-          },
+          clientCertificate: forwardedCertificates(),
         },
       }),
     )

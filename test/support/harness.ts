@@ -94,6 +94,21 @@ export interface HarnessOptions {
   overrides?: Record<string, unknown>
 }
 
+/**
+ * A `clientCertificate` section for certificates forwarded by an ingress on
+ * loopback that verifies them itself (nginx format, users created from CNs).
+ */
+export function forwardedCertificates(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    enabled: true,
+    format: 'nginx',
+    trustedProxies: ['127.0.0.1', '::1'],
+    ingressVerifies: true,
+    createUnknownUsers: true,
+    ...overrides,
+  }
+}
+
 /** The test client. The secret is long enough for HS512 client assertions (64 bytes). */
 export const CLIENT = {
   clientId: 'otpki-test',
