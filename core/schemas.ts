@@ -1,7 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { builtinConfigSections, builtinExtensions } from './app.ts'
-import { toJsonSchema, type Fields } from './config/fields.ts'
+import { jsonProperties, toJsonSchema, type Fields } from './config/fields.ts'
 import { mainConfigFields } from './config/main-schema.ts'
 import { providerFields } from './config/provider-schema.ts'
 
@@ -45,15 +45,11 @@ function entrySchema(
 ): object {
   return {
     oneOf: extensions.map((extension) => {
-      const options = toJsonSchema(extension.optionsSchema ?? {}, { $id: '', title: '', description: '' }) as {
-        properties: Record<string, unknown>
-        required: string[]
-      }
-      const { $schema: _schema, ...properties } = options.properties
+      const { properties, required } = jsonProperties(extension.optionsSchema ?? {})
       return {
         type: 'object',
         additionalProperties: false,
-        required: ['type', ...options.required],
+        required: ['type', ...required],
         properties: {
           type: { const: extension.name },
           ...(withSyncMode ? { syncMode: { type: 'string', enum: ['force', 'import', 'legacy'] } } : {}),

@@ -403,17 +403,18 @@ function jsonType(f: Field<unknown>): object {
     case 'any-array':
       return { type: 'array' }
     case 'object': {
-      const nested = toJsonSchema(f.fields!, { $id: '', title: '', description: '' }) as {
-        properties: Record<string, unknown>
-        required: string[]
-      }
-      const { $schema: _s, ...properties } = nested.properties
-      return {
-        type: 'object',
-        additionalProperties: false,
-        properties,
-        ...(nested.required.length ? { required: nested.required } : {}),
-      }
+      const { properties, required } = jsonProperties(f.fields!)
+      return { type: 'object', additionalProperties: false, properties, ...(required.length ? { required } : {}) }
     }
   }
+}
+
+/** The JSON Schema properties of a set of fields, and which are required (for schemas nested in another). */
+export function jsonProperties(fields: Fields): { properties: Record<string, unknown>; required: string[] } {
+  const nested = toJsonSchema(fields, { $id: '', title: '', description: '' }) as {
+    properties: Record<string, unknown>
+    required: string[]
+  }
+  const { $schema: _schema, ...properties } = nested.properties
+  return { properties, required: nested.required }
 }
