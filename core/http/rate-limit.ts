@@ -84,7 +84,7 @@ export class RateLimiter {
       bucket.tokens -= 1
       return undefined
     }
-    return this.wait(bucket)
+    return this.wait(bucket.tokens)
   }
 
   /** Seconds `address` must wait before its next request, without spending one; undefined when it may go on. */
@@ -92,9 +92,8 @@ export class RateLimiter {
     if (!this.active) return undefined
     const bucket = this.buckets.get(address)
     if (!bucket) return undefined
-    const now = this.clock.now()
-    const tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.perMs)
-    return tokens >= 1 ? undefined : Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000))
+    const tokens = this.tokensAt(bucket, this.clock.now())
+    return tokens >= 1 ? undefined : this.wait(tokens)
   }
 
   /** Like {@link take}, throwing `RATE_LIMITED` (429 with Retry-After) when `address` has no request left. */
@@ -110,14 +109,20 @@ export class RateLimiter {
       bucket = { tokens: this.perMinute, at: now }
       this.buckets.set(address, bucket)
     } else {
-      bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.perMs)
+      bucket.tokens = this.tokensAt(bucket, now)
       bucket.at = now
     }
     return bucket
   }
 
-  private wait(bucket: Bucket): number {
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000))
+  /** What a bucket holds at `now`: refilled at the limit's rate, never past a minute's worth. */
+  private tokensAt(bucket: Bucket, now: number): number {
+    return Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.perMs)
+  }
+
+  /** Seconds until one request is in the bucket again. */
+  private wait(tokens: number): number {
+    return Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000))
   }
 }
 
