@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../core/clock.ts'
 import { TestBrowser } from '../support/browser.ts'
-import { closeAfterEach, signIn, startHarness, type Harness } from '../support/harness.ts'
+import { closeAfterEach, forwardedCertificates, signIn, startHarness, type Harness } from '../support/harness.ts'
 
 const rows = async (h: Harness, table: string) =>
   ((await h.app.orm.em.fork().getConnection().execute(`select count(*) as n from ${table}`)) as { n: number }[])[0]!.n
@@ -166,5 +166,19 @@ describe('unauthenticated callers cannot exhaust memory, disk or the database', 
     expect(bearer).toEqual([401, 401, 401, 401, 401, 429, 429])
     // Session requests are not credential attempts: they go on.
     expect((await fetch(`${h.url}/auth/me`)).status).toBe(401)
+  })
+
+  it('refused client certificates spend the same per-address budget', async () => {
+    const h = track(
+      await startHarness({
+        overrides: { clientCertificate: forwardedCertificates(), rateLimit: { failedAuthPerMinute: 2 } },
+      }),
+    )
+    const statuses = []
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${h.url}/auth/me`, { headers: { 'ssl-client-cert': `not-a-certificate-${i}` } })
+      statuses.push(res.status)
+    }
+    expect(statuses).toEqual([401, 401, 429, 429])
   })
 })
