@@ -8,7 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^otpki\/testing$/, replacement: source('./testing/index.ts') },
-      { find: /^otpki$/, replacement: source('./core/index.ts') },
+      { find: /^otpki$/, replacement: source('./index.ts') },
     ],
   },
   test: {

@@ -15,8 +15,9 @@ import devProviderPlugin from '../plugins/dev-provider/index.ts'
 import clientCertificatePlugin from '../plugins/client-certificate/index.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { changedKeys, findConfigFile, loadMainConfig, type ResolvedConfig } from './config/main-config.ts'
-import { isLoopbackUrl } from './config/provider-loader.ts'
+import { isLoopbackUrl, strategyTable } from './config/provider-loader.ts'
 import { ProviderRegistry, type ProviderSources, type ReloadReport } from './config/provider-registry.ts'
+import type { AuthMethod } from './contracts/auth-method.ts'
 import type { ClaimMapper } from './contracts/claim-mapper.ts'
 import type { FlowStep } from './contracts/flow-step.ts'
 import type { AdminAccessCheck, PluginDefinition, PluginServices, PluginSpec } from './contracts/plugin.ts'
@@ -62,8 +63,12 @@ export function builtinConfigSections(): Fields {
   return sections
 }
 
-/** The claim mappers and flow steps the built-in plugins register, with their option schemas (for the published JSON Schema). */
-export async function builtinExtensions(): Promise<{ mappers: ClaimMapper[]; flowSteps: FlowStep[] }> {
+/** The auth methods, claim mappers and flow steps the built-in plugins register, with their option schemas (for the published JSON Schema). */
+export async function builtinExtensions(): Promise<{
+  authMethods: AuthMethod<unknown>[]
+  mappers: ClaimMapper[]
+  flowSteps: FlowStep[]
+}> {
   const registrations = await registerPlugins(BUILTIN_PLUGINS, {
     baseDir: process.cwd(),
     dataDir: undefined,
@@ -72,6 +77,7 @@ export async function builtinExtensions(): Promise<{ mappers: ClaimMapper[]; flo
     publicUrl: 'http://localhost',
   })
   return {
+    authMethods: registrations.authMethods,
     mappers: registrations.claimMappers.filter((m) => m.name !== DEFAULT_MAPPER),
     flowSteps: registrations.flowSteps,
   }
@@ -158,6 +164,7 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
       publicUrl: config.publicUrl,
       sessionMaxInactive: config.sessionMaxInactive,
       sessionMaxLength: config.sessionMaxLength,
+      strategies: strategyTable(registrations.authMethods),
       extensions: {
         // The default mapping always runs first; it is not a type to list in mappers.
         mappers: new Map(registrations.claimMappers.filter((m) => m.name !== DEFAULT_MAPPER).map((m) => [m.name, m])),

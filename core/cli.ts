@@ -139,12 +139,10 @@ program
   .option('--json', 'print JSON')
   .action(async (opts: { config?: string; dev?: boolean; json?: boolean }) => {
     const { app, report } = await loadProviders(opts)
-    const rows = app.registry.list().map(({ definition: p }) => ({
+    const rows = app.registry.list().map(({ definition: p, method }) => ({
       name: p.name,
-      clientId: p.clientId,
-      issuer: p.issuer,
-      discovery: p.discovery ? (Object.keys(p.endpoints).length > 0 ? 'auto+overrides' : 'auto') : 'manual',
-      redirectUrl: p.redirectUrl,
+      // The strategy's own columns (an OIDC provider: client ID, issuer, discovery, redirect URL).
+      ...(method.describe?.(p.options) ?? { strategy: p.strategy, issuer: p.issuer }),
       createUnknownUsers: p.createUnknownUsers,
       createUnknownRoles: p.createUnknownRoles,
       enabled: p.enabled,
@@ -320,20 +318,22 @@ program
     } else console.log((await jsonSchemas()).provider)
   })
 
-const PROVIDER_COLUMNS: [string, string][] = [
-  ['NAME', 'name'],
-  ['CLIENT ID', 'clientId'],
-  ['ISSUER', 'issuer'],
-  ['DISCOVERY', 'discovery'],
-  ['REDIRECT URL', 'redirectUrl'],
-  ['CREATE USERS', 'createUnknownUsers'],
-  ['CREATE ROLES', 'createUnknownRoles'],
-  ['ENABLED', 'enabled'],
-]
+/** Column headers of the providers list; other keys a strategy describes get theirs from their name. */
+const COLUMN_HEADERS: Record<string, string> = {
+  clientId: 'CLIENT ID',
+  createUnknownUsers: 'CREATE USERS',
+  createUnknownRoles: 'CREATE ROLES',
+}
+
+/** Every key the rows hold, in first-seen order, with its header (`redirectUrl`: REDIRECT URL). */
+function columnsOf(rows: Record<string, unknown>[]): [string, string][] {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))]
+  return keys.map((k) => [COLUMN_HEADERS[k] ?? k.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase(), k])
+}
 
 function printTable(
   rows: Record<string, unknown>[],
-  columns: [string, string][] = PROVIDER_COLUMNS,
+  columns: [string, string][] = columnsOf(rows),
   empty = 'no identity providers',
 ): void {
   if (rows.length === 0) {
@@ -342,7 +342,7 @@ function printTable(
   }
   const headers = columns.map(([h]) => h)
   const keys = columns.map(([, k]) => k)
-  const cells = rows.map((r) => keys.map((k) => String(r[k])))
+  const cells = rows.map((r) => keys.map((k) => (r[k] === undefined ? '-' : String(r[k]))))
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
   const line = (values: string[]) =>
     values

@@ -8,7 +8,15 @@
  * @module
  */
 export { defineConfig, type MainConfigInput } from './config/main-schema.ts'
-export { defineProvider, type ProviderInput } from './config/provider-schema.ts'
+export {
+  defineProvider,
+  envelopeFields,
+  type EnvelopeInput,
+  type ProviderInput,
+  type ProviderStrategies,
+} from './config/provider-schema.ts'
+export { durationToSeconds } from './config/duration.ts'
+export { isLoopbackUrl } from './config/provider-loader.ts'
 export type { Duration } from './config/duration.ts'
 export type { SecretRef } from './config/secrets.ts'
 export {
@@ -30,6 +38,8 @@ export type {
   AuthMethod,
   AuthMethodIO,
   AuthResult,
+  OptionsContext,
+  ResolvedOptions,
   CallbackRequest,
   FinishResult,
   PendingSignIn,
@@ -41,15 +51,13 @@ export type {
 export type { ClaimMapper, ClaimMapperInput, MappedIdentity, SyncMode } from './contracts/claim-mapper.ts'
 export type { FlowDecision, FlowStep, FlowStepInput } from './contracts/flow-step.ts'
 export { claimStrings, parseClaimPath, readClaim, type ClaimPath } from './claims/claim-path.ts'
-export { field, type Field, type Fields, type InputOf } from './config/fields.ts'
+export { field, type Field, type FieldIssue, type Fields, type InputOf, type OutputOf } from './config/fields.ts'
 export type { StoredUser, UserFields, UserStore, UserSync, UserSyncRefusal } from './contracts/user-sync.ts'
 export type {
   ClaimNames,
   Claims,
-  ClientAuthentication,
   ExtensionEntry,
   ProviderDefinition,
-  ProviderEndpoints,
 } from './contracts/provider.ts'
 export type { Clock } from './clock.ts'
 export type { Logger } from './logger.ts'

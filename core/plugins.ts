@@ -19,6 +19,7 @@ import type { FlowStep } from './contracts/flow-step.ts'
 import type { RequestAuthenticatorFactory } from './contracts/request-authenticator.ts'
 import type { UserSync } from './contracts/user-sync.ts'
 import { resolveOptions } from './config/fields.ts'
+import { envelopeFields } from './config/provider-schema.ts'
 import { importModule } from './config/module-loader.ts'
 import { isOtpkiError, OtpkiError } from './errors.ts'
 import type { Logger } from './logger.ts'
@@ -221,14 +222,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
         { cause },
       )
     }
-    for (const m of staged.authMethods) {
-      if (all.authMethods.some((x) => x.strategy === m.strategy)) {
-        throw new OtpkiError(
-          'PLUGIN_INVALID',
-          `plugin ${plugin.name}: an auth method for strategy ${m.strategy} is already registered`,
-        )
-      }
-    }
+    for (const m of staged.authMethods) checkAuthMethod(plugin.name, m, [...all.authMethods, ...staged.authMethods])
     for (const [kind, list, known] of [
       ['claim mapper', staged.claimMappers, all.claimMappers],
       ['flow step', staged.flowSteps, all.flowSteps],
@@ -269,4 +263,18 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
   }
   if (!all.userSync) throw new OtpkiError('PLUGIN_INVALID', 'no user sync is registered')
   return all
+}
+
+/** A strategy's name is unique, its keys are not the envelope's, and one strategy at most is the default. */
+function checkAuthMethod(plugin: string, m: AuthMethod<unknown>, registered: readonly AuthMethod<unknown>[]): void {
+  const refuse = (reason: string) => {
+    throw new OtpkiError('PLUGIN_INVALID', `plugin ${plugin}: auth method ${m.strategy}: ${reason}`)
+  }
+  if (typeof m.strategy !== 'string' || !new RegExp(envelopeFields.strategy.pattern!).test(m.strategy))
+    refuse(`its strategy must match ${envelopeFields.strategy.pattern}`)
+  if (registered.filter((x) => x.strategy === m.strategy).length > 1) refuse('this strategy is already registered')
+  if (m.isDefault && registered.filter((x) => x.isDefault).length > 1)
+    refuse(`another strategy is already the default (${registered.find((x) => x.isDefault && x !== m)?.strategy})`)
+  const shared = Object.keys(m.optionsSchema ?? {}).filter((key) => Object.hasOwn(envelopeFields, key))
+  if (shared.length > 0) refuse(`its options must not reuse the envelope's keys (${shared.join(', ')})`)
 }

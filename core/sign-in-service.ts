@@ -180,7 +180,7 @@ export class SignInService {
       issuer: identity.issuer,
       subject: identity.subject,
       sid: result.sid,
-      tokens: provider.storeTokens ? result.tokens : undefined,
+      tokens: result.tokens,
     })
     this.logger.info({ provider: provider.name, user: user.username, subject: identity.subject }, 'signed in')
     return { user, sessionId: session.id, expiresAt: session.expiresAt }

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FlowStep, RequestAuthenticator, RequestInfo, UserSync } from '../core/index.ts'
-import { isOtpkiError } from '../core/index.ts'
+import type {
+  AuthMethod,
+  CallbackRequest,
+  FlowStep,
+  ProviderDefinition,
+  RequestAuthenticator,
+  RequestInfo,
+  UserSync,
+} from '../core/index.ts'
+import { envelopeFields, isOtpkiError } from '../core/index.ts'
+import { systemClock } from '../core/clock.ts'
+import { strategyTable, validateProvider } from '../core/config/provider-loader.ts'
+import { createLogger } from '../core/logger.ts'
 import { ERROR_TABLE } from '../core/http/error-table.ts'
 import { OrmUserStore } from '../core/store/user-store.ts'
 import { testServices, type TestServices } from './services.ts'
@@ -151,6 +162,111 @@ export function flowStepContract(
       if (first.action === 'deny') expect(first.message).toEqual(expect.any(String))
       expect(await step.run(input, options)).toEqual(first)
       expect(input).toEqual(sample.input)
+    })
+  })
+}
+
+/**
+ * The contract every interactive auth method passes (the built-in OIDC one
+ * runs it too): a valid strategy name whose option keys are not the
+ * envelope's; a provider file of the strategy validates, strictly (an unknown
+ * key is refused by name); `start` then `finish` sign a user in, with claims
+ * that carry a subject; a callback is finished once, only with the sign-in it
+ * belongs to, and a malformed one is refused with an error code (never a crash).
+ */
+export function authMethodContract<C, O>(
+  name: string,
+  setup: {
+    method: AuthMethod<C, O>
+    /** The strategy's keys of a provider file that signs in (called once, after `before` if any). */
+    options: () => Record<string, unknown>
+    /** Starts what the method talks to (a test provider, say). */
+    before?: () => Promise<void>
+    after?: () => Promise<void>
+    /** What the browser and the provider do: from the URL `start` gave to the callback request. */
+    complete: (url: URL) => Promise<CallbackRequest>
+    /** The public URL the provider is configured under. */
+    publicUrl?: string
+  },
+): void {
+  describe(`auth method contract: ${name}`, () => {
+    const { method } = setup
+    const io = { logger: createLogger('silent'), clock: systemClock }
+    let provider: ProviderDefinition<O>
+    let context: C
+    const load = (extra: Record<string, unknown> = {}) =>
+      validateProvider({ strategy: method.strategy, ...setup.options(), ...extra }, `/test/${name}.json`, {
+        publicUrl: setup.publicUrl ?? 'https://otpki.example.test',
+        sessionMaxInactive: 1800,
+        sessionMaxLength: 36000,
+        strategies: strategyTable([method as AuthMethod<unknown>]),
+      })
+    beforeAll(async () => {
+      await setup.before?.()
+      const result = load()
+      if (!result.ok) throw new Error(result.issues.map((i) => `${i.key}: ${i.reason}`).join('; '))
+      provider = result.provider as ProviderDefinition<O>
+      context = await method.initialize(provider, io)
+    })
+    afterAll(async () => {
+      if (context !== undefined) await method.dispose?.(context)
+      await setup.after?.()
+    })
+    const signIn = async () => {
+      const started = await method.start!(context, provider)
+      return { pending: { data: started.data, prompt: undefined }, request: await setup.complete(started.url) }
+    }
+    const refusal = async (run: () => Promise<unknown>) => {
+      const outcome = await run().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      )
+      if ('value' in outcome) {
+        // A silent sign-in may end in an error code for returnTo; anything else is a sign-in.
+        expect(outcome.value, 'must be refused').toHaveProperty('silentError')
+        return
+      }
+      expect(isOtpkiError(outcome.error), String(outcome.error)).toBe(true)
+    }
+
+    it('names a strategy and owns keys of its own', () => {
+      expect(method.strategy).toMatch(new RegExp(envelopeFields.strategy.pattern!))
+      for (const key of Object.keys(method.optionsSchema)) expect(Object.hasOwn(envelopeFields, key), key).toBe(false)
+      expect(typeof method.start).toBe('function')
+      expect(typeof method.finish).toBe('function')
+    })
+    it('validates its provider files strictly, with the envelope', () => {
+      expect(provider.strategy).toBe(method.strategy)
+      expect(provider.issuer).toEqual(expect.any(String))
+      expect(provider.issuer).not.toBe('')
+      const unknown = load({ notAnOptionOfThisStrategy: true })
+      expect(unknown.ok).toBe(false)
+      if (!unknown.ok) expect(unknown.issues.map((i) => i.key)).toContain('notAnOptionOfThisStrategy')
+    })
+    it('signs a user in: start, then finish with what start kept', async () => {
+      const { pending, request } = await signIn()
+      const finished = await method.finish!(context, provider, request, pending)
+      expect('result' in finished).toBe(true)
+      if ('result' in finished) expect(finished.result.claims.sub).toEqual(expect.any(String))
+    })
+    it('finishes a callback once', async () => {
+      const { pending, request } = await signIn()
+      await method.finish!(context, provider, request, pending)
+      await refusal(() => method.finish!(context, provider, request, pending))
+    })
+    it('finishes a callback only with the sign-in it belongs to', async () => {
+      const first = await signIn()
+      const second = await signIn()
+      await refusal(() => method.finish!(context, provider, first.request, second.pending))
+    })
+    it('refuses a malformed callback with an error code', async () => {
+      const { pending } = await signIn()
+      await refusal(() =>
+        method.finish!(context, provider, { query: new URLSearchParams('x=%00'), form: undefined }, pending),
+      )
+      await refusal(() =>
+        method.finish!(context, provider, { query: new URLSearchParams(), form: new URLSearchParams('a=1') }, pending),
+      )
     })
   })
 }

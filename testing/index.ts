@@ -14,33 +14,50 @@
 import { describe, expect, it } from 'vitest'
 import { runChain, type ChainLink } from '../core/claims/chain.ts'
 import { resolveOptions } from '../core/config/fields.ts'
-import { validateProvider } from '../core/config/provider-loader.ts'
+import { strategyTable, validateProvider } from '../core/config/provider-loader.ts'
 import type {
   ClaimMapper,
   Claims,
   FlowDecision,
   FlowStep,
   MappedIdentity,
+  AuthMethod,
+  EnvelopeInput,
   ProviderDefinition,
-  ProviderInput,
   StoredUser,
 } from '../core/index.ts'
-import { isOtpkiError } from '../core/index.ts'
+import { field, isOtpkiError } from '../core/index.ts'
 import { defaultMapping } from '../plugins/claims/default-mapping.ts'
 
 export const TEST_ISSUER = 'https://idp.example.test'
 
-/** A provider definition as a provider file would give it (defaults applied); override any key. */
-export function testProvider(input: Partial<ProviderInput> = {}): ProviderDefinition {
-  const result = validateProvider(
-    { issuer: TEST_ISSUER, clientId: 'otpki', clientSecret: 'test', ...input },
-    '/test/provider.json',
-    {
-      publicUrl: 'https://otpki.example.test',
-      sessionMaxInactive: 1800,
-      sessionMaxLength: 36000,
-    },
-  )
+const testStrategyFields = { issuer: field.url({ doc: 'The issuer of the test identities.', default: TEST_ISSUER }) }
+
+/**
+ * The strategy of {@link testProvider}: it signs no one in; it only gives a
+ * provider envelope to run mappers, flow steps and user sync against.
+ */
+const testStrategy: AuthMethod<undefined, { issuer: string }, typeof testStrategyFields> = {
+  strategy: 'test',
+  optionsSchema: testStrategyFields,
+  issuerOf: (options) => options.issuer,
+  initialize: async () => undefined,
+}
+
+/**
+ * A provider as a provider file would give it (the envelope with its
+ * defaults applied, issuer {@link TEST_ISSUER}); override any envelope key,
+ * or `issuer`.
+ */
+export function testProvider(
+  input: Partial<Omit<EnvelopeInput, 'strategy'>> & { issuer?: string } = {},
+): ProviderDefinition {
+  const result = validateProvider({ strategy: 'test', ...input }, '/test/provider.json', {
+    publicUrl: 'https://otpki.example.test',
+    sessionMaxInactive: 1800,
+    sessionMaxLength: 36000,
+    strategies: strategyTable([testStrategy]),
+  })
   if (!result.ok) throw new Error(`testProvider: ${result.issues.map((i) => `${i.key}: ${i.reason}`).join('; ')}`)
   return result.provider
 }
@@ -176,5 +193,11 @@ export function claimMapperContract(
   })
 }
 
-export { flowStepContract, requestAuthenticatorContract, testRequest, userSyncContract } from './contracts.ts'
+export {
+  authMethodContract,
+  flowStepContract,
+  requestAuthenticatorContract,
+  testRequest,
+  userSyncContract,
+} from './contracts.ts'
 export { testServices, type TestServices } from './services.ts'

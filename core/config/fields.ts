@@ -7,7 +7,7 @@ import { isSecretRef, type SecretRef } from './secrets.ts'
  * JSON Schema (editors) and the TypeScript input types are all derived from
  * these definitions, so the three cannot drift apart.
  */
-export interface Field<T, R extends boolean = boolean> {
+export interface Field<T, R extends boolean = boolean, D extends boolean = boolean> {
   readonly kind: FieldKind
   readonly doc: string
   readonly required: R
@@ -22,8 +22,9 @@ export interface Field<T, R extends boolean = boolean> {
   readonly defaultText?: string
   /** Nested keys of an `object` field. */
   readonly fields?: Fields
-  /** Type marker only. */
+  /** Type markers only. */
   readonly __type?: T
+  readonly __hasDefault?: D
 }
 
 export type FieldKind =
@@ -39,36 +40,46 @@ export type FieldKind =
   | 'object'
 
 type Options<T> = { doc: string; env?: string; default?: T; defaultText?: string }
+/** Whether the options give a default (the output then always has a value). */
+type HasDefault<O> = O extends { default: unknown } ? true : false
 
 export const field = {
-  string: <R extends boolean = false>(o: Options<string> & { required?: R; pattern?: string; max?: number }) =>
-    make<string, R>('string', o),
-  url: <R extends boolean = false>(o: Options<string> & { required?: R }) => make<string, R>('url', o),
-  int: (o: Options<number> & { min?: number; max?: number }) => make<number, false>('int', o),
-  boolean: (o: Options<boolean>) => make<boolean, false>('boolean', o),
-  duration: (o: Options<Duration>) => make<Duration, false>('duration', o),
-  secret: <R extends boolean = false>(o: Options<SecretRef> & { required?: R }) => make<SecretRef, R>('secret', o),
-  enum: <const V extends string>(values: readonly V[], o: Options<V>) => make<V, false>('enum', { ...o, values }),
-  stringArray: (o: Options<string[]>) => make<string[], false>('string-array', o),
-  anyArray: <T>(o: Options<T[]>) => make<T[], false>('any-array', o),
+  string: <const O extends Options<string> & { required?: boolean; pattern?: string; max?: number }>(o: O) =>
+    make<string, O['required'] extends true ? true : false, HasDefault<O>>('string', o),
+  url: <const O extends Options<string> & { required?: boolean }>(o: O) =>
+    make<string, O['required'] extends true ? true : false, HasDefault<O>>('url', o),
+  int: <const O extends Options<number> & { min?: number; max?: number }>(o: O) =>
+    make<number, false, HasDefault<O>>('int', o),
+  boolean: <const O extends Options<boolean>>(o: O) => make<boolean, false, HasDefault<O>>('boolean', o),
+  duration: <const O extends Options<Duration>>(o: O) => make<Duration, false, HasDefault<O>>('duration', o),
+  secret: <const O extends Options<SecretRef> & { required?: boolean }>(o: O) =>
+    make<SecretRef, O['required'] extends true ? true : false, false>('secret', o),
+  enum: <const V extends string, const O extends Options<NoInfer<V>> = Options<NoInfer<V>>>(
+    values: readonly V[],
+    o: O,
+  ) => make<V, false, HasDefault<O>>('enum', { ...o, values }),
+  stringArray: <const O extends Options<string[]>>(o: O) => make<string[], false, HasDefault<O>>('string-array', o),
+  anyArray: <T, const O extends Options<T[]> = Options<T[]>>(o: O) => make<T[], false, HasDefault<O>>('any-array', o),
   /** A nested group of keys; unknown nested keys are errors too. */
   object: <F extends Fields>(fields: F, o: { doc: string; defaultText?: string }) => ({
-    ...make<InputOf<F>, false>('object', o),
+    ...make<InputOf<F>, false, false>('object', o),
     fields,
+    /** Type marker only: the nested output. */
+    __output: undefined as unknown as OutputOf<F>,
   }),
 }
 
-function make<T, R extends boolean>(
+function make<T, R extends boolean, D extends boolean>(
   kind: FieldKind,
   o: Options<T> & {
-    required?: R
+    required?: boolean
     values?: readonly string[]
     pattern?: string
     min?: number
     max?: number
     fields?: Fields
   },
-): Field<T, R> {
+): Field<T, R, D> {
   return { ...o, kind, required: (o.required ?? false) as R }
 }
 
@@ -76,6 +87,21 @@ export type Fields = Record<string, Field<any>>
 type ValueOf<F> = F extends Field<infer T, any> ? T : never
 type RequiredKeys<F extends Fields> = { [K in keyof F]: F[K] extends Field<any, true> ? K : never }[keyof F]
 type OptionalKeys<F extends Fields> = Exclude<keyof F, RequiredKeys<F>>
+
+/**
+ * What validation gives the code: required keys and keys with a default always
+ * hold a value; nested objects hold their own output; the rest may be absent.
+ * Durations stay as written (`durationToSeconds` reads them).
+ */
+export type OutputOf<F extends Fields> = {
+  readonly [K in keyof F]: F[K] extends { __output: infer O }
+    ? O
+    : F[K] extends Field<infer T, true, any>
+      ? T
+      : F[K] extends Field<infer T, any, true>
+        ? T
+        : ValueOf<F[K]> | undefined
+}
 
 /** What a user writes: required keys required, the rest optional. */
 export type InputOf<F extends Fields> = { -readonly [K in RequiredKeys<F>]: ValueOf<F[K]> } & {
@@ -224,13 +250,28 @@ export function validateFields<F extends Fields>(
  * Options of an extension (a plugin, mapper or flow step) as its code gets
  * them: validated, defaults applied, keys without a value left out.
  */
-export function resolveOptions<T = Record<string, unknown>>(
-  fields: Fields,
+export function resolveOptions<F extends Fields>(
+  fields: F,
   input: unknown,
   env: NodeJS.ProcessEnv = {},
-): { value: T; issues: FieldIssue[] } {
+): { value: OutputOf<F>; issues: FieldIssue[] } {
   const { value, issues } = validateFields(fields, input, env)
-  return { value: withoutNulls(value) as T, issues }
+  return { value: withObjects(fields, withoutNulls(value)) as OutputOf<F>, issues }
+}
+
+/** Nested objects none of whose keys is set still read as objects, with their defaults. */
+function withObjects(fields: Fields, value: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, f] of Object.entries(fields)) {
+    if (f.kind !== 'object') continue
+    const nested = (value[key] ?? {}) as Record<string, unknown>
+    const defaults = Object.fromEntries(
+      Object.entries(f.fields!)
+        .filter(([k, inner]) => nested[k] === undefined && inner.default !== undefined)
+        .map(([k, inner]) => [k, inner.default]),
+    )
+    value[key] = withObjects(f.fields!, { ...defaults, ...nested })
+  }
+  return value
 }
 
 /** Keys that would reach an object's prototype: never settings, whatever the schema. */

@@ -1,17 +1,11 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { basename, extname } from 'node:path'
-import type {
-  ClaimNames,
-  ClientAuthentication,
-  ExtensionEntry,
-  ProviderDefinition,
-  ProviderEndpoints,
-} from '../contracts/provider.ts'
-import { durationToSeconds, type Duration } from './duration.ts'
-import { resolveOptions, validateFields, type FieldIssue, type Fields } from './fields.ts'
+import type { AuthMethod } from '../contracts/auth-method.ts'
+import type { ClaimNames, ExtensionEntry, ProviderDefinition } from '../contracts/provider.ts'
+import { durationToSeconds } from './duration.ts'
+import { forbiddenKeys, resolveOptions, type FieldIssue, type Fields } from './fields.ts'
 import { loadDataModule } from './module-loader.ts'
-import { providerFields } from './provider-schema.ts'
-import { resolveSecret, type SecretRef } from './secrets.ts'
+import { envelopeFields } from './provider-schema.ts'
+import { resolveSecret } from './secrets.ts'
 import { parseClaimPath } from '../claims/claim-path.ts'
 
 /** Provider file extensions, in the order they are read. */
@@ -31,13 +25,28 @@ export interface ProviderExtensions {
   flowSteps: ReadonlyMap<string, { optionsSchema?: Fields | undefined }>
 }
 
+/** The strategies plugins registered, and the one that serves files naming none. */
+export interface ProviderStrategyTable {
+  methods: ReadonlyMap<string, AuthMethod<unknown>>
+  default: string | undefined
+}
+
 /** Values a provider inherits from the main configuration, and what the running app offers it. */
 export interface ProviderDefaults {
   publicUrl: string
   sessionMaxInactive: number
   sessionMaxLength: number
+  strategies: ProviderStrategyTable
   /** When given, `mappers` and flow entries are checked against them. */
   extensions?: ProviderExtensions
+}
+
+/** The strategy table of a list of registered auth methods. */
+export function strategyTable(methods: readonly AuthMethod<unknown>[]): ProviderStrategyTable {
+  return {
+    methods: new Map(methods.map((m) => [m.strategy, m])),
+    default: methods.find((m) => m.isDefault)?.strategy,
+  }
 }
 
 const SYNC_MODES = ['force', 'import', 'legacy']
@@ -123,124 +132,57 @@ export async function loadProviderFile(file: string, defaults: ProviderDefaults)
   }
 }
 
-/** Validates a provider object as read from `file`. */
+/** Splits a provider file into the envelope's keys and its strategy's. */
+function splitKeys(input: Record<string, unknown>): [Record<string, unknown>, Record<string, unknown>] {
+  const envelope: Record<string, unknown> = {}
+  const options: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(input))
+    (Object.hasOwn(envelopeFields, key) ? envelope : options)[key] = value
+  return [envelope, options]
+}
+
+/** Validates a provider object as read from `file`: the envelope here, the rest by its strategy. */
 export function validateProvider(input: unknown, file: string, defaults: ProviderDefaults): ProviderLoadResult {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    return { ok: false, file, issues: [{ key: '(root)', reason: 'must be an object' }] }
   // `$schema` points editors at the published JSON Schema; it is not a setting.
-  if (input && typeof input === 'object' && '$schema' in input) {
-    const { $schema: _schema, ...rest } = input as Record<string, unknown>
-    input = rest
+  const { $schema: _schema, ...given } = input as Record<string, unknown>
+  const forbidden = forbiddenKeys(given)
+  if (forbidden.length > 0) return { ok: false, file, issues: forbidden }
+  const [envelopeInput, optionsInput] = splitKeys(given)
+  const { value: v, issues } = resolveOptions(envelopeFields, envelopeInput)
+  if (issues.some((i) => i.key === '(root)')) return { ok: false, file, issues }
+  const strategy = v.strategy ?? defaults.strategies.default
+  const method = strategy === undefined ? undefined : defaults.strategies.methods.get(strategy)
+  if (!method) {
+    const known = [...defaults.strategies.methods.keys()].join(', ') || 'none'
+    issues.push({
+      key: 'strategy',
+      reason:
+        strategy === undefined ? `is required (known: ${known})` : `unknown strategy "${strategy}" (known: ${known})`,
+    })
+    return { ok: false, file, issues }
   }
-  const { value, issues } = validateFields(providerFields, input)
-  if (issues.length > 0) return { ok: false, file, issues }
-  const v = value as {
-    [K in keyof typeof providerFields]: unknown
-  }
-  const name = (v.name as string | null) ?? basename(file, extname(file))
-  if (!new RegExp(providerFields.name.pattern!).test(name)) {
+  const name = v.name ?? basename(file, extname(file))
+  if (!new RegExp(envelopeFields.name.pattern!).test(name)) {
     issues.push({
       key: 'name',
-      reason: `"${name}" (from the file name) must match ${providerFields.name.pattern}; set name explicitly`,
+      reason: `"${name}" (from the file name) must match ${envelopeFields.name.pattern}; set name explicitly`,
     })
   }
-  const issuer = new URL(v.issuer as string)
-  if (issuer.search || issuer.hash) issues.push({ key: 'issuer', reason: 'must not have a query or fragment' })
-  const endpoints = Object.fromEntries(
-    Object.entries((v.endpoints as Record<string, string | null> | null) ?? {}).filter(([, url]) => url),
-  ) as ProviderEndpoints
-  const providerUrls: [string, string | undefined][] = [
-    ['issuer', v.issuer as string],
-    ['backchannelUrl', (v.backchannelUrl as string | null) ?? undefined],
-    ...Object.entries(endpoints).map(([k, url]) => [`endpoints.${k}`, url] as [string, string]),
-  ]
-  for (const [key, url] of providerUrls) {
-    if (url && new URL(url).protocol !== 'https:' && !isLoopbackUrl(new URL(url))) {
-      issues.push({ key, reason: 'must use https (plain http is allowed only for localhost, 127.0.0.0/8 and ::1)' })
-    }
-  }
-  if (v.discovery === false) {
-    for (const key of ['authorization', 'token'] as const) {
-      if (!endpoints[key]) issues.push({ key: `endpoints.${key}`, reason: 'is required when discovery is off' })
-    }
-  }
-  const scopes = v.scopes as string[]
-  if (!scopes.includes('openid')) issues.push({ key: 'scopes', reason: 'must include "openid"' })
-
-  const auth = v.clientAuthentication as ClientAuthentication
-  const secret = (key: 'clientSecret' | 'clientPrivateKey'): string | undefined => {
-    if (v[key] === null || v[key] === undefined) return undefined
-    try {
-      return resolveSecret(v[key] as SecretRef, key)
-    } catch (cause) {
-      issues.push({ key, reason: (cause as Error).message.replace(`${key}: `, '') })
-      return undefined
-    }
-  }
-  const clientSecret = secret('clientSecret')
-  const clientPrivateKey = secret('clientPrivateKey')
-  const needsSecret = auth === 'client_secret_basic' || auth === 'client_secret_post' || auth === 'client_secret_jwt'
-  if (needsSecret && v.clientSecret === null)
-    issues.push({ key: 'clientSecret', reason: `is required for clientAuthentication ${auth}` })
-  if (auth === 'private_key_jwt' && v.clientPrivateKey === null)
-    issues.push({ key: 'clientPrivateKey', reason: 'is required for clientAuthentication private_key_jwt' })
-  if (clientPrivateKey) {
-    try {
-      const text = clientPrivateKey.trim()
-      createPrivateKey(text.startsWith('{') ? { key: JSON.parse(text) as never, format: 'jwk' } : text)
-    } catch {
-      issues.push({ key: 'clientPrivateKey', reason: 'must be a PEM (PKCS#8) private key or a private JWK' })
-    }
-  }
-  let alg = (v.clientAssertionSigningAlg as string | null) ?? undefined
-  if (auth === 'client_secret_jwt') {
-    alg ??= 'HS256'
-    if (!alg.startsWith('HS'))
-      issues.push({ key: 'clientAssertionSigningAlg', reason: 'must be HS256, HS384 or HS512 for client_secret_jwt' })
-  } else if (auth === 'private_key_jwt') {
-    alg ??= 'RS256'
-    if (alg.startsWith('HS'))
-      issues.push({ key: 'clientAssertionSigningAlg', reason: 'must be an asymmetric algorithm for private_key_jwt' })
-  }
-
-  const warnings: string[] = []
-  if (v.pkce === 'off') {
-    if (auth === 'none')
-      issues.push({ key: 'pkce', reason: 'cannot be off for a public client (clientAuthentication none)' })
-    else
-      warnings.push(
-        'pkce is off: authorization codes of this provider are not bound to the browser that asked for them',
-      )
-  }
-  const validatingPublicKey = (v.validatingPublicKey as string | null) ?? undefined
-  if (v.useJwksUrl === false && v.validateSignatures !== false) {
-    if (!validatingPublicKey) issues.push({ key: 'validatingPublicKey', reason: 'is required when useJwksUrl is off' })
-    else {
-      try {
-        createPublicKey(validatingPublicKey)
-      } catch {
-        issues.push({ key: 'validatingPublicKey', reason: 'must be a PEM public key or certificate' })
-      }
-    }
-  }
-  if (v.validateSignatures === false) {
-    warnings.push(
-      'validateSignatures is off: ID tokens are trusted because they come straight from the token endpoint over TLS; every claim is still checked',
-    )
-    if (v.backchannelLogout === true)
-      issues.push({
-        key: 'backchannelLogout',
-        reason: 'needs validateSignatures: logout tokens arrive from outside and must be verified',
+  const checked = resolveOptions(method.optionsSchema, optionsInput)
+  issues.push(...checked.issues)
+  if (issues.length > 0) return { ok: false, file, issues }
+  const resolved = method.resolveOptions
+    ? method.resolveOptions(checked.value, {
+        name,
+        publicUrl: defaults.publicUrl,
+        secret: (ref, key) => resolveSecret(ref, key),
       })
-  }
-  const algorithms = (v.signatureAlgorithms as string[] | null) ?? undefined
-  if (algorithms?.some((a) => a.toLowerCase() === 'none'))
-    issues.push({ key: 'signatureAlgorithms', reason: 'must not include none' })
-  if (durationToSeconds(v.clockTolerance as Duration) > 300)
-    issues.push({ key: 'clockTolerance', reason: 'must be at most 5m' })
-  if (v.storedTokensReadable === true && v.storeTokens !== true)
-    issues.push({ key: 'storedTokensReadable', reason: 'needs storeTokens' })
-  const claimNames = v.claims as Partial<Record<keyof ClaimNames, unknown>> | null
-  for (const [k, path] of Object.entries(claimNames ?? {})) {
-    if (k === 'source' || path === null) continue
+    : { options: checked.value, issues: [] }
+  issues.push(...resolved.issues)
+  for (const [k, path] of Object.entries(v.claims)) {
+    if (k === 'source') continue
     for (const p of Array.isArray(path) ? path : [path]) {
       try {
         parseClaimPath(p as string)
@@ -249,84 +191,38 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
       }
     }
   }
-  const mappers = validateEntries('mappers', v.mappers as unknown[], defaults.extensions?.mappers, issues)
-  const firstLoginFlow = validateEntries(
-    'firstLoginFlow',
-    v.firstLoginFlow as unknown[],
-    defaults.extensions?.flowSteps,
-    issues,
-  )
-  const postLoginFlow = validateEntries(
-    'postLoginFlow',
-    v.postLoginFlow as unknown[],
-    defaults.extensions?.flowSteps,
-    issues,
-  )
+  const mappers = validateEntries('mappers', v.mappers, defaults.extensions?.mappers, issues)
+  const firstLoginFlow = validateEntries('firstLoginFlow', v.firstLoginFlow, defaults.extensions?.flowSteps, issues)
+  const postLoginFlow = validateEntries('postLoginFlow', v.postLoginFlow, defaults.extensions?.flowSteps, issues)
   if (issues.length > 0) return { ok: false, file, issues }
-  const claimDefaults = providerFields.claims.fields
-  const claims: ClaimNames = {
-    source: (claimNames?.source as ClaimNames['source'] | null) ?? 'merged',
-    username: (claimNames?.username as string[] | null) ?? claimDefaults.username.default!,
-    firstName: (claimNames?.firstName as string | null) ?? claimDefaults.firstName.default!,
-    lastName: (claimNames?.lastName as string | null) ?? claimDefaults.lastName.default!,
-    email: (claimNames?.email as string | null) ?? claimDefaults.email.default!,
-    emailVerified: (claimNames?.emailVerified as string | null) ?? claimDefaults.emailVerified.default!,
-    roles: (claimNames?.roles as string | null) ?? claimDefaults.roles.default!,
-  }
 
-  const publicUrl = defaults.publicUrl.replace(/\/+$/, '')
-  const seconds = (d: unknown, fallback: number) =>
-    d === null || d === undefined ? fallback : durationToSeconds(d as Duration)
+  const seconds = (d: typeof v.sessionMaxInactive, fallback: number) =>
+    d === undefined ? fallback : durationToSeconds(d)
   const provider: ProviderDefinition = {
     name,
-    displayName: (v.displayName as string | null) ?? name,
-    displayOrder: v.displayOrder as number,
-    enabled: v.enabled as boolean,
-    hideOnLoginPage: v.hideOnLoginPage as boolean,
-    strategy: 'oidc',
-    issuer: v.issuer as string,
-    discovery: v.discovery as boolean,
-    endpoints,
-    backchannelUrl: (v.backchannelUrl as string | null) ?? undefined,
-    clientId: v.clientId as string,
-    clientSecret,
-    clientAuthentication: auth,
-    clientAssertionSigningAlg: alg,
-    clientPrivateKey,
-    redirectUrl: (v.redirectUrl as string | null) ?? `${publicUrl}/auth/callback`,
-    postLogoutUrl: (v.postLogoutUrl as string | null) ?? `${publicUrl}/auth/signed-out`,
-    scopes,
-    prompt: (v.prompt as ProviderDefinition['prompt'] | null) ?? undefined,
-    acceptsPromptNoneForward: v.acceptsPromptNoneForward as boolean,
-    pkce: v.pkce as 'S256' | 'off',
-    validateSignatures: v.validateSignatures as boolean,
-    useJwksUrl: v.useJwksUrl as boolean,
-    validatingPublicKey,
-    validatingPublicKeyId: (v.validatingPublicKeyId as string | null) ?? undefined,
-    signatureAlgorithms: algorithms,
+    displayName: v.displayName ?? name,
+    displayOrder: v.displayOrder,
+    enabled: v.enabled,
+    hideOnLoginPage: v.hideOnLoginPage,
+    strategy: method.strategy,
+    issuer: method.issuerOf(resolved.options),
+    options: resolved.options as ProviderDefinition['options'],
     sessionMaxInactive: seconds(v.sessionMaxInactive, defaults.sessionMaxInactive),
     sessionMaxLength: seconds(v.sessionMaxLength, defaults.sessionMaxLength),
-    createUnknownUsers: v.createUnknownUsers as boolean,
-    createUnknownRoles: v.createUnknownRoles as boolean,
-    trustEmail: v.trustEmail as boolean,
-    accountLinkingOnly: v.accountLinkingOnly as boolean,
-    storeTokens: v.storeTokens as boolean,
-    storedTokensReadable: v.storedTokensReadable as boolean,
-    backchannelLogout: v.backchannelLogout as boolean,
-    bearerAudience: (v.bearerAudience as string[] | null) ?? [v.clientId as string],
-    introspectTokens: v.introspectTokens as boolean,
-    clockTolerance: durationToSeconds(v.clockTolerance as Duration),
-    introspectionCacheTtl: durationToSeconds(v.introspectionCacheTtl as Duration),
-    claims,
+    createUnknownUsers: v.createUnknownUsers,
+    createUnknownRoles: v.createUnknownRoles,
+    trustEmail: v.trustEmail,
+    accountLinkingOnly: v.accountLinkingOnly,
+    claims: v.claims as ClaimNames,
     mappers,
-    syncMode: v.syncMode as ProviderDefinition['syncMode'],
-    roleSyncScope: v.roleSyncScope as ProviderDefinition['roleSyncScope'],
-    usernameCollision: v.usernameCollision as ProviderDefinition['usernameCollision'],
+    syncMode: v.syncMode,
+    roleSyncScope: v.roleSyncScope,
+    usernameCollision: v.usernameCollision,
     firstLoginFlow,
     postLoginFlow,
     source: file,
   }
-  return { ok: true, file, provider, warnings }
+  return { ok: true, file, provider, warnings: [...(resolved.warnings ?? [])] }
 }
 
 /** One line per issue: `file: key: reason`. */

@@ -1,14 +1,21 @@
 import { field, type InputOf } from './fields.ts'
 
 /**
- * The keys of a provider file (`config/providers/NAME.ts` or `NAME.json`).
- * Names mirror the operator documentation.
+ * The envelope of a provider file (`config/providers/NAME.ts` or `NAME.json`):
+ * the keys every strategy shares. The strategy named by `strategy` owns the
+ * other keys of the file (its options schema). Names mirror the operator
+ * documentation.
  */
-export const providerFields = {
+export const envelopeFields = {
   name: field.string({
     doc: 'Unique name of the provider, used in URLs (?provider=name) and logs. Defaults to the file name.',
     pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',
     defaultText: 'the file name without extension',
+  }),
+  strategy: field.string({
+    doc: 'The auth method that serves this provider; the other keys of the file are its options.',
+    pattern: '^[a-z][a-z0-9-]{0,62}$',
+    defaultText: 'the default strategy (oidc with the built-in plugins)',
   }),
   displayName: field.string({ doc: 'Label on the sign-in page.', max: 100, defaultText: 'the name' }),
   displayOrder: field.int({ doc: 'Position on the sign-in page; lower comes first.', default: 0 }),
@@ -16,100 +23,6 @@ export const providerFields = {
   hideOnLoginPage: field.boolean({
     doc: 'Not listed on the sign-in page, but usable with /auth/sign-in?provider=name.',
     default: false,
-  }),
-  issuer: field.url({
-    doc: 'The issuer identifier; discovery is fetched from ISSUER/.well-known/openid-configuration and its issuer must match. https, except for loopback hosts.',
-    required: true,
-  }),
-  discovery: field.boolean({
-    doc: 'Read the endpoints from ISSUER/.well-known/openid-configuration (its issuer must equal issuer). Off: give them in endpoints.',
-    default: true,
-  }),
-  endpoints: field.object(
-    {
-      authorization: field.url({ doc: 'Authorization endpoint (required when discovery is off).' }),
-      token: field.url({ doc: 'Token endpoint (required when discovery is off).' }),
-      userinfo: field.url({ doc: 'Userinfo endpoint.' }),
-      endSession: field.url({ doc: 'End-session (RP-initiated logout) endpoint.' }),
-      jwks: field.url({ doc: 'JWKS URL of the signing keys.' }),
-      introspection: field.url({ doc: 'Token introspection endpoint (RFC 7662).' }),
-    },
-    {
-      doc: 'Endpoints given by hand, when discovery is off. With discovery on, a value here overrides the discovered one.',
-    },
-  ),
-  backchannelUrl: field.url({
-    doc: 'Internal base URL for server-to-server calls (discovery, JWKS, token, userinfo, introspection). URLs under the issuer are sent here instead; browsers and issuer validation keep the public issuer.',
-  }),
-  clientId: field.string({ doc: 'The client ID registered at the provider.', required: true }),
-  clientSecret: field.secret({
-    doc: 'The client secret: a string, { "env": "NAME" } or { "file": "/path" }. Never logged or listed. Required for client_secret_basic, client_secret_post and client_secret_jwt.',
-  }),
-  clientAuthentication: field.enum(
-    ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
-    {
-      doc: 'How OTPKI authenticates at the token and introspection endpoints. none: a public client (PKCE is then mandatory).',
-      default: 'client_secret_basic',
-    },
-  ),
-  clientAssertionSigningAlg: field.enum(
-    [
-      'RS256',
-      'RS384',
-      'RS512',
-      'PS256',
-      'PS384',
-      'PS512',
-      'ES256',
-      'ES384',
-      'ES512',
-      'EdDSA',
-      'HS256',
-      'HS384',
-      'HS512',
-    ],
-    {
-      doc: 'Signing algorithm of the client assertion (client_secret_jwt: HS*; private_key_jwt: one the key allows).',
-      defaultText: 'RS256 for private_key_jwt, HS256 for client_secret_jwt',
-    },
-  ),
-  clientPrivateKey: field.secret({
-    doc: 'Private key for private_key_jwt, as PEM (PKCS#8) or a JWK (JSON text; its kid is sent), through a secret reference.',
-  }),
-  redirectUrl: field.url({
-    doc: 'The redirect URL registered at the provider.',
-    defaultText: '<publicUrl>/auth/callback',
-  }),
-  postLogoutUrl: field.url({
-    doc: 'Where the provider sends the browser after sign-out (register it at the provider).',
-    defaultText: '<publicUrl>/auth/signed-out',
-  }),
-  scopes: field.stringArray({ doc: 'Scopes requested; must include openid.', default: ['openid', 'profile', 'email'] }),
-  prompt: field.enum(['none', 'login', 'consent', 'select_account'], {
-    doc: 'The prompt parameter sent with every authorization request.',
-  }),
-  acceptsPromptNoneForward: field.boolean({
-    doc: 'When OTPKI sign-in is asked with prompt=none (silent re-authentication), forward it to this provider; off: answer login_required at once.',
-    default: false,
-  }),
-  pkce: field.enum(['S256', 'off'], {
-    doc: 'PKCE method. off only for providers that cannot do PKCE (logged as a warning); never with clientAuthentication none.',
-    default: 'S256',
-  }),
-  validateSignatures: field.boolean({
-    doc: 'Verify ID token signatures. Off is accepted only for ID tokens received directly from the token endpoint over TLS; logged as a warning at every load; every claim check still applies.',
-    default: true,
-  }),
-  useJwksUrl: field.boolean({
-    doc: "Verify with the provider's JWKS (cached; an unknown kid causes one rate-limited refetch). Off: validatingPublicKey.",
-    default: true,
-  }),
-  validatingPublicKey: field.string({
-    doc: 'PEM public key (or certificate) that signs the tokens, when useJwksUrl is off.',
-  }),
-  validatingPublicKeyId: field.string({ doc: "With validatingPublicKey: the token's kid must equal this." }),
-  signatureAlgorithms: field.stringArray({
-    doc: "Accepted token signature algorithms. Default: the provider's id_token_signing_alg_values_supported, else RS256. none is always refused.",
   }),
   sessionMaxInactive: field.duration({
     doc: 'Idle timeout of sessions from this provider.',
@@ -134,22 +47,6 @@ export const providerFields = {
   accountLinkingOnly: field.boolean({
     doc: 'The provider cannot sign anyone in or create users; a signed-in user can link an identity from it to their own account.',
     default: false,
-  }),
-  storeTokens: field.boolean({
-    doc: "Keep the provider's access, refresh and ID tokens with the session, encrypted at rest.",
-    default: false,
-  }),
-  storedTokensReadable: field.boolean({
-    doc: 'The signed-in user may read their own stored tokens at GET /auth/tokens (refreshed when expired).',
-    default: false,
-  }),
-  backchannelLogout: field.boolean({
-    doc: 'Accept OIDC Back-Channel Logout tokens from this provider at POST /auth/backchannel-logout (register that URL at the provider).',
-    default: false,
-  }),
-  bearerAudience: field.stringArray({
-    doc: 'Bearer JWT access tokens from this provider are accepted when their aud holds one of these.',
-    defaultText: '[clientId]',
   }),
   claims: field.object(
     {
@@ -193,22 +90,34 @@ export const providerFields = {
     default: [],
   }),
   postLoginFlow: field.anyArray({ doc: 'Flow steps run at every sign-in, before user sync.', default: [] }),
-  clockTolerance: field.duration({
-    doc: "How far a token's iat, nbf and auth_time may lie in the future, and exp in the past, because clocks differ (ID tokens, logout tokens, bearer tokens). At most 5m.",
-    default: '30s',
-  }),
-  introspectionCacheTtl: field.duration({
-    doc: 'How long an opaque bearer token accepted by introspection is reused before it is introspected again: a token revoked at the provider stops working within this time.',
-    default: '10s',
-  }),
-  introspectTokens: field.boolean({
-    doc: 'Introspect opaque bearer tokens at this provider (RFC 7662). At most one provider may, so a token is never sent to another.',
-    default: false,
-  }),
 }
 
-/** What a provider file may contain. */
-export type ProviderInput = InputOf<typeof providerFields>
+/** The envelope as the core reads it: validated, defaults applied. */
+export type EnvelopeInput = InputOf<typeof envelopeFields>
+
+/**
+ * The options each strategy adds to a provider file, by strategy name. A
+ * strategy plugin declares its own by augmenting this interface, so
+ * `defineProvider` types the whole file:
+ *
+ * @example
+ * ```ts
+ * declare module 'otpki' {
+ *   interface ProviderStrategies { saml: { entityId: string } }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface ProviderStrategies {}
+
+type StrategyInput<S extends keyof ProviderStrategies> = Omit<EnvelopeInput, 'strategy'> & {
+  strategy?: S
+} & ProviderStrategies[S]
+
+/** What a provider file may contain: the envelope plus one strategy's options. */
+export type ProviderInput = [keyof ProviderStrategies] extends [never]
+  ? EnvelopeInput & Record<string, unknown>
+  : { [S in keyof ProviderStrategies]: StrategyInput<S> }[keyof ProviderStrategies]
 
 /**
  * Types a provider file; returns its argument unchanged.

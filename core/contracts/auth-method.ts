@@ -1,6 +1,26 @@
 import type { Clock } from '../clock.ts'
+import type { FieldIssue, Fields, OutputOf } from '../config/fields.ts'
+import type { SecretRef } from '../config/secrets.ts'
 import type { Logger } from '../logger.ts'
 import type { Claims, ProviderDefinition } from './provider.ts'
+
+/** What a strategy's option checks may use. */
+export interface OptionsContext {
+  /** The provider's name. */
+  readonly name: string
+  /** The server's public URL (for redirect URLs and the like). */
+  readonly publicUrl: string
+  /** Reads a secret value (a string, `{ env }` or `{ file }`); throws naming `key` when it cannot. */
+  secret(ref: SecretRef, key: string): string
+}
+
+/** The options a strategy derived from a provider file, or why it refuses them. */
+export interface ResolvedOptions<O> {
+  readonly options: O
+  readonly issues: readonly FieldIssue[]
+  /** Logged at every load (a weaker setting the operator chose, say). */
+  readonly warnings?: readonly string[]
+}
 
 /** What an auth method gets to work with: no container, no database. */
 export interface AuthMethodIO {
@@ -18,7 +38,7 @@ export interface AuthResult {
   readonly idToken: string | undefined
   /** The provider's session id (`sid`), for back-channel logout. */
   readonly sid?: string | undefined
-  /** The provider's tokens, for `storeTokens`. */
+  /** The provider's tokens, kept with the session (encrypted) when given: give them only when the provider says to. */
   readonly tokens?: ProviderTokens | undefined
 }
 
@@ -78,36 +98,56 @@ export interface StartResult {
 }
 
 /**
- * One sign-in strategy (`oidc`, `client-certificate`, ...). The core keeps one
+ * One sign-in strategy (`oidc`, a SAML or trusted-header method, ...): the
+ * provider files that name it are its providers. It owns every key of such a
+ * file beyond the envelope, through `optionsSchema`. The core keeps one
  * context per provider and configuration generation, made by `initialize`.
  *
  * @example
  * ```ts
- * const method: AuthMethod<MyContext> = {
- *   strategy: 'oidc',
- *   async initialize(provider, io) { return discover(provider) },
+ * const method: AuthMethod<MyContext, MyOptions, typeof myFields> = {
+ *   strategy: 'my-sso',
+ *   optionsSchema: myFields,
+ *   resolveOptions: (value) => ({ options: value, issues: [] }),
+ *   issuerOf: (options) => options.entityId,
+ *   async initialize(provider, io) { return connect(provider.options) },
  *   async start(ctx, provider) { return { url, data: { state } } },
  *   async finish(ctx, provider, request, pending) { return { result: { claims, ... } } },
  * }
  * ```
  */
-export interface AuthMethod<Context = unknown> {
+export interface AuthMethod<Context = unknown, Options = any, F extends Fields = Fields> {
   readonly strategy: string
+  /** Serves the provider files that name no `strategy`. At most one registered method may. */
+  readonly isDefault?: boolean
+  /** The provider file keys this strategy owns, beside the envelope: validated strictly, defaults applied. */
+  readonly optionsSchema: F
+  /** Checks across options, and the values they imply. Without it, the validated values are the options. */
+  resolveOptions?(value: OutputOf<F>, context: OptionsContext): ResolvedOptions<Options>
+  /** Whose identities a provider with these options vouches for (see {@link ProviderDefinition.issuer}). */
+  issuerOf(options: Options): string
+  /** Columns for the providers list (`otpki providers`), never a secret. */
+  describe?(options: Options): Readonly<Record<string, string | boolean>>
   /** Prepares a provider (discovery, keys). Failing here marks the provider unavailable, not broken. */
-  initialize(provider: ProviderDefinition, io: AuthMethodIO): Promise<Context>
+  initialize(provider: ProviderDefinition<Options>, io: AuthMethodIO): Promise<Context>
+  /**
+   * Whether a silent sign-in (`prompt=none`) goes to this provider; when not
+   * (or absent), it is answered `login_required` at once.
+   */
+  forwardsSilentSignIn?(provider: ProviderDefinition<Options>): boolean
   /** Interactive flows: build the redirect to the provider. `prompt` overrides the provider's. */
-  start?(context: Context, provider: ProviderDefinition, options?: { prompt?: 'none' }): Promise<StartResult>
+  start?(context: Context, provider: ProviderDefinition<Options>, options?: { prompt?: 'none' }): Promise<StartResult>
   /** Interactive flows: finish at the callback (`GET` or `POST /auth/callback`), with what `start` stored. */
   finish?(
     context: Context,
-    provider: ProviderDefinition,
+    provider: ProviderDefinition<Options>,
     request: CallbackRequest,
     pending: PendingSignIn,
   ): Promise<FinishResult>
   /** Where to send the browser after the local session ended, to end the provider's session too. */
-  signOutUrl?(context: Context, provider: ProviderDefinition, idToken: string | undefined): URL | undefined
+  signOutUrl?(context: Context, provider: ProviderDefinition<Options>, idToken: string | undefined): URL | undefined
   /** Verifies a back-channel logout token from this provider; throws when it is not valid. */
-  verifyLogoutToken?(context: Context, provider: ProviderDefinition, token: string): Promise<LogoutSubject>
+  verifyLogoutToken?(context: Context, provider: ProviderDefinition<Options>, token: string): Promise<LogoutSubject>
   /**
    * Validates a bearer access token (a JWT with the provider's keys, or by
    * introspection at this provider when it is configured to). Returns the
@@ -115,10 +155,10 @@ export interface AuthMethod<Context = unknown> {
    */
   verifyAccessToken?(
     context: Context,
-    provider: ProviderDefinition,
+    provider: ProviderDefinition<Options>,
     token: string,
   ): Promise<VerifiedAccessToken | undefined>
   /** New tokens from a refresh token. */
-  refresh?(context: Context, provider: ProviderDefinition, refreshToken: string): Promise<ProviderTokens>
+  refresh?(context: Context, provider: ProviderDefinition<Options>, refreshToken: string): Promise<ProviderTokens>
   dispose?(context: Context): Promise<void>
 }

@@ -1,13 +1,3 @@
-/** Endpoints given by hand (discovery off) or overriding discovered ones. */
-export interface ProviderEndpoints {
-  readonly authorization?: string
-  readonly token?: string
-  readonly userinfo?: string
-  readonly endSession?: string
-  readonly jwks?: string
-  readonly introspection?: string
-}
-
 /** Where the default mapping reads each field: claim paths, and which claims. */
 export interface ClaimNames {
   readonly source: 'merged' | 'id_token' | 'userinfo'
@@ -26,58 +16,29 @@ export interface ExtensionEntry {
   readonly [option: string]: unknown
 }
 
-export type ClientAuthentication =
-  | 'client_secret_basic'
-  | 'client_secret_post'
-  | 'client_secret_jwt'
-  | 'private_key_jwt'
-  | 'none'
-
 /**
- * A provider as the running server uses it: validated, defaults applied,
- * durations in seconds, secrets resolved. Built from a provider file.
+ * A provider as the running server uses it: the envelope every strategy
+ * shares, validated, defaults applied, durations in seconds; and the options
+ * its strategy owns. Built from a provider file.
  */
-export interface ProviderDefinition {
+export interface ProviderDefinition<O = Readonly<Record<string, unknown>>> {
   readonly name: string
   readonly displayName: string
   readonly displayOrder: number
   readonly enabled: boolean
   readonly hideOnLoginPage: boolean
   /** The auth-method strategy that serves this provider. */
-  readonly strategy: 'oidc'
+  readonly strategy: string
+  /**
+   * Whose identities this provider vouches for, as its strategy names it (an
+   * OIDC issuer, for instance). Identities are keyed by issuer and subject; a
+   * provider whose issuer changes has its sessions ended.
+   */
   readonly issuer: string
-  readonly discovery: boolean
-  readonly endpoints: ProviderEndpoints
-  readonly backchannelUrl: string | undefined
-  readonly clientId: string
-  readonly clientSecret: string | undefined
-  readonly clientAuthentication: ClientAuthentication
-  /** Resolved: RS256 for private_key_jwt, HS256 for client_secret_jwt unless set. */
-  readonly clientAssertionSigningAlg: string | undefined
-  /** PEM or JWK text. */
-  readonly clientPrivateKey: string | undefined
-  readonly redirectUrl: string
-  readonly postLogoutUrl: string
-  readonly scopes: readonly string[]
-  readonly prompt: 'none' | 'login' | 'consent' | 'select_account' | undefined
-  readonly acceptsPromptNoneForward: boolean
-  readonly pkce: 'S256' | 'off'
-  readonly validateSignatures: boolean
-  readonly useJwksUrl: boolean
-  readonly validatingPublicKey: string | undefined
-  readonly validatingPublicKeyId: string | undefined
-  readonly signatureAlgorithms: readonly string[] | undefined
+  /** The strategy's own keys of the provider file: validated, defaults applied, secrets resolved. */
+  readonly options: O
   readonly trustEmail: boolean
   readonly accountLinkingOnly: boolean
-  readonly storeTokens: boolean
-  readonly storedTokensReadable: boolean
-  readonly backchannelLogout: boolean
-  readonly bearerAudience: readonly string[]
-  readonly introspectTokens: boolean
-  /** Seconds a token's time claims may be off (iat, nbf, auth_time in the future; exp in the past). */
-  readonly clockTolerance: number
-  /** Seconds an introspected token's answer is reused. */
-  readonly introspectionCacheTtl: number
   readonly claims: ClaimNames
   readonly mappers: readonly ExtensionEntry[]
   readonly syncMode: 'force' | 'import' | 'legacy'

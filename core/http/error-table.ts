@@ -87,7 +87,8 @@ const UNEXPECTED: ErrorAnswer = { status: 500, title: 'Something went wrong', me
 
 /** The HTTP answer to an error: its code's row, or 500 for anything OTPKI did not raise on purpose. */
 export function answerFor(error: OtpkiError | undefined): ErrorAnswer {
-  return error ? ERROR_TABLE[error.code] : UNEXPECTED
+  // A code outside the table (plugin code not checked by the compiler) is an unexpected error, never a crash here.
+  return (error && Object.hasOwn(ERROR_TABLE, error.code) ? ERROR_TABLE[error.code] : undefined) ?? UNEXPECTED
 }
 
 /** The status an error is answered with. */

@@ -1,4 +1,4 @@
-import type { ProviderDefinition } from '../../core/index.ts'
+import type { OidcProvider } from './options.ts'
 
 /** Seconds for any server-to-server call to a provider. */
 export const HTTP_TIMEOUT_SECONDS = 10
@@ -13,8 +13,8 @@ export const HTTP_TIMEOUT_SECONDS = 10
  * https://sso.example.com/realms/pki/protocol/openid-connect/token is called as
  * http://keycloak.internal:8080/realms/pki/protocol/openid-connect/token.
  */
-export function providerFetch(provider: ProviderDefinition): typeof fetch {
-  const internal = provider.backchannelUrl
+export function providerFetch(provider: OidcProvider): typeof fetch {
+  const internal = provider.options.backchannelUrl
   if (!internal) return (input, init) => fetch(input, withTimeout(init))
   const publicBase = provider.issuer.replace(/\/+$/, '')
   const internalBase = internal.replace(/\/+$/, '')
@@ -47,13 +47,13 @@ function withTimeout(init: RequestInit | undefined): RequestInit {
  * endpoint URLs from the request's host, so discovery through the internal URL
  * names internal endpoints. Browsers always get the public ones.
  */
-export function publicUrlFor(provider: ProviderDefinition, url: string | undefined): string | undefined {
-  if (!url || !provider.backchannelUrl) return url
+export function publicUrlFor(provider: OidcProvider, url: string | undefined): string | undefined {
+  if (!url || !provider.options.backchannelUrl) return url
   return rewriteUrl(
     url,
-    provider.backchannelUrl.replace(/\/+$/, ''),
+    provider.options.backchannelUrl.replace(/\/+$/, ''),
     provider.issuer.replace(/\/+$/, ''),
-    new URL(provider.backchannelUrl).origin,
+    new URL(provider.options.backchannelUrl).origin,
     new URL(provider.issuer).origin,
   )
 }

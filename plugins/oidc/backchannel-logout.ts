@@ -35,7 +35,7 @@ export const backchannelLogoutRoute: RouteSpec = {
     }
     // The token's issuer picks the provider; its keys then verify the token, so A can never end B's sessions.
     const entry = providers.list().find((e) => e.definition.issuer === issuer && e.definition.enabled)
-    if (!entry?.definition.backchannelLogout || !entry.method.verifyLogoutToken)
+    if (!entry?.definition.options.backchannelLogout || !entry.method.verifyLogoutToken)
       return refuse(`no provider with backchannelLogout for issuer ${String(issuer).slice(0, 200)}`)
     try {
       const subject = await entry.method.verifyLogoutToken(await entry.context(), entry.definition, token)

@@ -50,7 +50,7 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
       if (!entry) throw unauthorized('a token from an issuer that is not a configured provider')
       return entry
     }
-    const introspecting = usable.find((e) => e.definition.introspectTokens)
+    const introspecting = usable.find((e) => e.definition.options.introspectTokens)
     if (!introspecting) throw unauthorized('an opaque token, and no provider introspects tokens')
     return introspecting
   }

@@ -1,25 +1,25 @@
 import { createPrivateKey, randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
 import * as client from 'openid-client'
-import type { ProviderDefinition } from '../../core/index.ts'
+import type { OidcProvider } from './options.ts'
 
 /**
  * The client authentication of a provider: client_secret_basic,
  * client_secret_post, client_secret_jwt and private_key_jwt (a client
  * assertion signed with `clientAssertionSigningAlg`), or none.
  */
-export function clientAuthentication(provider: ProviderDefinition): client.ClientAuth {
-  switch (provider.clientAuthentication) {
+export function clientAuthentication(provider: OidcProvider): client.ClientAuth {
+  switch (provider.options.clientAuthentication) {
     case 'client_secret_basic':
-      return client.ClientSecretBasic(provider.clientSecret)
+      return client.ClientSecretBasic(provider.options.clientSecret)
     case 'client_secret_post':
-      return client.ClientSecretPost(provider.clientSecret)
+      return client.ClientSecretPost(provider.options.clientSecret)
     case 'none':
       return client.None()
     case 'client_secret_jwt':
-      return assertion(provider, new TextEncoder().encode(provider.clientSecret), undefined)
+      return assertion(provider, new TextEncoder().encode(provider.options.clientSecret), undefined)
     case 'private_key_jwt': {
-      const text = provider.clientPrivateKey!.trim()
+      const text = provider.options.clientPrivateKey!.trim()
       const jwk = text.startsWith('{') ? (JSON.parse(text) as { kid?: string }) : undefined
       const key = createPrivateKey(jwk ? { key: jwk as never, format: 'jwk' } : text)
       return assertion(provider, key, jwk?.kid)
@@ -29,22 +29,22 @@ export function clientAuthentication(provider: ProviderDefinition): client.Clien
 
 /** RFC 7523 client assertion: iss = sub = client ID, aud = the issuer, short-lived, unique jti. */
 function assertion(
-  provider: ProviderDefinition,
+  provider: OidcProvider,
   key: Uint8Array | import('node:crypto').KeyObject,
   kid: string | undefined,
 ): client.ClientAuth {
   const auth = async (as: client.ServerMetadata, _client: client.ClientMetadata, body: URLSearchParams) => {
     const now = Math.floor(Date.now() / 1000)
     const jwt = await new SignJWT({})
-      .setProtectedHeader({ alg: provider.clientAssertionSigningAlg!, ...(kid ? { kid } : {}) })
-      .setIssuer(provider.clientId)
-      .setSubject(provider.clientId)
+      .setProtectedHeader({ alg: provider.options.clientAssertionSigningAlg!, ...(kid ? { kid } : {}) })
+      .setIssuer(provider.options.clientId)
+      .setSubject(provider.options.clientId)
       .setAudience(as.issuer)
       .setJti(randomUUID())
       .setIssuedAt(now)
       .setExpirationTime(now + 60)
       .sign(key)
-    body.set('client_id', provider.clientId)
+    body.set('client_id', provider.options.clientId)
     body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
     body.set('client_assertion', jwt)
   }

@@ -22,7 +22,7 @@ export default definePlugin({
     // Opaque tokens go to one provider only, so a token is never sent to another.
     ctx.providerRule({
       key: 'introspectTokens',
-      uniqueBy: (d) => (d.strategy === 'oidc' && d.introspectTokens ? 'introspect' : undefined),
+      uniqueBy: (d) => (d.strategy === 'oidc' && d.options.introspectTokens ? 'introspect' : undefined),
       reason: (other) =>
         `only one provider may introspect opaque tokens (also ${other.name} in ${other.source}), so a token is never sent to another provider`,
       refuses: 'later',

@@ -6,13 +6,13 @@ import {
   type FinishResult,
   type Claims,
   type Clock,
-  type ProviderDefinition,
   type ProviderTokens,
 } from '../../core/index.ts'
 import { HTTP_TIMEOUT_SECONDS, providerFetch, publicUrlFor } from './backchannel-fetch.ts'
 import { clientAuthentication } from './client-auth.ts'
 import { checkTimingClaims } from './timing.ts'
 import { tokenVerifier, type TokenVerifier } from './token-verifier.ts'
+import { oidcOptionFields, resolveOidcOptions, type OidcOptions, type OidcProvider } from './options.ts'
 
 /** What the OIDC method keeps per provider and configuration generation. */
 export interface OidcContext {
@@ -33,11 +33,11 @@ const SILENT_ERRORS = new Set([
 
 /** The server metadata: discovered (optionally overridden by `endpoints`) or given by hand. */
 async function serverMetadata(
-  provider: ProviderDefinition,
+  provider: OidcProvider,
   fetchImpl: typeof fetch,
   insecure: boolean,
 ): Promise<client.ServerMetadata> {
-  const e = provider.endpoints
+  const e = provider.options.endpoints
   const overrides: Partial<client.ServerMetadata> = {
     ...(e.authorization ? { authorization_endpoint: e.authorization } : {}),
     ...(e.token ? { token_endpoint: e.token } : {}),
@@ -46,8 +46,8 @@ async function serverMetadata(
     ...(e.jwks ? { jwks_uri: e.jwks } : {}),
     ...(e.introspection ? { introspection_endpoint: e.introspection } : {}),
   }
-  if (!provider.discovery) return { issuer: provider.issuer, ...overrides }
-  const discovered = await client.discovery(new URL(provider.issuer), provider.clientId, undefined, undefined, {
+  if (!provider.options.discovery) return { issuer: provider.issuer, ...overrides }
+  const discovered = await client.discovery(new URL(provider.issuer), provider.options.clientId, undefined, undefined, {
     timeout: HTTP_TIMEOUT_SECONDS,
     [client.customFetch]: fetchImpl,
     ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
@@ -78,20 +78,30 @@ function tokensOf(response: client.TokenEndpointResponse, now: number): Provider
  * with the provider's keys (jose); RP-initiated and back-channel logout;
  * bearer access tokens as JWTs or by introspection.
  */
-export const oidcAuthMethod: AuthMethod<OidcContext> = {
+export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOptionFields> = {
   strategy: 'oidc',
+  isDefault: true,
+  optionsSchema: oidcOptionFields,
+  resolveOptions: resolveOidcOptions,
+  issuerOf: (options) => options.issuer,
+  describe: (o) => ({
+    clientId: o.clientId,
+    issuer: o.issuer,
+    discovery: o.discovery ? (Object.keys(o.endpoints).length > 0 ? 'auto+overrides' : 'auto') : 'manual',
+    redirectUrl: o.redirectUrl,
+  }),
 
   async initialize(provider, io) {
     const fetchImpl = providerFetch(provider)
-    const insecure = [provider.issuer, provider.backchannelUrl].some((u) => u?.startsWith('http:'))
+    const insecure = [provider.issuer, provider.options.backchannelUrl].some((u) => u?.startsWith('http:'))
     const metadata = await serverMetadata(provider, fetchImpl, insecure)
     const config = new client.Configuration(
       metadata,
-      provider.clientId,
+      provider.options.clientId,
       {
-        redirect_uris: [provider.redirectUrl],
+        redirect_uris: [provider.options.redirectUrl],
         response_types: ['code'],
-        [client.clockTolerance]: provider.clockTolerance,
+        [client.clockTolerance]: provider.options.clockTolerance,
       },
       clientAuthentication(provider),
     )
@@ -99,7 +109,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     config.timeout = HTTP_TIMEOUT_SECONDS
     if (insecure) client.allowInsecureRequests(config)
     let verifier: TokenVerifier | undefined
-    if (provider.validateSignatures || provider.backchannelLogout) {
+    if (provider.options.validateSignatures || provider.options.backchannelLogout) {
       verifier = tokenVerifier(
         provider,
         metadata.jwks_uri,
@@ -109,19 +119,21 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
       )
       await verifier.load()
     }
-    if (!provider.validateSignatures)
+    if (!provider.options.validateSignatures)
       io.logger.warn({ provider: provider.name }, 'ID token signatures are not verified (validateSignatures: false)')
     return { config, verifier, clock: io.clock }
   },
 
+  forwardsSilentSignIn: (provider) => provider.options.acceptsPromptNoneForward,
+
   async start({ config }, provider, options = {}) {
     const state = client.randomState()
     const nonce = client.randomNonce()
-    const codeVerifier = provider.pkce === 'S256' ? client.randomPKCECodeVerifier() : undefined
-    const prompt = options.prompt ?? provider.prompt
+    const codeVerifier = provider.options.pkce === 'S256' ? client.randomPKCECodeVerifier() : undefined
+    const prompt = options.prompt ?? provider.options.prompt
     const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: provider.redirectUrl,
-      scope: provider.scopes.join(' '),
+      redirect_uri: provider.options.redirectUrl,
+      scope: provider.options.scopes.join(' '),
       state,
       nonce,
       ...(codeVerifier
@@ -140,7 +152,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     if (prompt === 'none' && error && SILENT_ERRORS.has(error) && params.get('state') === data.state)
       return { silentError: error }
     // The redirect URI is the configured one; only the parameters come from the request.
-    const callbackUrl = new URL(provider.redirectUrl)
+    const callbackUrl = new URL(provider.options.redirectUrl)
     callbackUrl.search = params.toString()
     let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
     try {
@@ -156,13 +168,13 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     const idTokenClaims = response.claims() as Claims | undefined
     if (!idTokenClaims || !response.id_token) throw invalid(provider, 'token response without an ID token')
     try {
-      checkTimingClaims(idTokenClaims, clock.now(), provider.clockTolerance)
+      checkTimingClaims(idTokenClaims, clock.now(), provider.options.clockTolerance)
     } catch (cause) {
       throw invalid(provider, `ID token: ${(cause as Error).message}`, cause)
     }
-    if (provider.validateSignatures) {
+    if (provider.options.validateSignatures) {
       try {
-        await verifier!.verify(response.id_token, { issuer: provider.issuer, audience: provider.clientId })
+        await verifier!.verify(response.id_token, { issuer: provider.issuer, audience: provider.options.clientId })
       } catch (cause) {
         throw invalid(provider, `ID token signature: ${(cause as Error).message}`, cause)
       }
@@ -190,7 +202,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
         userinfo,
         idToken: response.id_token,
         sid: typeof idTokenClaims.sid === 'string' ? idTokenClaims.sid : undefined,
-        tokens: tokensOf(response, clock.now()),
+        tokens: provider.options.storeTokens ? tokensOf(response, clock.now()) : undefined,
       },
     }
   },
@@ -198,8 +210,8 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
   signOutUrl({ config }, provider, idToken) {
     if (!config.serverMetadata().end_session_endpoint) return undefined
     return client.buildEndSessionUrl(config, {
-      client_id: provider.clientId,
-      post_logout_redirect_uri: provider.postLogoutUrl,
+      client_id: provider.options.clientId,
+      post_logout_redirect_uri: provider.options.postLogoutUrl,
       state: client.randomState(),
       ...(idToken ? { id_token_hint: idToken } : {}),
     })
@@ -209,11 +221,11 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     if (!verifier) throw new Error('no keys to verify logout tokens with')
     const { payload, protectedHeader } = await verifier.verify(token, {
       issuer: provider.issuer,
-      audience: provider.clientId,
+      audience: provider.options.clientId,
       requiredClaims: ['iat', 'exp', 'jti'],
       maxTokenAge: '10m',
     })
-    checkTimingClaims(payload, clock.now(), provider.clockTolerance)
+    checkTimingClaims(payload, clock.now(), provider.options.clockTolerance)
     if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 255)
       throw new Error('jti must be a string of 1 to 255 characters')
     const typ = protectedHeader.typ?.toLowerCase()
@@ -232,29 +244,29 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
     const sub = typeof payload.sub === 'string' ? payload.sub : undefined
     const sid = typeof payload.sid === 'string' ? payload.sid : undefined
     if (!sub && !sid) throw new Error('a logout token needs sub or sid')
-    return { sub, sid, jti: payload.jti, expiresAt: (payload.exp! + provider.clockTolerance) * 1000 }
+    return { sub, sid, jti: payload.jti, expiresAt: (payload.exp! + provider.options.clockTolerance) * 1000 }
   },
 
   async verifyAccessToken({ config, verifier, clock }, provider, token) {
     if (looksLikeJwt(token)) {
-      if (!verifier || !provider.validateSignatures) return undefined
+      if (!verifier || !provider.options.validateSignatures) return undefined
       const { payload } = await verifier.verify(token, {
         issuer: provider.issuer,
-        audience: [...provider.bearerAudience],
+        audience: [...provider.options.bearerAudience],
         requiredClaims: ['exp', 'sub'],
       })
       if (isIdToken(payload)) throw new Error('an ID token is not an access token')
-      checkTimingClaims(payload, clock.now(), provider.clockTolerance)
+      checkTimingClaims(payload, clock.now(), provider.options.clockTolerance)
       return { claims: payload as Claims, expiresAt: payload.exp! * 1000 }
     }
-    if (!provider.introspectTokens) return undefined
+    if (!provider.options.introspectTokens) return undefined
     if (!config.serverMetadata().introspection_endpoint) throw new Error('the provider has no introspection endpoint')
     const result = await client.tokenIntrospection(config, token)
     checkIntrospection(result, provider, clock.now())
     return {
       claims: { ...result, iss: provider.issuer } as Claims,
       expiresAt: result.exp! * 1000,
-      reuseUntil: clock.now() + provider.introspectionCacheTtl * 1000,
+      reuseUntil: clock.now() + provider.options.introspectionCacheTtl * 1000,
     }
   },
 
@@ -273,18 +285,15 @@ export const oidcAuthMethod: AuthMethod<OidcContext> = {
  * `token_type` (or Keycloak's `typ`) says Bearer. Refresh tokens, ID tokens and
  * tokens of other clients are refused.
  */
-export function checkIntrospection(
-  result: client.IntrospectionResponse,
-  provider: ProviderDefinition,
-  nowMs: number,
-): void {
+export function checkIntrospection(result: client.IntrospectionResponse, provider: OidcProvider, nowMs: number): void {
   if (result.active !== true) throw new Error('the token is not active')
   if (result.iss !== undefined && result.iss !== provider.issuer)
     throw new Error('the introspected token is from another issuer')
   if (typeof result.sub !== 'string' || result.sub === '' || typeof result.exp !== 'number')
     throw new Error('introspection returned no sub or exp')
   const audiences = typeof result.aud === 'string' ? [result.aud] : Array.isArray(result.aud) ? result.aud : []
-  const ours = result.client_id === provider.clientId || audiences.some((a) => provider.bearerAudience.includes(a))
+  const ours =
+    result.client_id === provider.options.clientId || audiences.some((a) => provider.options.bearerAudience.includes(a))
   if (!ours)
     throw new Error(
       `the token was issued to another client (client_id ${JSON.stringify(String(result.client_id ?? '').slice(0, 80))})`,
@@ -297,7 +306,7 @@ export function checkIntrospection(
       `the token is not an access token (token_type ${String(result.token_type ?? 'absent')}${typ ? `, typ ${typ}` : ''})`,
     )
   }
-  checkTimingClaims(result as JWTPayload, nowMs, provider.clockTolerance)
+  checkTimingClaims(result as JWTPayload, nowMs, provider.options.clockTolerance)
 }
 
 function looksLikeJwt(token: string): boolean {
@@ -310,14 +319,14 @@ function isIdToken(payload: JWTPayload): boolean {
   return !('scope' in payload) && !('client_id' in payload) && !('scp' in payload)
 }
 
-function invalid(provider: ProviderDefinition, reason: string, cause?: unknown): OtpkiError {
+function invalid(provider: OidcProvider, reason: string, cause?: unknown): OtpkiError {
   return new OtpkiError('AUTH_RESPONSE_INVALID', `response from ${provider.name} refused: ${reason}`, {
     publicMessage: `The answer from ${provider.displayName} could not be verified. Please sign in again.`,
     cause,
   })
 }
 
-function asOtpkiError(cause: unknown, provider: ProviderDefinition): OtpkiError {
+function asOtpkiError(cause: unknown, provider: OidcProvider): OtpkiError {
   if (cause instanceof OtpkiError) return cause
   if (cause instanceof client.AuthorizationResponseError) {
     return new OtpkiError(

@@ -6,7 +6,8 @@ import {
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose'
-import type { Clock, ProviderDefinition } from '../../core/index.ts'
+import type { Clock } from '../../core/index.ts'
+import type { OidcProvider } from './options.ts'
 import { RemoteKeys } from './remote-keys.ts'
 
 /** After a JWKS fetch, no other for this long: a flood of unknown `kid`s is not a flood of fetches. */
@@ -36,26 +37,26 @@ export interface TokenVerifier {
  * with public key text; `none` never.
  */
 export function tokenVerifier(
-  provider: ProviderDefinition,
+  provider: OidcProvider,
   jwksUri: string | undefined,
   metadataAlgorithms: readonly string[] | undefined,
   fetchImpl: typeof fetch,
   clock: Clock,
 ): TokenVerifier {
-  const algorithms = (provider.signatureAlgorithms ?? metadataAlgorithms ?? ['RS256']).filter(
-    (alg) => ASYMMETRIC.test(alg) || (alg.startsWith('HS') && provider.clientSecret !== undefined),
+  const algorithms = (provider.options.signatureAlgorithms ?? metadataAlgorithms ?? ['RS256']).filter(
+    (alg) => ASYMMETRIC.test(alg) || (alg.startsWith('HS') && provider.options.clientSecret !== undefined),
   )
-  const secret = provider.clientSecret ? new TextEncoder().encode(provider.clientSecret) : undefined
+  const secret = provider.options.clientSecret ? new TextEncoder().encode(provider.options.clientSecret) : undefined
   let staticKey: KeyObject | undefined
   let remote: RemoteKeys | undefined
-  if (provider.useJwksUrl) {
+  if (provider.options.useJwksUrl) {
     if (!jwksUri)
       throw new Error(
         'the provider publishes no jwks_uri (set endpoints.jwks, or useJwksUrl: false with validatingPublicKey)',
       )
     remote = new RemoteKeys(jwksUri, fetchImpl, clock, { cooldownMs: JWKS_COOLDOWN_MS, maxAgeMs: JWKS_MAX_AGE_MS })
-  } else if (provider.validatingPublicKey) {
-    staticKey = createPublicKey(provider.validatingPublicKey)
+  } else if (provider.options.validatingPublicKey) {
+    staticKey = createPublicKey(provider.options.validatingPublicKey)
   }
   const key = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
     if (header.alg.startsWith('HS')) {
@@ -63,7 +64,10 @@ export function tokenVerifier(
       return secret
     }
     if (staticKey) {
-      if (provider.validatingPublicKeyId !== undefined && header.kid !== provider.validatingPublicKeyId) {
+      if (
+        provider.options.validatingPublicKeyId !== undefined &&
+        header.kid !== provider.options.validatingPublicKeyId
+      ) {
         throw new Error(`token kid ${JSON.stringify(header.kid)} is not validatingPublicKeyId`)
       }
       return staticKey
@@ -78,7 +82,7 @@ export function tokenVerifier(
       jwtVerify(jwt, key, {
         ...options,
         algorithms: [...algorithms],
-        clockTolerance: options.clockTolerance ?? provider.clockTolerance,
+        clockTolerance: options.clockTolerance ?? provider.options.clockTolerance,
         currentDate: new Date(clock.now()),
       }),
     async load() {

@@ -15,7 +15,7 @@ export const tokensRoute: RouteSpec = {
     const session = await sessions.lookup(event)
     if (!session) throw new OtpkiError('SESSION_INVALID', 'no session', { publicMessage: 'No valid session.' })
     const entry = session.principal.provider ? providers.get(session.principal.provider) : undefined
-    if (!entry?.definition.storedTokensReadable) {
+    if (!entry?.definition.options.storedTokensReadable) {
       throw new OtpkiError('FORBIDDEN', 'stored tokens are not readable for this provider', {
         publicMessage: 'Stored tokens are not readable for this sign-in.',
       })

@@ -2,12 +2,13 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadProviderFile } from '../../core/config/provider-loader.ts'
+import { providerDefaults } from '../support/provider-defaults.ts'
 import { loadMainConfig } from '../../core/config/main-config.ts'
 import { packageRoot } from '../../core/paths.ts'
 import { ensureBuilt } from '../support/build.ts'
 
 const root = packageRoot()
-const defaults = { publicUrl: 'https://pki.example.com', sessionMaxInactive: 1800, sessionMaxLength: 36000 }
+const defaults = providerDefaults
 
 describe('committed configuration files', () => {
   beforeAll(() => ensureBuilt(), 120_000)

@@ -3,8 +3,11 @@ import { CERTIFICATE_MIGRATIONS, CertificateSchema } from '../../plugins/client-
 import { clientCertificateAuthenticator } from '../../plugins/client-certificate/client-certificate-authenticator.ts'
 import { requireClaim, requireVerifiedEmail } from '../../plugins/flows/index.ts'
 import { bearerAuthenticator } from '../../plugins/oidc/bearer-authenticator.ts'
+import { oidcAuthMethod } from '../../plugins/oidc/oidc-auth-method.ts'
+import { JoseProvider } from '../support/jose-provider.ts'
 import { defaultUserSync } from '../../plugins/user-sync/default-user-sync.ts'
 import {
+  authMethodContract,
   flowStepContract,
   requestAuthenticatorContract,
   runMappers,
@@ -53,3 +56,18 @@ const input = async () => ({
 })
 flowStepContract(requireClaim, { options: { claim: 'email', pattern: '.+@example\\.com' }, input: await input() })
 flowStepContract(requireVerifiedEmail, { input: await input() })
+
+let joseProvider: JoseProvider
+authMethodContract('oidc', {
+  method: oidcAuthMethod,
+  before: async () => {
+    joseProvider = await JoseProvider.start('otpki', 'contract-secret')
+  },
+  after: () => joseProvider.close(),
+  options: () => ({ issuer: joseProvider.issuer, clientId: 'otpki', clientSecret: 'contract-secret' }),
+  // The test provider signs its user in at once: its answer is the callback.
+  complete: async (url) => {
+    const answer = await fetch(url, { redirect: 'manual' })
+    return { query: new URL(answer.headers.get('location')!).searchParams, form: undefined }
+  },
+})

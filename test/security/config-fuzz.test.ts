@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { providerFields } from '../../core/config/provider-schema.ts'
+import { providerKeys } from '../support/provider-defaults.ts'
 import { TestBrowser } from '../support/browser.ts'
 import { closeAfterEach, signIn, startHarness } from '../support/harness.ts'
 
@@ -28,7 +28,7 @@ describe('configuration robustness: mutated provider files fed to the running se
     const good = JSON.parse(h.providerJson()) as Record<string, unknown>
     const random = prng(SEED)
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!
-    const keys = Object.keys(providerFields)
+    const keys = providerKeys
     const junk = (): unknown =>
       pick<() => unknown>([
         () => Math.floor(random() * 1e9) - 5e8,

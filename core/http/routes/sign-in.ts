@@ -77,7 +77,7 @@ export async function startAt(
       publicMessage: `${definition.displayName} cannot be used to sign in; once signed in, you can link it to your account.`,
     })
   }
-  if (options.prompt === 'none' && !definition.acceptsPromptNoneForward)
+  if (options.prompt === 'none' && !method.forwardsSilentSignIn?.(definition))
     return returnWithError(ctx, returnTo, 'login_required')
   if (!method.start) throw new OtpkiError('PROVIDER_UNKNOWN', `provider ${name} has no interactive sign-in`)
   const context = await entry.context()

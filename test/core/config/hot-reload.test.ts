@@ -109,7 +109,7 @@ describe('provider files reload while the server runs', () => {
       `export default { displayName: 'Typed', issuer: 'http://127.0.0.3:9', clientId: 'c', clientSecret: { env: 'OTPKI_TEST_UNSET_VARIABLE' } }\n`,
     )
     expect(fixed.added).toEqual(['typed'])
-    expect(h.app.registry.get('typed')?.definition.clientSecret).toBe('from-env')
+    expect(h.app.registry.get('typed')?.definition.options.clientSecret).toBe('from-env')
     const bad = await h.writeProvider('typed.ts', 'export default { displayName: ')
     expect(bad.issues[0]).toMatchObject({ file: join(h.providersDir, 'typed.ts'), key: '(file)' })
     expect(h.app.registry.get('typed')?.definition.displayName).toBe('Typed')

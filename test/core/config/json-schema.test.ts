@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { providerFields } from '../../../core/config/provider-schema.ts'
+import { providerKeys } from '../../support/provider-defaults.ts'
 import { packageRoot } from '../../../core/paths.ts'
 import { SCHEMA_FILES, jsonSchemas } from '../../../core/schemas.ts'
 
@@ -13,25 +13,32 @@ describe('published JSON Schemas', () => {
     }
   })
 
-  it('describe every provider key and refuse unknown ones', async () => {
+  it('describe every provider key and refuse unknown ones: the envelope plus one branch per strategy', async () => {
     const schema = JSON.parse((await jsonSchemas()).provider) as {
-      properties: Record<string, unknown>
-      required: string[]
-      additionalProperties: boolean
+      oneOf: {
+        title: string
+        properties: Record<string, { const?: string }>
+        required: string[]
+        additionalProperties: boolean
+      }[]
     }
+    expect(schema.oneOf.map((b) => b.title)).toEqual(['strategy oidc'])
+    const oidc = schema.oneOf[0]!
     expect(
-      Object.keys(schema.properties)
+      Object.keys(oidc.properties)
         .filter((k) => k !== '$schema')
         .sort(),
-    ).toEqual(Object.keys(providerFields).sort())
-    expect(schema.required.sort()).toEqual(['clientId', 'issuer'])
-    expect(schema.additionalProperties).toBe(false)
+    ).toEqual([...providerKeys].sort())
+    expect(oidc.properties.strategy?.const).toBe('oidc')
+    // The default strategy: a file need not name it.
+    expect(oidc.required.sort()).toEqual(['clientId', 'issuer'])
+    expect(oidc.additionalProperties).toBe(false)
   })
 })
 
 describe('the published provider schema is as strict as the server', () => {
   it('checks mapper and flow entries: a known type, its options, nothing else', async () => {
-    const schema = JSON.parse((await jsonSchemas()).provider) as {
+    const schema = (JSON.parse((await jsonSchemas()).provider) as { oneOf: unknown[] }).oneOf[0] as {
       properties: Record<
         string,
         {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { validateProvider } from '../../../core/config/provider-loader.ts'
+import { providerDefaults } from '../../support/provider-defaults.ts'
 import { field, type ClaimMapper } from '../../../core/index.ts'
 import { claimMapperContract, runMappers } from '../../../testing/index.ts'
 
@@ -29,7 +30,7 @@ describe('declared option defaults are applied before extension code runs', () =
         mappers: [{ type: 'prefixed-role', claim: 'department', syncMode: 'import' }],
       },
       '/x/p.json',
-      { publicUrl: 'https://pki.example.com', sessionMaxInactive: 60, sessionMaxLength: 600, extensions },
+      { ...providerDefaults, sessionMaxInactive: 60, sessionMaxLength: 600, extensions },
     )
     expect(result.ok && result.provider.mappers).toEqual([
       { type: 'prefixed-role', syncMode: 'import', claim: 'department', prefix: 'dept-' },

@@ -6,9 +6,10 @@ import { durationToSeconds } from '../../../core/config/duration.ts'
 import { composeApp } from '../../../core/app.ts'
 import { loadMainConfig } from '../../../core/config/main-config.ts'
 import { loadProviderFile, validateProvider } from '../../../core/config/provider-loader.ts'
+import { providerDefaults } from '../../support/provider-defaults.ts'
 import { isOtpkiError } from '../../../core/errors.ts'
 
-const defaults = { publicUrl: 'https://pki.example.com', sessionMaxInactive: 1800, sessionMaxLength: 36000 }
+const defaults = providerDefaults
 const base = { issuer: 'https://sso.example.com/realms/pki', clientId: 'otpki', clientSecret: 's3cret-value' }
 const issuesOf = (input: unknown, file = '/etc/otpki/providers/keycloak.json') => {
   const result = validateProvider(input, file, defaults)
@@ -21,10 +22,13 @@ describe('provider validation', () => {
     expect(result.ok && result.provider).toMatchObject({
       name: 'keycloak',
       displayName: 'keycloak',
-      redirectUrl: 'https://pki.example.com/auth/callback',
-      postLogoutUrl: 'https://pki.example.com/auth/signed-out',
-      scopes: ['openid', 'profile', 'email'],
-      clientAuthentication: 'client_secret_basic',
+      strategy: 'oidc',
+      options: {
+        redirectUrl: 'https://pki.example.com/auth/callback',
+        postLogoutUrl: 'https://pki.example.com/auth/signed-out',
+        scopes: ['openid', 'profile', 'email'],
+        clientAuthentication: 'client_secret_basic',
+      },
       sessionMaxInactive: 1800,
       sessionMaxLength: 36000,
       createUnknownUsers: true,
@@ -39,7 +43,7 @@ describe('provider validation', () => {
       '/x/a.json',
       defaults,
     )
-    expect(result.ok && result.provider.scopes).toEqual(['openid', 'profile', 'email'])
+    expect(result.ok && result.provider.options.scopes).toEqual(['openid', 'profile', 'email'])
     expect(issuesOf({ ...base, issuer: null })).toEqual([{ key: 'issuer', reason: 'is required' }])
   })
 
@@ -97,7 +101,7 @@ describe('provider validation', () => {
     const dir = await mkdtemp(join(tmpdir(), 'otpki-secret-'))
     await writeFile(join(dir, 'secret'), 'from-file\n')
     const fromFile = validateProvider({ ...base, clientSecret: { file: join(dir, 'secret') } }, '/x/a.json', defaults)
-    expect(fromFile.ok && fromFile.provider.clientSecret).toBe('from-file')
+    expect(fromFile.ok && fromFile.provider.options.clientSecret).toBe('from-file')
     expect(issuesOf({ ...base, clientSecret: { file: join(dir, 'missing') } })[0]).toMatchObject({
       key: 'clientSecret',
       reason: expect.stringContaining('cannot read secret file'),
@@ -181,19 +185,21 @@ describe('provider options: rules between keys', () => {
   it('resolves the defaults of the new keys', () => {
     const result = validateProvider({ ...base, clientAuthentication: 'client_secret_jwt' }, '/x/k.json', defaults)
     expect(result.ok && result.provider).toMatchObject({
-      discovery: true,
-      endpoints: {},
-      clientAssertionSigningAlg: 'HS256',
-      pkce: 'S256',
-      validateSignatures: true,
-      useJwksUrl: true,
-      acceptsPromptNoneForward: false,
       trustEmail: false,
       accountLinkingOnly: false,
-      storeTokens: false,
-      backchannelLogout: false,
-      bearerAudience: ['otpki'],
-      introspectTokens: false,
+      options: {
+        discovery: true,
+        endpoints: {},
+        clientAssertionSigningAlg: 'HS256',
+        pkce: 'S256',
+        validateSignatures: true,
+        useJwksUrl: true,
+        acceptsPromptNoneForward: false,
+        storeTokens: false,
+        backchannelLogout: false,
+        bearerAudience: ['otpki'],
+        introspectTokens: false,
+      },
     })
   })
 
