@@ -446,7 +446,7 @@ export async function canAdministrate(
 }
 
 /**
- * When the last OIDC provider is gone and no administrator holds a client
+ * When the last identity provider is gone and no administrator holds a client
  * certificate, nobody can administer OTPKI: say so at every such reload.
  */
 function watchForLockout(

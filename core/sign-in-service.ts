@@ -164,24 +164,31 @@ export class SignInService {
     this.logger.info({ provider: provider.name, userId, subject: identity.subject }, 'identity linked')
   }
 
-  /** Maps the claims and syncs the user, then starts a fresh session; all or nothing. */
+  /** Maps the claims, runs the flows, syncs the user and starts a fresh session, in one database transaction. */
   async signIn(
     provider: ProviderDefinition,
     result: AuthResult,
   ): Promise<{ user: StoredUser; sessionId: string; expiresAt: number }> {
-    const { user, identity } = await this.resolveUser(provider, result)
-    const session = await this.sessions.create({
-      user,
-      method: provider.strategy,
-      provider: provider.name,
-      maxInactive: provider.sessionMaxInactive,
-      maxLength: provider.sessionMaxLength,
-      idToken: result.idToken,
-      issuer: identity.issuer,
-      subject: identity.subject,
-      sid: result.sid,
-      tokens: result.tokens,
+    this.refuseLinkingOnly(provider)
+    const mapped = await this.map(provider, result)
+    const { user, identity, session } = await this.orm.em.fork().transactional(async (em) => {
+      const synced = await this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock))
+      const session = await this.sessions.create({
+        user: synced.user,
+        method: provider.strategy,
+        provider: provider.name,
+        maxInactive: provider.sessionMaxInactive,
+        maxLength: provider.sessionMaxLength,
+        idToken: result.idToken,
+        issuer: synced.identity.issuer,
+        subject: synced.identity.subject,
+        sid: result.sid,
+        tokens: result.tokens,
+        em,
+      })
+      return { ...synced, session }
     })
+    this.users.changed(user.id)
     this.logger.info({ provider: provider.name, user: user.username, subject: identity.subject }, 'signed in')
     return { user, sessionId: session.id, expiresAt: session.expiresAt }
   }

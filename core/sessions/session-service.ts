@@ -5,7 +5,7 @@ import type { LogoutSubject, ProviderTokens } from '../contracts/auth-method.ts'
 import type { StoredUser } from '../contracts/user-sync.ts'
 import { TOKENS } from '../di/tokens.ts'
 import type { Logger } from '../logger.ts'
-import { UniqueConstraintViolationException } from '@mikro-orm/core'
+import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core'
 import { LogoutTokenSchema, SessionSchema, UserRoleSchema, type User } from '../store/entities.ts'
 import type { Orm } from '../store/orm.ts'
 import { hashId, newId } from './ids.ts'
@@ -118,12 +118,14 @@ export class SessionService {
     sid?: string | undefined
     /** Provider tokens to keep, encrypted (storeTokens). */
     tokens?: ProviderTokens | undefined
+    /** The transaction to write it in (the sign-in's, so user sync and session are all or nothing); flushed by its owner. */
+    em?: EntityManager | undefined
   }): Promise<{ id: string; expiresAt: number }> {
     const id = newId()
     const idHash = hashId(id)
     const now = this.clock.now()
     const expiresAt = now + input.maxLength * 1000
-    const em = this.orm.em.fork()
+    const em = input.em ?? this.orm.em.fork()
     em.create(SessionSchema, {
       idHash,
       user: input.user.id,
@@ -139,7 +141,7 @@ export class SessionService {
       sid: input.sid ?? null,
       tokens: input.tokens ? this.vault.seal(input.tokens, { session: idHash, kind: 'tokens' }) : null,
     })
-    await em.flush()
+    if (!input.em) await em.flush()
     return { id, expiresAt: Math.min(expiresAt, now + input.maxInactive * 1000) }
   }
 
