@@ -43,6 +43,7 @@ import { TokenVault } from './sessions/token-vault.ts'
 import { TransactionStore } from './sessions/transaction-store.ts'
 import { DEFAULT_MAPPER, SignInService } from './sign-in-service.ts'
 import { openDatabase, type Orm } from './store/orm.ts'
+import { databaseTarget, type DatabaseTarget } from './store/database.ts'
 import { UserDirectory } from './store/user-directory.ts'
 
 /** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
@@ -145,7 +146,7 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
   const specs: PluginSpec[] = [...(options.dev ? DEV_PLUGINS : []), ...BUILTIN_PLUGINS, ...config.plugins]
   const registrations = await registerPlugins(specs, {
     baseDir: config.baseDir,
-    dataDir: config.database === ':memory:' ? undefined : dirname(config.database),
+    dataDir: config.db.kind === 'sqlite' && config.db.file !== ':memory:' ? dirname(config.db.file) : undefined,
     logger,
     clock,
     publicUrl: config.publicUrl,
@@ -184,7 +185,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   const { config, logger, container, registrations, registry } = composed
   const stops: (() => Promise<void> | void)[] = []
   try {
-    const orm = await openDatabase(config.database, registrations)
+    const orm = await openDatabase(config.db, registrations)
     stops.push(() => orm.close())
     registerServices(container, config, orm)
 
@@ -345,9 +346,9 @@ function registerServices(container: DependencyContainer, config: ResolvedConfig
   container.register(TOKENS.TokenVault, {
     useValue: config.tokenEncryptionKey
       ? new TokenVault(config.tokenEncryptionKey)
-      : config.database === ':memory:'
+      : config.db.kind !== 'sqlite' || config.db.file === ':memory:'
         ? new TokenVault(randomBytes(32).toString('base64url'))
-        : TokenVault.fromKeyFile(join(dirname(config.database), 'token-encryption.key')),
+        : TokenVault.fromKeyFile(join(dirname(config.db.file), 'token-encryption.key')),
   })
   container.registerSingleton(TOKENS.SessionService, SessionService)
   container.registerSingleton(TOKENS.TransactionStore, TransactionStore)
@@ -375,7 +376,7 @@ export async function withServices<T>(
 
 /** Opens the configured database (with every plugin's entities) and what plugins' code gets over it, outside a running server. */
 export async function openServices(app: ComposedApp): Promise<{ services: PluginServices; close(): Promise<void> }> {
-  const orm = await openDatabase(app.config.database, app.registrations)
+  const orm = await openDatabase(app.config.db, app.registrations)
   registerServices(app.container, app.config, orm)
   return { services: pluginServices(app.container, orm, app.registry), close: () => orm.close() }
 }
@@ -392,10 +393,11 @@ export async function explainClaims(
 ): Promise<{ provider: ProviderDefinition; explanation: Explanation; database: string }> {
   const composed = await composeApp({ ...options, watch: false })
   const { config, container, registry } = composed
-  const database = config.database !== ':memory:' && existsSync(config.database) ? config.database : ':memory:'
-  const orm = await openDatabase(database)
+  const current = databaseExists(config.db)
+  const database = current ? config.database : ':memory:'
+  const orm = await openDatabase(current ? config.db : ':memory:', current ? { migrate: false } : {})
   try {
-    registerServices(container, { ...config, database }, orm)
+    registerServices(container, { ...config, database, db: databaseTarget(database, config.baseDir) }, orm)
     const report = await registry.reload({ prepare: false })
     const entry = registry.get(providerName)
     if (!entry) {
@@ -495,3 +497,8 @@ function watchConfigFile(config: ResolvedConfig, options: AppOptions, logger: Lo
 }
 
 export type { ReloadReport }
+
+/** Whether the configured database holds data already: an SQLite file that exists; a PostgreSQL server is assumed to. */
+export function databaseExists(db: DatabaseTarget): boolean {
+  return db.kind === 'postgresql' || (db.file !== ':memory:' && existsSync(db.file))
+}

@@ -1,8 +1,8 @@
 import { Command } from 'commander'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import {
   canAdministrate,
+  databaseExists,
   composeApp,
   LOCKOUT_WARNING,
   openServices,
@@ -107,7 +107,7 @@ program
       if (status.state === 'ready') console.log(line)
       else console.warn(`warning: ${line}${status.error ? `: ${status.error}` : ''}`)
     }
-    const opened = existsSync(app.config.database) ? await openServices(app) : undefined
+    const opened = databaseExists(app.config.db) ? await openServices(app) : undefined
     try {
       if (
         !(await canAdministrate(

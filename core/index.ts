@@ -77,3 +77,4 @@ export type { ProviderEntry, ProviderStatus } from './config/provider-registry.t
 export { UserSchema } from './store/entities.ts'
 export { addressList, checkAddresses } from './http/rate-limit.ts'
 export { normalizeUsername, printable, USERNAME_MAX_LENGTH } from './identity/username.ts'
+export { PortableMigration, type SqlDialect } from './store/portable-migration.ts'

@@ -8,6 +8,7 @@ import { forbiddenKeys, validateFields } from './fields.ts'
 import { mainConfigFields } from './main-schema.ts'
 import { loadConfigModule } from './module-loader.ts'
 import { resolveSecret, type SecretRef } from './secrets.ts'
+import { databaseTarget, describeDatabase, type DatabaseTarget, type DatabaseTls } from '../store/database.ts'
 
 /** The main configuration in force: defaults applied, paths absolute, durations in seconds. */
 export interface ResolvedConfig {
@@ -18,7 +19,10 @@ export interface ResolvedConfig {
   readonly host: string
   readonly port: number
   readonly publicUrl: string
+  /** The database for messages: the SQLite file, or the PostgreSQL URL without its password. */
   readonly database: string
+  /** Where the data lives, with its connection settings. */
+  readonly db: DatabaseTarget
   readonly providersDir: string
   readonly templatesDir: string | undefined
   readonly logLevel: string
@@ -100,7 +104,7 @@ export async function loadMainConfig(
   }
   const baseDir = file ? dirname(file) : (options.cwd ?? process.cwd())
   const v = value as Record<keyof typeof mainConfigFields, unknown>
-  const secret = (key: 'secret' | 'tokenEncryptionKey'): string | undefined => {
+  const secret = (key: 'secret' | 'tokenEncryptionKey' | 'databasePassword'): string | undefined => {
     try {
       return v[key] ? resolveSecret(v[key] as SecretRef, key) : undefined
     } catch (cause) {
@@ -108,6 +112,23 @@ export async function loadMainConfig(
     }
   }
   const port = v.port as number
+  const db = labelled(label, () =>
+    databaseTarget(v.database as string, baseDir, {
+      password: secret('databasePassword'),
+      tls: (v.databaseTls as DatabaseTls | null) ?? undefined,
+      caFile: (v.databaseCaFile as string | null) ?? undefined,
+      poolSize: v.databasePoolSize as number,
+    }),
+  )
+  if (db.kind === 'postgresql') {
+    // Every instance must sign and decrypt what the others wrote.
+    const missing = (['secret', 'tokenEncryptionKey'] as const).filter((k) => !v[k])
+    if (missing.length > 0)
+      throw new OtpkiError(
+        'CONFIG_INVALID',
+        `${label}: ${missing.join(' and ')} must be set when the database is PostgreSQL (the same value on every instance; ${missing.map((k) => (k === 'secret' ? 'OTPKI_SECRET' : 'OTPKI_TOKEN_ENCRYPTION_KEY')).join(', ')})`,
+      )
+  }
   const rateLimit = (v.rateLimit as Record<string, unknown> | null) ?? {}
   return {
     file,
@@ -115,7 +136,8 @@ export async function loadMainConfig(
     host: v.host as string,
     port,
     publicUrl: ((v.publicUrl as string | null) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
-    database: v.database === ':memory:' ? ':memory:' : resolve(baseDir, v.database as string),
+    database: describeDatabase(db),
+    db,
     providersDir: resolve(baseDir, v.providersDir as string),
     templatesDir: v.templatesDir ? resolve(baseDir, v.templatesDir as string) : undefined,
     logLevel: v.logLevel as string,

@@ -14,9 +14,29 @@ export const mainConfigFields = {
     defaultText: 'http://localhost:<port>',
   }),
   database: field.string({
-    doc: 'SQLite database file, relative to the config file. Created on first start.',
+    doc: 'An SQLite database file, relative to the config file (created on first start; :memory: for none), or a PostgreSQL URL: postgres://user@host:5432/name. Any other URL is an error.',
     env: 'OTPKI_DATABASE',
     default: 'data/otpki.sqlite',
+  }),
+  databasePassword: field.secret({
+    doc: "PostgreSQL: the password, as a secret value (a string, { env } or { file }); overrides one in the URL's.",
+    env: 'OTPKI_DATABASE_PASSWORD',
+  }),
+  databaseTls: field.enum(['off', 'require', 'verify-full'], {
+    doc: "PostgreSQL: TLS to the server. require: encrypted; verify-full: encrypted, the server's certificate and name verified (databaseCaFile, else the system's authorities).",
+    env: 'OTPKI_DATABASE_TLS',
+    defaultText: "the URL's sslmode, else off",
+  }),
+  databaseCaFile: field.string({
+    doc: 'PostgreSQL: PEM file of the authorities that sign the server certificate, relative to the config file.',
+    env: 'OTPKI_DATABASE_CA_FILE',
+  }),
+  databasePoolSize: field.int({
+    doc: 'PostgreSQL: connections per instance, at most.',
+    env: 'OTPKI_DATABASE_POOL_SIZE',
+    default: 10,
+    min: 1,
+    max: 1000,
   }),
   providersDir: field.string({
     doc: 'Directory of provider files (name.ts or name.json), relative to the config file. Watched for changes.',

@@ -8,13 +8,13 @@ export const UserSchema = defineEntity({
   tableName: 'users',
   properties: {
     id: p.integer().primary().autoincrement(),
-    username: p.string().length(255).unique(),
+    username: p.text().unique(),
     /** The username folded for uniqueness: a case variant of a taken name is taken. */
-    usernameKey: p.string().length(255).unique().nullable(),
-    firstName: p.string().length(255).nullable(),
-    lastName: p.string().length(255).nullable(),
-    email: p.string().length(320).nullable(),
-    emailVerified: p.boolean().defaultRaw('0'),
+    usernameKey: p.text().unique().nullable(),
+    firstName: p.text().nullable(),
+    lastName: p.text().nullable(),
+    email: p.text().nullable(),
+    emailVerified: p.boolean().onCreate(() => false),
     /** Attributes set by attribute mappers, JSON. */
     attributes: p.json<Record<string, unknown>>().columnType('text').nullable(),
     createdAt: epochMs(),
@@ -28,9 +28,9 @@ export const RoleSchema = defineEntity({
   tableName: 'roles',
   properties: {
     id: p.integer().primary().autoincrement(),
-    name: p.string().length(255).unique(),
+    name: p.text().unique(),
     /** Created by OTPKI itself (for example from a provider's roles claim), not by an administrator. */
-    system: p.boolean().defaultRaw('0'),
+    system: p.boolean().onCreate(() => false),
     createdAt: epochMs(),
   },
 })
@@ -40,10 +40,10 @@ export const UserRoleSchema = defineEntity({
   name: 'UserRole',
   tableName: 'user_roles',
   properties: {
-    user: () => p.manyToOne(UserSchema).primary().deleteRule('cascade'),
-    role: () => p.manyToOne(RoleSchema).primary().deleteRule('cascade'),
+    user: () => p.manyToOne(UserSchema).primary().deleteRule('cascade').index(),
+    role: () => p.manyToOne(RoleSchema).primary().deleteRule('cascade').index(),
     /** The provider whose roles claim gave it; null when an administrator did. */
-    source: p.string().length(64).nullable(),
+    source: p.text().nullable(),
     createdAt: epochMs(),
   },
 })
@@ -55,10 +55,10 @@ export const IdentitySchema = defineEntity({
   uniques: [{ properties: ['issuer', 'subject'] }],
   properties: {
     id: p.integer().primary().autoincrement(),
-    user: () => p.manyToOne(UserSchema).deleteRule('cascade'),
-    issuer: p.string().length(1024),
-    subject: p.string().length(255),
-    provider: p.string().length(64),
+    user: () => p.manyToOne(UserSchema).deleteRule('cascade').index(),
+    issuer: p.text(),
+    subject: p.text(),
+    provider: p.text(),
     createdAt: epochMs(),
     lastLoginAt: epochMs(),
   },
@@ -71,10 +71,10 @@ export const SessionSchema = defineEntity({
   indexes: [{ properties: ['issuer', 'subject'] }, { properties: ['issuer', 'sid'] }],
   properties: {
     /** SHA-256 of the session id; the id itself is only in the browser's cookie. */
-    idHash: p.string().length(64).primary(),
+    idHash: p.text().primary(),
     user: () => p.manyToOne(UserSchema).deleteRule('cascade').index(),
-    method: p.string().length(32),
-    provider: p.string().length(64).nullable(),
+    method: p.text(),
+    provider: p.text().nullable(),
     createdAt: epochMs(),
     lastSeenAt: epochMs(),
     /** Absolute end of the session. */
@@ -84,10 +84,10 @@ export const SessionSchema = defineEntity({
     /** Kept server-side for the sign-out `id_token_hint`, encrypted with the token key and bound to the session. */
     idToken: p.text().nullable(),
     /** The identity behind the session, for back-channel logout by (issuer, subject). */
-    issuer: p.string().length(1024).nullable(),
-    subject: p.string().length(255).nullable(),
+    issuer: p.text().nullable(),
+    subject: p.text().nullable(),
     /** The provider's session id (`sid`), for back-channel logout by (issuer, sid). */
-    sid: p.string().length(255).nullable(),
+    sid: p.text().nullable(),
     /** The provider's tokens (storeTokens), encrypted with the token key. */
     tokens: p.text().nullable(),
   },
@@ -99,18 +99,18 @@ export const AuthTransactionSchema = defineEntity({
   tableName: 'auth_transactions',
   properties: {
     /** SHA-256 of the transaction id held by the browser's cookie. */
-    idHash: p.string().length(64).primary(),
-    provider: p.string().length(64),
-    issuer: p.string().length(1024),
+    idHash: p.text().primary(),
+    provider: p.text(),
+    issuer: p.text(),
     generation: p.integer(),
-    returnTo: p.string().length(2048),
+    returnTo: p.text(),
     /** What the auth method needs at the callback (state, nonce, PKCE verifier), JSON. */
     data: p.text(),
     /** `sign-in`, or `link` (attach an identity to linkUserId, the signed-in user). */
-    purpose: p.string().length(16).default('sign-in'),
+    purpose: p.text().default('sign-in'),
     linkUserId: p.integer().nullable(),
     /** `none` for a silent (prompt=none) sign-in: provider errors then go back to returnTo. */
-    prompt: p.string().length(16).nullable(),
+    prompt: p.text().nullable(),
     createdAt: epochMs(),
     expiresAt: epochMs().index(),
   },
@@ -124,8 +124,8 @@ export const LogoutTokenSchema = defineEntity({
   properties: {
     id: p.integer().primary().autoincrement(),
     /** A back-channel logout token already used: (issuer, jti), remembered until the token expires. */
-    issuer: p.string().length(1024),
-    jti: p.string().length(255),
+    issuer: p.text(),
+    jti: p.text(),
     expiresAt: epochMs().index(),
   },
 })

@@ -1,37 +1,50 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { Migrator } from '@mikro-orm/migrations'
-import type { EntitySchema, MigrationObject } from '@mikro-orm/core'
-import { MikroORM, SqliteDriver } from '@mikro-orm/sqlite'
+import type { EntitySchema, MigrationObject, Options } from '@mikro-orm/core'
+import { MikroORM } from '@mikro-orm/core'
+import { type AbstractSqlDriver, SqliteDriver } from '@mikro-orm/sqlite'
+import { PostgreSqlDriver } from '@mikro-orm/postgresql'
+import pg from 'pg'
 import { entities } from './entities.ts'
 import { OtpkiError } from '../errors.ts'
 import { migrations } from './migrations/index.ts'
+import { databaseTarget, describeDatabase, pgConnection, type DatabaseTarget } from './database.ts'
 
-export type Orm = MikroORM
+export type Orm = MikroORM<AbstractSqlDriver>
 
-/**
- * Opens the SQLite database (creating the file and its directory on first
- * start) and applies pending schema migrations.
- */
 /** What plugins add to the schema: their entities and the migrations that create them (run after core's). */
 export interface SchemaExtensions {
   entities?: readonly EntitySchema<any, any>[]
   migrations?: readonly MigrationObject[]
 }
 
-export async function openDatabase(file: string, options: { debug?: boolean } & SchemaExtensions = {}): Promise<Orm> {
+export interface OpenOptions extends SchemaExtensions {
+  debug?: boolean
+  /** Run pending migrations (default). Off: the schema must already be current. */
+  migrate?: boolean
+}
+
+/**
+ * Opens the database: an SQLite file (created with its directory on first
+ * start) or PostgreSQL; then applies pending schema migrations (on
+ * PostgreSQL under an advisory lock, so instances starting together migrate once).
+ */
+export async function openDatabase(target: DatabaseTarget | string, options: OpenOptions = {}): Promise<Orm> {
+  const resolved = typeof target === 'string' ? databaseTarget(target, process.cwd()) : target
   try {
-    return await open(file, options)
+    return await open(resolved, options)
   } catch (cause) {
-    throw new OtpkiError('CONFIG_INVALID', `cannot open the database ${file}: ${(cause as Error).message}`, { cause })
+    throw new OtpkiError(
+      'CONFIG_INVALID',
+      `cannot open the database ${describeDatabase(resolved)}: ${(cause as Error).message}`,
+      { cause },
+    )
   }
 }
 
-async function open(file: string, options: { debug?: boolean } & SchemaExtensions): Promise<Orm> {
-  if (file !== ':memory:') await mkdir(dirname(file), { recursive: true })
-  const orm = await MikroORM.init({
-    driver: SqliteDriver,
-    dbName: file,
+async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> {
+  const common: Options<AbstractSqlDriver> = {
     entities: [...entities, ...(options.entities ?? [])],
     extensions: [Migrator],
     migrations: {
@@ -44,7 +57,48 @@ async function open(file: string, options: { debug?: boolean } & SchemaExtension
     debug: options.debug ?? false,
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: false },
+  }
+  if (target.kind === 'sqlite') {
+    if (target.file !== ':memory:') await mkdir(dirname(target.file), { recursive: true })
+    const orm = await MikroORM.init<AbstractSqlDriver>({ ...common, driver: SqliteDriver, dbName: target.file })
+    if (options.migrate !== false) await orm.getMigrator().up()
+    return orm
+  }
+  const connection = pgConnection(target)
+  const orm = await MikroORM.init<AbstractSqlDriver>({
+    ...common,
+    driver: PostgreSqlDriver,
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
+    dbName: connection.database,
+    ...(connection.password !== undefined ? { password: connection.password } : {}),
+    pool: { min: 0, max: target.poolSize },
+    ...(connection.ssl ? { driverOptions: { connection: { ssl: connection.ssl } } } : {}),
   })
-  await orm.getMigrator().up()
+  try {
+    if (options.migrate !== false) await withMigrationLock(target, () => orm.getMigrator().up())
+  } catch (cause) {
+    await orm.close()
+    throw cause
+  }
   return orm
+}
+
+/** One key for every OTPKI instance on a database: whoever holds it migrates, the others wait, then find nothing to do. */
+const MIGRATION_LOCK = 0x6f74706b
+
+async function withMigrationLock<T>(
+  target: Extract<DatabaseTarget, { kind: 'postgresql' }>,
+  run: () => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client(pgConnection(target))
+  await client.connect()
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK])
+    return await run()
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined)
+    await client.end()
+  }
 }

@@ -12,7 +12,6 @@
  * username matches: an existing account of another method is not taken over.
  */
 import { defineEntity, p } from '@mikro-orm/core'
-import { Migration } from '@mikro-orm/migrations'
 import {
   addressList,
   checkAddresses,
@@ -20,6 +19,7 @@ import {
   field,
   isOtpkiError,
   OtpkiError,
+  PortableMigration,
   type PluginServices,
   type RequestAuthenticator,
   UserSchema,
@@ -59,17 +59,17 @@ export const TrustedHeaderIdentity = defineEntity({
   name: 'TrustedHeaderIdentity',
   tableName: 'trusted_header_identities',
   properties: {
-    name: p.string().length(255).primary(),
+    name: p.text().primary(),
     user: () => p.manyToOne(UserSchema).deleteRule('cascade').index(),
   },
 })
 
-class CreateTrustedHeaderIdentities extends Migration {
+class CreateTrustedHeaderIdentities extends PortableMigration {
   override async up(): Promise<void> {
-    this.addSql(
+    this.sql(
       'create table `trusted_header_identities` (`name` text not null, `user_id` integer not null, constraint `trusted_header_identities_user_id_foreign` foreign key(`user_id`) references `users`(`id`) on delete cascade on update cascade, primary key (`name`));',
     )
-    this.addSql('create index `trusted_header_identities_user_id_index` on `trusted_header_identities` (`user_id`);')
+    this.sql('create index `trusted_header_identities_user_id_index` on `trusted_header_identities` (`user_id`);')
   }
 }
 

@@ -1,7 +1,13 @@
 import { X509Certificate } from 'node:crypto'
 import { defineEntity, type EntityManager, p } from '@mikro-orm/core'
-import { Migration } from '@mikro-orm/migrations'
-import { isOtpkiError, OtpkiError, type PluginServices, type StoredUser, UserSchema } from '../../core/index.ts'
+import {
+  isOtpkiError,
+  OtpkiError,
+  PortableMigration,
+  type PluginServices,
+  type StoredUser,
+  UserSchema,
+} from '../../core/index.ts'
 
 /** Client certificates attached to users, matched by the SHA-256 fingerprint of their DER. */
 export const CertificateSchema = defineEntity({
@@ -9,11 +15,11 @@ export const CertificateSchema = defineEntity({
   tableName: 'certificates',
   properties: {
     /** SHA-256 of the DER, hex: how a certificate is matched (never by its subject alone). */
-    fingerprint: p.string().length(64).primary(),
+    fingerprint: p.text().primary(),
     user: () => p.manyToOne(UserSchema).deleteRule('cascade').index(),
-    subject: p.string().length(1024),
-    issuer: p.string().length(1024),
-    serial: p.string().length(128),
+    subject: p.text(),
+    issuer: p.text(),
+    serial: p.text(),
     notBefore: p.bigint('number'),
     notAfter: p.bigint('number'),
     pem: p.text(),
@@ -22,12 +28,12 @@ export const CertificateSchema = defineEntity({
 })
 
 /** Creates the certificates table. Its name is recorded in databases: keep it. */
-export class Certificates extends Migration {
+export class Certificates extends PortableMigration {
   override async up(): Promise<void> {
-    this.addSql(
+    this.sql(
       'create table `certificates` (`fingerprint` text not null, `user_id` integer not null, `subject` text not null, `issuer` text not null, `serial` text not null, `not_before` bigint not null, `not_after` bigint not null, `pem` text not null, `created_at` bigint not null, constraint `certificates_user_id_foreign` foreign key(`user_id`) references `users`(`id`) on delete cascade on update cascade, primary key (`fingerprint`));',
     )
-    this.addSql('create index `certificates_user_id_index` on `certificates` (`user_id`);')
+    this.sql('create index `certificates_user_id_index` on `certificates` (`user_id`);')
   }
 }
 
@@ -148,7 +154,10 @@ export class CertificateStore {
     const rows = (await this.services
       .em()
       .getConnection()
-      .execute('select user_id as id, count(*) as n from certificates group by user_id')) as { id: number; n: number }[]
+      .execute('select user_id as id, cast(count(*) as integer) as n from certificates group by user_id')) as {
+      id: number
+      n: number
+    }[]
     return new Map(rows.map(({ id, n }) => [Number(id), Number(n)]))
   }
 

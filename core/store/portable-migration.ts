@@ -1,0 +1,45 @@
+import { Migration } from '@mikro-orm/migrations'
+
+/** The databases migrations are written for. */
+export type SqlDialect = 'sqlite' | 'postgresql'
+
+/**
+ * A schema migration written once for every supported database. Statements
+ * are written in SQLite's spelling (backquoted names, `integer not null
+ * primary key autoincrement`, `boolean` columns) and turned into the running
+ * database's own by {@link toDialect}.
+ *
+ * @example
+ * ```ts
+ * class AddWidgets extends PortableMigration {
+ *   override async up() {
+ *     this.sql('create table `widgets` (`id` integer not null primary key autoincrement, `on` boolean not null);')
+ *   }
+ * }
+ * ```
+ */
+export abstract class PortableMigration extends Migration {
+  /** The database this migration runs on. */
+  protected get dialect(): SqlDialect {
+    return dialectOf(this.driver.constructor.name)
+  }
+
+  /** Adds one statement, in the running database's SQL. */
+  protected sql(statement: string): void {
+    this.addSql(toDialect(statement, this.dialect))
+  }
+}
+
+/** The dialect of a MikroORM driver, by its class name. */
+export function dialectOf(driverName: string): SqlDialect {
+  return driverName.startsWith('PostgreSql') ? 'postgresql' : 'sqlite'
+}
+
+/** Turns a statement in SQLite's spelling into `dialect`'s. */
+export function toDialect(statement: string, dialect: SqlDialect): string {
+  if (dialect === 'sqlite')
+    return statement
+      .replace(/ boolean not null default false/g, ' integer not null default 0')
+      .replace(/ boolean not null/g, ' integer not null')
+  return statement.replace(/`/g, '"').replace(/ integer not null primary key autoincrement/g, ' serial primary key')
+}
