@@ -5,7 +5,11 @@ import { TestBrowser } from '../support/browser.ts'
 import { closeAfterEach, forwardedCertificates, signIn, startHarness, type Harness } from '../support/harness.ts'
 
 const rows = async (h: Harness, table: string) =>
-  ((await h.app.orm.em.fork().getConnection().execute(`select count(*) as n from ${table}`)) as { n: number }[])[0]!.n
+  (
+    (await h.app.orm.em.fork().getConnection().execute(`select cast(count(*) as integer) as n from ${table}`)) as {
+      n: number
+    }[]
+  )[0]!.n
 
 /**
  * Streams a chunked body (no Content-Length) until the server answers; returns

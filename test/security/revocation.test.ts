@@ -1,3 +1,4 @@
+import { testDatabases } from '../support/postgres.ts'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { TestCa, type Issued } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../support/browser.ts'
@@ -9,7 +10,7 @@ const sessionsOf = async (h: Harness, provider: string) =>
     (await h.app.orm.em
       .fork()
       .getConnection()
-      .execute('select count(*) as n from sessions where provider = ?', [provider])) as { n: number }[]
+      .execute('select cast(count(*) as integer) as n from sessions where provider = ?', [provider])) as { n: number }[]
   )[0]!.n
 
 /**
@@ -17,7 +18,7 @@ const sessionsOf = async (h: Harness, provider: string) =>
  * changing its issuer, ends its sessions and refuses its bearer tokens at the
  * reload that applies the file; certificate users are unaffected.
  */
-describe('revocation of a provider takes effect at once', () => {
+describe.each(testDatabases())('revocation of a provider takes effect at once (%s)', (database) => {
   const track = closeAfterEach()
   let robot: Issued
   beforeAll(async () => {
@@ -31,6 +32,7 @@ describe('revocation of a provider takes effect at once', () => {
       JSON.stringify({ issuer: jose.issuer, clientId: 'api-client', clientSecret: 'api-secret', ...extra })
     const h = track(
       await startHarness({
+        database,
         providers: ({ providerJson }) => ({ 'dev.json': providerJson(), 'jose.json': file() }),
         overrides: {
           clientCertificate: forwardedCertificates(),

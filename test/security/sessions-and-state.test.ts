@@ -1,14 +1,15 @@
+import { testDatabases } from '../support/postgres.ts'
 import { describe, expect, it } from 'vitest'
 import { TestBrowser } from '../support/browser.ts'
 import { closeAfterEach, me, signIn, signInUntilCallback, startHarness } from '../support/harness.ts'
 import { CertificateStore } from '../../plugins/client-certificate/certificate-store.ts'
 import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 
-describe('state, sessions and accounts', () => {
+describe.each(testDatabases())('state, sessions and accounts (%s)', (database) => {
   const track = closeAfterEach()
 
   it('refuses a callback whose state is altered or missing', async () => {
-    const h = track(await startHarness())
+    const h = track(await startHarness({ database }))
     for (const tamper of [
       (u: URL) => u.searchParams.set('state', 'forged-state-value'),
       (u: URL) => u.searchParams.delete('state'),
@@ -21,11 +22,13 @@ describe('state, sessions and accounts', () => {
       expect((await me(browser, h)).status).toBe(401)
     }
     expect(h.logs.messages().filter((m) => /callback refused: AUTH_RESPONSE_INVALID.*state/i.test(m))).toHaveLength(2)
-    expect(await h.app.orm.em.fork().getConnection().execute('select count(*) as n from users')).toEqual([{ n: 0 }])
+    expect(
+      await h.app.orm.em.fork().getConnection().execute('select cast(count(*) as integer) as n from users'),
+    ).toEqual([{ n: 0 }])
   })
 
   it('session fixation: a session id planted before sign-in is never the one used after it', async () => {
-    const h = track(await startHarness())
+    const h = track(await startHarness({ database }))
     const browser = new TestBrowser()
     const planted = 'attacker-chosen-session-id-0123456789abcdef'
     await browser.jar.setCookie(`otpki_session=${planted}; Path=/`, h.url)
@@ -39,7 +42,7 @@ describe('state, sessions and accounts', () => {
   })
 
   it('a session id has at least 128 bits and the database keeps only its hash', async () => {
-    const h = track(await startHarness())
+    const h = track(await startHarness({ database }))
     const browser = new TestBrowser()
     await signIn(browser, h, 'alice')
     const id = (await browser.cookie(h.url, 'otpki_session'))!
@@ -55,7 +58,7 @@ describe('state, sessions and accounts', () => {
   })
 
   it('accounts are never merged by email: another identity with the same email is another user', async () => {
-    const h = track(await startHarness())
+    const h = track(await startHarness({ database }))
     await signIn(new TestBrowser(), h, 'alice')
     h.provider.users.alice2 = {
       password: 'alice2',
@@ -77,6 +80,7 @@ describe('state, sessions and accounts', () => {
   it('a cross-site administration request with a session cookie is refused', async () => {
     const h = track(
       await startHarness({
+        database,
         providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
       }),
     )

@@ -13,6 +13,7 @@ import {
   type DevProvider,
   type DevUser,
 } from '../../plugins/dev-provider/dev-provider.ts'
+import { freshPostgres, type TestDatabase } from './postgres.ts'
 import { SEEN_COOKIE_VALUES, type TestBrowser, parseForm, type BrowserResponse } from './browser.ts'
 
 /** A free TCP port on loopback (the OS picks; the socket is closed before use). */
@@ -92,6 +93,8 @@ export interface HarnessOptions {
   /** The dev provider's public host name, when it differs from where it listens. */
   issuerHost?: string
   overrides?: Record<string, unknown>
+  /** The database kind: an SQLite file in the test's directory (default), or a fresh PostgreSQL database. */
+  database?: TestDatabase
 }
 
 /**
@@ -113,6 +116,12 @@ export function forwardedCertificates(overrides: Record<string, unknown> = {}): 
 export const CLIENT = {
   clientId: 'otpki-test',
   clientSecret: 'test-client-secret-4f9d2-0123456789abcdef0123456789abcdef0123456789ab',
+}
+
+/** The settings every instance on one PostgreSQL shares. */
+export const POSTGRES_SECRETS = {
+  secret: 'test-csrf-secret-shared-by-every-instance-0123456789',
+  tokenEncryptionKey: 'test-token-key-shared-by-every-instance-0123456789',
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -154,6 +163,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     : { 'dev.json': providerJson() }
   for (const [file, content] of Object.entries(initial)) await writeFile(join(providersDir, file), content)
 
+  const postgres = options.database === 'postgres' ? await freshPostgres() : undefined
   const logs = new LogCapture()
   const app = await startApp({
     configFile: false,
@@ -162,7 +172,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       port,
       host: '127.0.0.1',
       publicUrl: url,
-      database: join(dir, 'otpki.sqlite'),
+      database: postgres ? postgres.url : join(dir, 'otpki.sqlite'),
+      ...(postgres ? POSTGRES_SECRETS : {}),
       providersDir,
       logLevel: 'debug',
       ...options.overrides,
@@ -171,6 +182,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.clock ? { clock: options.clock } : {}),
   }).catch(async (error: unknown) => {
     await provider.close()
+    await postgres?.drop()
     throw error
   })
 
@@ -201,6 +213,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           if (Number(l.level) >= 40) console.error(`[otpki ${String(l.level)}] ${String(l.msg)}`)
       await app.close()
       await provider.close()
+      await postgres?.drop()
       await rm(dir, { recursive: true, force: true })
     },
   }

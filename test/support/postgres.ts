@@ -60,3 +60,14 @@ export async function freshPostgres(): Promise<{ url: string; target: DatabaseTa
     },
   }
 }
+
+/** The databases a test can run against. */
+export type TestDatabase = 'sqlite' | 'postgres'
+
+/**
+ * The databases store and session tests run against: SQLite, and PostgreSQL
+ * where it answers (where it does not, a skip that says so, or in CI a failure).
+ */
+export function testDatabases(): TestDatabase[] {
+  return needsPostgres() ? ['sqlite', 'postgres'] : ['sqlite']
+}

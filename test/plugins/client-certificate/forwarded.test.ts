@@ -1,3 +1,4 @@
+import { testDatabases } from '../../support/postgres.ts'
 import { writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
@@ -37,7 +38,7 @@ function withRepeatedHeader(
 
 const nginx = (i: Issued) => ({ 'ssl-client-cert': encodeURIComponent(i.certPem), 'ssl-client-verify': 'SUCCESS' })
 
-describe('client certificates forwarded by the ingress', () => {
+describe.each(testDatabases())('client certificates forwarded by the ingress (%s)', (database) => {
   const track = closeAfterEach()
   let ca: TestCa
   let certs: Record<'robot' | 'expired' | 'future' | 'noCn' | 'twoCn' | 'admin' | 'alice', Issued>
@@ -60,6 +61,7 @@ describe('client certificates forwarded by the ingress', () => {
   const start = async (clientCertificate: Record<string, unknown>) => {
     const h = track(
       await startHarness({
+        database,
         overrides: {
           clientCertificate: {
             enabled: true,
@@ -154,7 +156,7 @@ describe('client certificates forwarded by the ingress', () => {
   })
 
   it('with a CA bundle, verifies the chain in OTPKI', async () => {
-    const h = track(await startHarness())
+    const h = track(await startHarness({ database }))
     await writeFile(join(h.dir, 'ca.pem'), ca.root.certPem)
     const checked = await start({ createUnknownUsers: true, verifyHeader: undefined, caBundle: join(h.dir, 'ca.pem') })
     expect((await asIngress(checked, '/auth/me', nginx(certs.robot))).status).toBe(200)
@@ -174,7 +176,7 @@ describe('client certificates forwarded by the ingress', () => {
     await h.app.orm.em
       .fork()
       .getConnection()
-      .execute("insert into roles (name, system, created_at) values ('admin', 0, 0)")
+      .execute("insert into roles (name, system, created_at) values ('admin', false, 0)")
     await h.app.orm.em
       .fork()
       .getConnection()

@@ -1,3 +1,4 @@
+import { testDatabases } from '../../support/postgres.ts'
 import { randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
@@ -9,13 +10,13 @@ import { JoseProvider, newKey } from '../../support/jose-provider.ts'
 const rows = (h: Harness, sql: string) =>
   h.app.orm.em.fork().getConnection().execute(sql) as Promise<Record<string, unknown>[]>
 
-describe('account linking', () => {
+describe.each(testDatabases())('account linking (%s)', (database) => {
   const track = closeAfterEach()
   let h: Harness
   let partner: DevProvider
 
   it('a signed-in user links an identity from a linking-only provider; it never signs in or merges accounts', async () => {
-    h = track(await startHarness())
+    h = track(await startHarness({ database }))
     partner = track(
       await startDevProvider({
         port: 0,
@@ -73,12 +74,14 @@ describe('account linking', () => {
     })
     expect(refused.status).toBe(409)
     expect(refused.body).toContain('already linked to another OTPKI account')
-    expect(await rows(h, "select count(*) as n from identities where subject = 'alice-at-partner'")).toEqual([{ n: 1 }])
+    expect(
+      await rows(h, "select cast(count(*) as integer) as n from identities where subject = 'alice-at-partner'"),
+    ).toEqual([{ n: 1 }])
     expect((await me(admin, h)).body.user.username).toBe('admin')
   })
 
   it('linking needs a session and the form token', async () => {
-    h = track(await startHarness())
+    h = track(await startHarness({ database }))
     expect(
       (await new TestBrowser().request(`${h.url}/auth/link`, { form: { provider: 'dev', csrf: 'x' } })).status,
     ).toBe(401)
@@ -90,7 +93,7 @@ describe('account linking', () => {
   })
 })
 
-describe('stored tokens', () => {
+describe.each(testDatabases())('stored tokens (%s)', (database) => {
   const track = closeAfterEach()
   let h: Harness
 
@@ -98,6 +101,7 @@ describe('stored tokens', () => {
     const clock = new ManualClock(Date.now())
     h = track(
       await startHarness({
+        database,
         clock,
         providers: ({ providerJson }) => ({
           'dev.json': providerJson({ storeTokens: true, sessionMaxInactive: '1d', sessionMaxLength: '2d' }),
@@ -137,7 +141,7 @@ describe('stored tokens', () => {
   })
 })
 
-describe('back-channel logout', () => {
+describe.each(testDatabases())('back-channel logout (%s)', (database) => {
   const track = closeAfterEach()
   let h: Harness
 
@@ -151,6 +155,7 @@ describe('back-channel logout', () => {
   it('a logout at the provider ends the OTPKI session', async () => {
     h = track(
       await startHarness({
+        database,
         client: (url) => ({ backchannelLogoutUri: `${url}/auth/backchannel-logout` }),
         providers: ({ providerJson }) => ({ 'dev.json': providerJson({ backchannelLogout: true }) }),
       }),
@@ -166,7 +171,7 @@ describe('back-channel logout', () => {
     await browser.follow(new URL(form.action, confirm.url).href, { form: { ...form.fields, logout: 'yes' } })
     await h.logs.waitFor((l) => l.msg === 'back-channel logout')
     expect((await me(browser, h)).status).toBe(401)
-    expect(await rows(h, 'select count(*) as n from sessions')).toEqual([{ n: 0 }])
+    expect(await rows(h, 'select cast(count(*) as integer) as n from sessions')).toEqual([{ n: 0 }])
   })
 
   describe('refused logout tokens: 400, no-store, and no session ends', () => {
@@ -176,6 +181,7 @@ describe('back-channel logout', () => {
     beforeAll(async () => {
       jose = await JoseProvider.start('jose-client', 'jose-secret')
       h = await startHarness({
+        database,
         providers: ({ providerJson }) => ({
           'dev.json': providerJson({ backchannelLogout: true }),
           'jose.json': JSON.stringify({
@@ -247,7 +253,7 @@ describe('back-channel logout', () => {
   })
 })
 
-describe('bearer tokens', () => {
+describe.each(testDatabases())('bearer tokens (%s)', (database) => {
   const track = closeAfterEach()
   let h: Harness
   let jose: JoseProvider
@@ -255,6 +261,7 @@ describe('bearer tokens', () => {
   it('an opaque access token is introspected at the provider that issued it', async () => {
     h = track(
       await startHarness({
+        database,
         providers: ({ providerJson }) => ({
           'dev.json': providerJson({ storeTokens: true, storedTokensReadable: true }),
         }),
@@ -294,6 +301,7 @@ describe('bearer tokens', () => {
     jose = track(await JoseProvider.start('api-client', 'api-secret'))
     h = track(
       await startHarness({
+        database,
         clock,
         providers: () => ({
           'jose.json': JSON.stringify({ issuer: jose!.issuer, clientId: 'api-client', clientSecret: 'api-secret' }),
@@ -315,6 +323,7 @@ describe('bearer tokens', () => {
   it('a cached bearer principal follows the user: a sign-in that changes the roles shows at once', async () => {
     h = track(
       await startHarness({
+        database,
         providers: ({ providerJson }) => ({
           'dev.json': providerJson({
             storeTokens: true,
@@ -341,6 +350,7 @@ describe('bearer tokens', () => {
     jose = track(await JoseProvider.start('api-client', 'api-secret'))
     h = track(
       await startHarness({
+        database,
         clock,
         providers: ({ providerJson }) => ({
           'dev.json': providerJson(),

@@ -94,7 +94,9 @@ describe('sign-in through a real OpenID provider', () => {
       409,
       'already belongs to another OTPKI account',
     )
-    expect(await dbRows(h, "select count(*) as n from identities where subject = 'mallory'")).toEqual([{ n: 0 }])
+    expect(await dbRows(h, "select cast(count(*) as integer) as n from identities where subject = 'mallory'")).toEqual([
+      { n: 0 },
+    ])
     expect(h.logs.messages().some((m) => m.includes('USERNAME_TAKEN'))).toBe(true)
   })
 
@@ -245,7 +247,7 @@ describe('provider variations', () => {
       400,
       'did not send the &quot;username&quot; or &quot;preferred_username&quot; claim',
     )
-    expect(await dbRows(h, 'select count(*) as n from users')).toEqual([{ n: 0 }])
+    expect(await dbRows(h, 'select cast(count(*) as integer) as n from users')).toEqual([{ n: 0 }])
   })
 
   it('without an end-session endpoint, sign-out returns to the sign-in page saying so', async () => {
@@ -288,7 +290,7 @@ describe('sync flags', () => {
     )
     const browser = new TestBrowser()
     await expectRefused(browser, h, await signIn(browser, h, 'alice'), 403, 'There is no OTPKI account for you yet')
-    expect(await dbRows(h, 'select count(*) as n from users')).toEqual([{ n: 0 }])
+    expect(await dbRows(h, 'select cast(count(*) as integer) as n from users')).toEqual([{ n: 0 }])
   })
 
   it('createUnknownRoles off ignores unknown role names; on creates them as system roles', async () => {
@@ -296,7 +298,7 @@ describe('sync flags', () => {
     const browser = new TestBrowser()
     await signIn(browser, h, 'admin')
     expect((await me(browser, h)).body.user.roles).toEqual([])
-    expect(await dbRows(h, 'select count(*) as n from roles')).toEqual([{ n: 0 }])
+    expect(await dbRows(h, 'select cast(count(*) as integer) as n from roles')).toEqual([{ n: 0 }])
     await h.writeProvider('dev.json', h.providerJson({ createUnknownRoles: true }))
     const again = new TestBrowser()
     await signIn(again, h, 'admin')
@@ -344,7 +346,7 @@ describe('session expiry (injected clock)', () => {
     clock.advance(minutes(11))
     expect((await me(browser, h)).status).toBe(401)
     // Gone from the database too.
-    expect(await dbRows(h, 'select count(*) as n from sessions')).toEqual([{ n: 0 }])
+    expect(await dbRows(h, 'select cast(count(*) as integer) as n from sessions')).toEqual([{ n: 0 }])
   })
 
   it('ends a session at sessionMaxLength however active it is', async () => {

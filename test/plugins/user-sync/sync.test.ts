@@ -76,7 +76,7 @@ describe('sync modes and role scope', () => {
     )
     await signInWith(h, 'alice', { roles: ['from-idp'] })
     // An administrator gives alice another role.
-    await rows(h, "insert into roles (name, system, created_at) values ('granted', 0, 0)")
+    await rows(h, "insert into roles (name, system, created_at) values ('granted', false, 0)")
     await rows(
       h,
       "insert into user_roles (user_id, role_id, source, created_at) select u.id, r.id, null, 0 from users u, roles r where u.username = 'alice' and r.name = 'granted'",
@@ -129,7 +129,7 @@ describe('flows and plugins', () => {
     const refused = await signIn(browser, h, 'eve')
     expect(refused.status).toBe(403)
     expect(refused.body).toContain('Only example.test accounts may join.')
-    expect(await rows(h, "select count(*) as n from users where username = 'eve'")).toEqual([{ n: 0 }])
+    expect(await rows(h, "select cast(count(*) as integer) as n from users where username = 'eve'")).toEqual([{ n: 0 }])
     expect((await signInWith(h, 'alice', {})).page.status).toBe(200)
 
     await h.writeProvider('dev.json', h.providerJson({ postLoginFlow: [{ type: 'require-verified-email' }] }))
@@ -237,7 +237,7 @@ describe('otpki explain', () => {
     await signInWith(h, 'alice', { roles: ['user'] })
     const before = await rows(
       h,
-      'select (select count(*) from users) as users, (select count(*) from roles) as roles, (select count(*) from user_roles) as links',
+      'select (select cast(count(*) as integer) from users) as users, (select cast(count(*) as integer) from roles) as roles, (select cast(count(*) as integer) from user_roles) as links',
     )
     const options = {
       configFile: false as const,
@@ -280,7 +280,7 @@ describe('otpki explain', () => {
     expect(
       await rows(
         h,
-        'select (select count(*) from users) as users, (select count(*) from roles) as roles, (select count(*) from user_roles) as links',
+        'select (select cast(count(*) as integer) from users) as users, (select cast(count(*) as integer) from roles) as roles, (select cast(count(*) as integer) from user_roles) as links',
       ),
     ).toEqual(before)
     expect((await rows(h, "select first_name from users where username = 'alice'"))[0]!.first_name).toBe('Alice')
