@@ -45,6 +45,7 @@ import { DEFAULT_MAPPER, SignInService } from './sign-in-service.ts'
 import { openDatabase, type Orm } from './store/orm.ts'
 import { databaseTarget, type DatabaseTarget } from './store/database.ts'
 import { UserDirectory } from './store/user-directory.ts'
+import { ChangeFeed } from './store/change-feed.ts'
 
 /** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
 const BUILTIN_PLUGINS: readonly PluginSpec[] = [
@@ -120,6 +121,8 @@ export interface RunningApp extends ComposedApp {
   readonly orm: Orm
   readonly sessions: SessionService
   readonly users: UserDirectory
+  /** Changes that affect authentication, between this instance and every other process on the database. */
+  readonly feed: ChangeFeed
   /** What plugins' code gets: users, an entity manager, logger, clock. */
   readonly services: PluginServices
   close(): Promise<void>
@@ -205,11 +208,12 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const sessions = container.resolve<SessionService>(TOKENS.SessionService)
     stops.push(() => sessions.flush())
     stops.push(startHousekeeping(container, logger))
-    const users = container.resolve<UserDirectory>(TOKENS.UserDirectory)
     const cookies = new CookieJar(config.publicUrl)
     const services = pluginServices(container, orm, registry, cookies)
-    // A changed user (a sign-in synced it, its credentials changed): the session cache drops it (plugins' caches subscribe too).
-    users.onChange((userId) => sessions.invalidateUser(userId))
+    // Changes other processes make (instances, the CLI) reach these caches within a second.
+    const feed = container.resolve<ChangeFeed>(TOKENS.ChangeFeed)
+    await feed.listen()
+    stops.push(() => feed.close())
     endSessionsOfRevokedProviders(registry, sessions, logger)
     warnAboutConfig(config, logger)
 
@@ -242,7 +246,8 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       services,
       orm,
       sessions,
-      users,
+      users: container.resolve<UserDirectory>(TOKENS.UserDirectory),
+      feed,
       async close() {
         if (closed) return
         closed = true
@@ -266,8 +271,9 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
 function startHousekeeping(container: DependencyContainer, logger: Logger): () => void {
   const sessions = container.resolve<SessionService>(TOKENS.SessionService)
   const transactions = container.resolve<TransactionStore>(TOKENS.TransactionStore)
+  const feed = container.resolve<ChangeFeed>(TOKENS.ChangeFeed)
   const timer = setInterval(() => {
-    void Promise.all([transactions.purgeExpired(), sessions.purgeExpired()]).catch((error: unknown) =>
+    void Promise.all([transactions.purgeExpired(), sessions.purgeExpired(), feed.purge()]).catch((error: unknown) =>
       logger.warn({ err: error }, 'housekeeping failed'),
     )
   }, 10 * 60_000)
@@ -342,7 +348,10 @@ function httpContext(
 /** The database and the services over it, in the container. */
 function registerServices(container: DependencyContainer, config: ResolvedConfig, orm: Orm): void {
   container.register(TOKENS.Orm, { useValue: orm })
-  container.register(TOKENS.UserDirectory, { useValue: new UserDirectory(orm, container.resolve<Clock>(TOKENS.Clock)) })
+  const clock = container.resolve<Clock>(TOKENS.Clock)
+  const feed = new ChangeFeed(orm, config.db, clock, container.resolve<Logger>(TOKENS.Logger))
+  container.register(TOKENS.ChangeFeed, { useValue: feed })
+  container.register(TOKENS.UserDirectory, { useValue: new UserDirectory(orm, clock, feed) })
   container.register(TOKENS.TokenVault, {
     useValue: config.tokenEncryptionKey
       ? new TokenVault(config.tokenEncryptionKey)
@@ -378,7 +387,15 @@ export async function withServices<T>(
 export async function openServices(app: ComposedApp): Promise<{ services: PluginServices; close(): Promise<void> }> {
   const orm = await openDatabase(app.config.db, app.registrations)
   registerServices(app.container, app.config, orm)
-  return { services: pluginServices(app.container, orm, app.registry), close: () => orm.close() }
+  const feed = app.container.resolve<ChangeFeed>(TOKENS.ChangeFeed)
+  return {
+    services: pluginServices(app.container, orm, app.registry),
+    // What this process changed is announced to the running instances before the database closes.
+    close: async () => {
+      await feed.close()
+      await orm.close()
+    },
+  }
 }
 
 /**

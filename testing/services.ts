@@ -3,6 +3,8 @@ import { systemClock, type Clock } from '../core/clock.ts'
 import type { PluginServices, ProviderEntry } from '../core/index.ts'
 import { createLogger } from '../core/logger.ts'
 import { openDatabase, type Orm, type SchemaExtensions } from '../core/store/orm.ts'
+import { ChangeFeed } from '../core/store/change-feed.ts'
+import { databaseTarget } from '../core/store/database.ts'
 import { UserDirectory } from '../core/store/user-directory.ts'
 
 /** Plugin services over a fresh in-memory database, for contract suites and plugin tests. */
@@ -28,13 +30,14 @@ export async function testServices(
   clock: Clock = systemClock,
 ): Promise<TestServices> {
   const orm = await openDatabase(':memory:', extensions)
-  const users = new UserDirectory(orm, clock)
+  const logger = createLogger('silent')
+  const users = new UserDirectory(orm, clock, new ChangeFeed(orm, databaseTarget(':memory:', '/'), clock, logger))
   const none = async () => undefined
   return {
     orm,
     users,
     em: () => orm.em.fork(),
-    logger: createLogger('silent'),
+    logger,
     clock,
     providers: { list: (): ProviderEntry[] => [], get: () => undefined, onRevoked: () => undefined },
     identities: {

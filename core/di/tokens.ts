@@ -9,6 +9,8 @@ export const TOKENS = {
   Logger: Symbol('otpki.Logger'),
   Clock: Symbol('otpki.Clock'),
   Orm: Symbol('otpki.Orm'),
+  /** Changes that affect authentication, between every process on the database ({@link import('../store/change-feed.ts').ChangeFeed}). */
+  ChangeFeed: Symbol('otpki.ChangeFeed'),
   /** Every registered auth method (resolveAll). */
   AuthMethod: Symbol('otpki.AuthMethod'),
   /** Every registered claim mapper (resolveAll). */

@@ -5,6 +5,7 @@ import type { LogoutSubject, ProviderTokens } from '../contracts/auth-method.ts'
 import type { StoredUser } from '../contracts/user-sync.ts'
 import { TOKENS } from '../di/tokens.ts'
 import type { Logger } from '../logger.ts'
+import type { Change, ChangeFeed } from '../store/change-feed.ts'
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core'
 import { LogoutTokenSchema, SessionSchema, UserRoleSchema, type User } from '../store/entities.ts'
 import type { Orm } from '../store/orm.ts'
@@ -89,19 +90,55 @@ const persistDue = (c: CachedSession, now: number) =>
 @injectable()
 export class SessionService {
   private readonly cache: LRUCache<string, CachedSession>
+  /** Cookie value by session hash: what other processes name when a session ends. */
+  private readonly idsByHash = new Map<string, string>()
 
   constructor(
     @inject(TOKENS.Orm) private readonly orm: Orm,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.TokenVault) private readonly vault: TokenVault,
+    @inject(TOKENS.ChangeFeed) private readonly feed: ChangeFeed,
   ) {
     this.cache = new LRUCache<string, CachedSession>({
       max: 10_000,
+      dispose: (entry, id) => {
+        if (this.idsByHash.get(entry.idHash) === id) this.idsByHash.delete(entry.idHash)
+      },
       disposeAfter: (entry, _id, reason) => {
         if (reason === 'evict' && entry.lastSeenAt > entry.persistedLastSeenAt) void this.persistLastSeen(entry)
       },
     })
+    feed.subscribe((change) => this.apply(change))
+  }
+
+  /** A change made here or by another process: drop what it makes stale. */
+  private apply(change: Change): void {
+    switch (change.kind) {
+      case 'session': {
+        const id = this.idsByHash.get(change.hash)
+        if (id !== undefined) this.cache.delete(id)
+        return
+      }
+      case 'provider':
+        for (const [id, entry] of this.cache.entries())
+          if (entry.principal.provider === change.name) this.cache.delete(id)
+        return
+      case 'logout':
+        for (const [id, entry] of this.cache.entries()) {
+          if (entry.issuer === change.issuer && (change.sid ? entry.sid === change.sid : entry.subject === change.sub))
+            this.cache.delete(id)
+        }
+        return
+      case 'user':
+        this.invalidateUser(change.id)
+        return
+      case 'reset':
+        // Keep the idle timers of what is dropped, then read every session anew.
+        void this.flush().catch(() => undefined)
+        this.cache.clear()
+        return
+    }
   }
 
   /** Starts a session for a user who just signed in. Always a fresh id. */
@@ -237,10 +274,11 @@ export class SessionService {
   async endByLogout(issuer: string, subject: LogoutSubject): Promise<number> {
     const where = subject.sid ? { issuer, sid: subject.sid } : { issuer, subject: subject.sub! }
     const ended = await this.orm.em.fork().nativeDelete(SessionSchema, where)
-    for (const [id, entry] of this.cache.entries()) {
-      if (entry.issuer === issuer && (subject.sid ? entry.sid === subject.sid : entry.subject === subject.sub))
-        this.cache.delete(id)
-    }
+    await this.feed.publish({
+      kind: 'logout',
+      issuer,
+      ...(subject.sid ? { sid: subject.sid } : { sub: subject.sub! }),
+    })
     return ended
   }
 
@@ -264,12 +302,10 @@ export class SessionService {
    * issuer changed). Returns how many ended.
    */
   async endByProvider(provider: string): Promise<number> {
-    const drop = () => {
-      for (const [id, entry] of this.cache.entries()) if (entry.principal.provider === provider) this.cache.delete(id)
-    }
-    drop()
+    this.apply({ kind: 'provider', name: provider })
     const ended = await this.orm.em.fork().nativeDelete(SessionSchema, { provider })
-    drop() // a lookup that read a row before the delete
+    // Also drops what a lookup read before the delete.
+    await this.feed.publish({ kind: 'provider', name: provider })
     return ended
   }
 
@@ -295,6 +331,7 @@ export class SessionService {
     this.cache.delete(id)
     const idHash = hashId(id)
     await this.orm.em.fork().nativeDelete(SessionSchema, { idHash })
+    await this.feed.publish({ kind: 'session', hash: idHash })
     this.logger.debug({ session: idHash.slice(0, 12), reason }, 'session ended')
   }
 
@@ -330,6 +367,7 @@ export class SessionService {
       },
     }
     this.cache.set(id, entry)
+    this.idsByHash.set(idHash, id)
     return entry
   }
 

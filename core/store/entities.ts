@@ -130,8 +130,20 @@ export const LogoutTokenSchema = defineEntity({
   },
 })
 export type LogoutToken = InferEntity<typeof LogoutTokenSchema>
+/** Changes that affect authentication, for the other processes on an SQLite database to read (PostgreSQL uses NOTIFY). */
+export const ChangeSchema = defineEntity({
+  name: 'Change',
+  tableName: 'changes',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    origin: p.text(),
+    payload: p.text(),
+    at: p.bigint('number').index(),
+  },
+})
 
 export const entities = [
+  ChangeSchema,
   UserSchema,
   RoleSchema,
   UserRoleSchema,

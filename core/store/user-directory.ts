@@ -4,6 +4,7 @@ import type { StoredUser } from '../contracts/user-sync.ts'
 import { OtpkiError } from '../errors.ts'
 import { normalizeUsername } from '../identity/username.ts'
 import { UserRoleSchema, UserSchema, type User } from './entities.ts'
+import type { ChangeFeed } from './change-feed.ts'
 import type { Orm } from './orm.ts'
 import { OrmUserStore, storedUser } from './user-store.ts'
 
@@ -12,21 +13,31 @@ import { OrmUserStore, storedUser } from './user-store.ts'
  * creation outside a sign-in, and the signal that a user changed.
  */
 export class UserDirectory {
-  private readonly listeners = new Set<(userId: number) => void>()
+  private readonly listeners = new Set<(userId: number | undefined) => void>()
 
   constructor(
     private readonly orm: Orm,
     private readonly clock: Clock,
-  ) {}
+    private readonly feed: ChangeFeed,
+  ) {
+    feed.subscribe((change) => {
+      if (change.kind === 'user') for (const listener of this.listeners) listener(change.id)
+      else if (change.kind === 'reset') for (const listener of this.listeners) listener(undefined)
+    })
+  }
 
-  /** Called with a user's id whenever that user changes: a sign-in synced it, or its credentials changed. Caches drop their answers. */
-  onChange(listener: (userId: number) => void): void {
+  /**
+   * Called with a user's id whenever that user changes, in this process or
+   * any other on the database (a sign-in synced it, its credentials changed);
+   * with undefined when any user may have changed. Caches drop their answers.
+   */
+  onChange(listener: (userId: number | undefined) => void): void {
     this.listeners.add(listener)
   }
 
-  /** Announces that a user changed (their names, roles or credentials). */
+  /** Announces that a user changed (their names, roles or credentials), here and to every other process. */
   changed(userId: number): void {
-    for (const listener of this.listeners) listener(userId)
+    void this.feed.publish({ kind: 'user', id: userId })
   }
 
   async findByUsername(username: string): Promise<StoredUser | undefined> {

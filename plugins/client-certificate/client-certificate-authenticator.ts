@@ -102,7 +102,7 @@ export function clientCertificateAuthenticator(
   const usersByFingerprint = new LRUCache<string, { user: StoredUser | undefined; at: number }>({ max: 10_000 })
   users.onChange((userId) => {
     for (const [fingerprint, entry] of usersByFingerprint.entries())
-      if (!entry.user || entry.user.id === userId) usersByFingerprint.delete(fingerprint)
+      if (userId === undefined || !entry.user || entry.user.id === userId) usersByFingerprint.delete(fingerprint)
   })
 
   const parse = (key: string, der: Buffer): ParsedCertificate => {

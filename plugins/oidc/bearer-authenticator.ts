@@ -29,7 +29,8 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
   const { providers, identities, clock, logger } = services
   const cache = new LRUCache<string, { principal: RequestPrincipal; until: number }>({ max: 10_000 })
   services.users.onChange((userId) => {
-    for (const [key, value] of cache.entries()) if (value.principal.user.id === userId) cache.delete(key)
+    for (const [key, value] of cache.entries())
+      if (userId === undefined || value.principal.user.id === userId) cache.delete(key)
   })
   providers.onRevoked((name) => {
     for (const [key, value] of cache.entries()) if (value.principal.provider === name) cache.delete(key)

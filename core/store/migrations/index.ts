@@ -3,6 +3,7 @@ import { InitialSchema } from './001-initial-schema.ts'
 import { SessionIdentityAndTokens } from './002-session-identity-and-tokens.ts'
 import { AttributesAndRoleSources } from './003-attributes-and-role-sources.ts'
 import { Hardening } from './005-hardening.ts'
+import { Changes } from './006-changes.ts'
 
 /** Every schema migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrations: MigrationObject[] = [
   { name: '002-session-identity-and-tokens', class: SessionIdentityAndTokens },
   { name: '003-attributes-and-role-sources', class: AttributesAndRoleSources },
   { name: '005-hardening', class: Hardening },
+  { name: '006-changes', class: Changes },
 ]

@@ -73,6 +73,7 @@ describe('persistence', () => {
         '002-session-identity-and-tokens',
         '003-attributes-and-role-sources',
         '005-hardening',
+        '006-changes',
         '004-certificates',
       ])
     } finally {

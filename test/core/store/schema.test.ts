@@ -52,6 +52,7 @@ describe('migrations produce exactly the schema the entities declare', () => {
             '002-session-identity-and-tokens',
             '003-attributes-and-role-sources',
             '005-hardening',
+            '006-changes',
           ])
         } finally {
           await Promise.all(orms.map((o) => o.close()))
