@@ -1,5 +1,9 @@
 import { Command } from 'commander'
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { copyDatabase } from './store/copy.ts'
+import { databaseTarget, describeDatabase } from './store/database.ts'
+import { migrateDatabase, openDatabase } from './store/orm.ts'
 import {
   canAdministrate,
   databaseExists,
@@ -245,6 +249,77 @@ program
     process.exit(e.refused ? 1 : 0)
   })
 
+const db = program.command('db').description('the database: schema migrations, and moving to another database')
+
+db.command('migrate')
+  .description('apply pending schema migrations, under a lock (otpki start does the same before serving)')
+  .option('-c, --config <file>', 'config file')
+  .action(async (opts: { config?: string }) => {
+    try {
+      const app = await composeApp({
+        ...(opts.config ? { configFile: opts.config } : {}),
+        overrides: { logLevel: 'silent' },
+        watch: false,
+      })
+      const orm = await openDatabase(app.config.db, { ...app.registrations, migrate: false })
+      try {
+        const applied = await migrateDatabase(orm, app.config.db)
+        console.log(
+          applied.length > 0
+            ? `${app.config.database}: applied ${applied.join(', ')}`
+            : `${app.config.database}: the schema is current`,
+        )
+      } finally {
+        await orm.close()
+        await app.registry.close()
+      }
+    } catch (error) {
+      fail(error)
+    }
+    process.exit(0)
+  })
+
+db.command('copy')
+  .description(
+    'copy everything (users, identities, roles, sessions, certificates, audit data) from one database to a new, empty one; for example from the embedded SQLite to PostgreSQL',
+  )
+  .requiredOption('--from <db>', 'the source: an SQLite file or a postgres:// URL')
+  .requiredOption(
+    '--to <db>',
+    'the target: an SQLite file or a postgres:// URL (created and migrated; it must hold no users)',
+  )
+  .option('-c, --config <file>', 'config file (its plugins tables are copied too)')
+  .action(async (opts: { from: string; to: string; config?: string }) => {
+    try {
+      const app = await composeApp({
+        ...(opts.config ? { configFile: opts.config } : {}),
+        overrides: { logLevel: 'silent' },
+        watch: false,
+      })
+      await app.registry.close()
+      const from = databaseTarget(opts.from, process.cwd())
+      const to = databaseTarget(opts.to, process.cwd())
+      if (from.kind === 'sqlite' && from.file !== ':memory:' && !existsSync(from.file))
+        throw new OtpkiError('CONFIG_INVALID', `--from: ${from.file} does not exist`)
+      const source = await openDatabase(from, app.registrations)
+      try {
+        const target = await openDatabase(to, app.registrations)
+        try {
+          const copied = await copyDatabase(source, target, to)
+          for (const { table, rows } of copied) console.log(`${table}: ${rows}`)
+          console.log(`copied ${describeDatabase(from)} to ${describeDatabase(to)}`)
+        } finally {
+          await target.close()
+        }
+      } finally {
+        await source.close()
+      }
+    } catch (error) {
+      fail(error instanceof Error && !isOtpkiError(error) ? new OtpkiError('INTERNAL', error.message) : error)
+    }
+    process.exit(0)
+  })
+
 const users = program.command('users').description('users, and the credentials plugins attach to them')
 /** The options every command a plugin adds takes, as the built-in ones do. */
 type CommandOptions = { config?: string }
@@ -354,7 +429,7 @@ function printTable(
 }
 
 // Commands plugins add are known once the plugins are: compose them, except for commands core alone answers.
-const CORE_COMMANDS = new Set(['start', 'dev', 'check', 'providers', 'explain', 'schema'])
+const CORE_COMMANDS = new Set(['start', 'dev', 'check', 'providers', 'explain', 'schema', 'db'])
 let composedForCommands: ComposedApp | undefined
 if (!CORE_COMMANDS.has(process.argv[2] ?? '')) {
   const at = process.argv.findIndex((a) => a === '-c' || a === '--config')

@@ -61,7 +61,7 @@ async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> 
   if (target.kind === 'sqlite') {
     if (target.file !== ':memory:') await mkdir(dirname(target.file), { recursive: true })
     const orm = await MikroORM.init<AbstractSqlDriver>({ ...common, driver: SqliteDriver, dbName: target.file })
-    if (options.migrate !== false) await orm.getMigrator().up()
+    if (options.migrate !== false) await migrateDatabase(orm, target)
     return orm
   }
   const connection = pgConnection(target)
@@ -77,12 +77,22 @@ async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> 
     ...(connection.ssl ? { driverOptions: { connection: { ssl: connection.ssl } } } : {}),
   })
   try {
-    if (options.migrate !== false) await withMigrationLock(target, () => orm.getMigrator().up())
+    if (options.migrate !== false) await migrateDatabase(orm, target)
   } catch (cause) {
     await orm.close()
     throw cause
   }
   return orm
+}
+
+/**
+ * Applies pending migrations (core's, then plugins'); on PostgreSQL under an
+ * advisory lock, so instances starting together migrate once. Returns the
+ * names of those it applied.
+ */
+export async function migrateDatabase(orm: Orm, target: DatabaseTarget): Promise<string[]> {
+  const up = async () => (await orm.getMigrator().up()).map((m) => m.name)
+  return target.kind === 'postgresql' ? withMigrationLock(target, up) : up()
 }
 
 /** One key for every OTPKI instance on a database: whoever holds it migrates, the others wait, then find nothing to do. */
