@@ -79,3 +79,33 @@ describe.each(testDatabases())(
     })
   },
 )
+
+describe('the PostgreSQL change listener', () => {
+  const track = closeAfterEach()
+  if (!testDatabases().includes('postgres')) return
+
+  it('reconnects when its connection is lost, and drops every cache, since a change may have been missed', async () => {
+    const h: Harness = track(
+      await startHarness({ database: 'postgres', overrides: { clientCertificate: forwardedCertificates() } }),
+    )
+    const ca = await TestCa.create()
+    const cert = await ca.client('CN=deploy-bot')
+    await new CertificateStore(h.app.services).createUserWith('deploy-bot', cert.certPem)
+    const me = () => fetch(`${h.url}/auth/me`, { headers: nginx(cert) })
+    expect((await me()).status).toBe(200)
+    const sql = (query: string) => h.app.orm.em.fork().getConnection().execute(query)
+    const back = h.logs.waitFor((l) => l.msg === 'change notifications are back')
+    await sql(
+      "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen%'",
+    )
+    // A change nobody announces, made while the listener is away (another tool, or a notification lost).
+    await sql('delete from certificates')
+    await back
+    expect(h.logs.messages()).toContain('lost the change notifications; every cache is dropped until they are back')
+    expect((await me()).status).toBe(401)
+    // And changes are heard again.
+    const cert2 = await ca.client('CN=deploy-bot-2')
+    await new CertificateStore(h.app.services).createUserWith('deploy-bot-2', cert2.certPem)
+    expect((await fetch(`${h.url}/auth/me`, { headers: nginx(cert2) })).status).toBe(200)
+  })
+})

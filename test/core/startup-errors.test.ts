@@ -66,4 +66,35 @@ describe('start-up errors', () => {
       /^cannot open the database .*not-a-dir\/otpki\.sqlite: /,
     )
   })
+
+  it('a database value that is neither a file path nor a supported URL', async () => {
+    await expect(startApp(await base({ database: 'mysql://db.example.com/otpki' }))).rejects.toThrow(
+      'database: mysql:// is not a supported database (a file path for SQLite, or postgres://user@host:5432/name)',
+    )
+    await expect(startApp(await base({ database: 'postgres:db.example.com/otpki' }))).rejects.toThrow(
+      'is neither a file path nor a supported URL',
+    )
+  })
+
+  it('PostgreSQL without the settings every instance must share', async () => {
+    await expect(startApp(await base({ database: 'postgres://otpki@127.0.0.1:5432/otpki' }))).rejects.toThrow(
+      'secret and tokenEncryptionKey must be set when the database is PostgreSQL',
+    )
+  })
+
+  it('a PostgreSQL server that does not answer names the URL, never the password', async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()))
+    const port = (closed.address() as { port: number }).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const start = startApp(
+      await base({
+        database: `postgres://otpki:hunter2-password@127.0.0.1:${port}/otpki`,
+        secret: 'shared-secret-0123456789abcdef',
+        tokenEncryptionKey: 'shared-key-0123456789abcdef',
+      }),
+    )
+    await expect(start).rejects.toThrow(`cannot open the database postgres://otpki@127.0.0.1:${port}/otpki`)
+    await expect(start).rejects.not.toThrow('hunter2')
+  })
 })
