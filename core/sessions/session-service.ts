@@ -59,6 +59,8 @@ interface CachedSession {
   readonly issuer: string | null
   readonly subject: string | null
   readonly sid: string | null
+  /** When the session began (clock ms). */
+  readonly createdAt: number
   /** When this entry was read from the database (clock ms). */
   loadedAt: number
   principal: Principal
@@ -92,6 +94,12 @@ export class SessionService {
   private readonly cache: LRUCache<string, CachedSession>
   /** Cookie value by session hash: what other processes name when a session ends. */
   private readonly idsByHash = new Map<string, string>()
+  /**
+   * When each revoked provider was revoked: its sessions begun until then are
+   * refused at once, before the database delete that ends them for good has
+   * finished (or while a lookup that read them before the delete comes back).
+   */
+  private readonly providerRevokedAt = new Map<string, number>()
 
   constructor(
     @inject(TOKENS.Orm) private readonly orm: Orm,
@@ -121,6 +129,7 @@ export class SessionService {
         return
       }
       case 'provider':
+        this.providerRevokedAt.set(change.name, this.clock.now())
         for (const [id, entry] of this.cache.entries())
           if (entry.principal.provider === change.name) this.cache.delete(id)
         return
@@ -190,7 +199,8 @@ export class SessionService {
     const cached = id ? this.cache.get(id) : undefined
     if (!cached) return undefined
     const now = this.clock.now()
-    if (isStale(cached, now) || isExpired(cached, now) || persistDue(cached, now)) return undefined
+    if (isStale(cached, now) || isExpired(cached, now) || persistDue(cached, now) || this.isRevoked(cached))
+      return undefined
     cached.lastSeenAt = now
     return cached.active(now)
   }
@@ -214,6 +224,10 @@ export class SessionService {
       cached = fresh
     }
     if (!cached) return undefined
+    if (this.isRevoked(cached)) {
+      this.cache.delete(id)
+      return undefined
+    }
     if (isExpired(cached, now)) {
       await this.end(id, 'expired')
       return undefined
@@ -221,6 +235,13 @@ export class SessionService {
     cached.lastSeenAt = now
     if (persistDue(cached, now)) void this.persistLastSeen(cached)
     return cached.active(now)
+  }
+
+  /** Begun through a provider that was revoked since: ended, whether or not the database has caught up. */
+  private isRevoked(entry: CachedSession): boolean {
+    if (this.providerRevokedAt.size === 0 || entry.principal.provider === null) return false
+    const revokedAt = this.providerRevokedAt.get(entry.principal.provider)
+    return revokedAt !== undefined && entry.createdAt <= revokedAt
   }
 
   /** Ends a session for good, by its cookie value. Returns what sign-out at the provider needs. */
@@ -355,6 +376,7 @@ export class SessionService {
       issuer: row.issuer ?? null,
       subject: row.subject ?? null,
       sid: row.sid ?? null,
+      createdAt: row.createdAt,
       loadedAt: this.clock.now(),
       userId: user.id,
       principal,

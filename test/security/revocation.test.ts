@@ -94,6 +94,25 @@ describe.each(testDatabases())('revocation of a provider takes effect at once (%
     await expectRevoked(s, started, 'issuer changed')
   })
 
+  it('a session is refused from the moment its provider is revoked, before the database delete has finished', async () => {
+    const s = await setup()
+    const cookie = await s.browser.cookie(s.h.url, 'otpki_session')
+    expect(cookie).toBeTruthy()
+    // Not cached: the first lookup reads the row before the delete runs, and answers after the revocation.
+    await s.h.app.feed.publish({ kind: 'reset' })
+    const before = s.h.app.sessions.lookup(cookie)
+    const ending = s.h.app.sessions.endByProvider('jose')
+    const during = s.h.app.sessions.lookup(cookie)
+    expect(await before).toBeUndefined()
+    expect(await during).toBeUndefined()
+    expect(s.h.app.sessions.peek(cookie)).toBeUndefined()
+    expect(await ending).toBe(1)
+    expect(await s.h.app.sessions.lookup(cookie)).toBeUndefined()
+    // Sessions begun after the revocation (the provider enabled again) count.
+    expect((await signIn(s.browser, s.h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    expect((await me(s.browser, s.h)).status).toBe(200)
+  })
+
   it('a change that keeps the provider in force (its display name) ends nothing', async () => {
     const s = await setup()
     await s.h.writeProvider('jose.json', s.file({ displayName: 'Renamed' }))
