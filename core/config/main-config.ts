@@ -30,6 +30,7 @@ export interface ResolvedConfig {
   readonly tokenEncryptionKey: string | undefined
   readonly sessionMaxInactive: number
   readonly sessionMaxLength: number
+  readonly sessionCacheSize: number
   readonly transactionTtl: number
   readonly plugins: readonly PluginSpec[]
   readonly adminRoles: readonly string[]
@@ -145,6 +146,7 @@ export async function loadMainConfig(
     tokenEncryptionKey: secret('tokenEncryptionKey'),
     sessionMaxInactive: durationToSeconds(v.sessionMaxInactive as Duration),
     sessionMaxLength: durationToSeconds(v.sessionMaxLength as Duration),
+    sessionCacheSize: v.sessionCacheSize as number,
     transactionTtl: durationToSeconds(v.transactionTtl as Duration),
     plugins: v.plugins as PluginSpec[],
     adminRoles: v.adminRoles as string[],

@@ -70,6 +70,13 @@ export const mainConfigFields = {
     env: 'OTPKI_SESSION_MAX_LENGTH',
     default: '10h',
   }),
+  sessionCacheSize: field.int({
+    doc: 'Sessions each instance keeps in memory, so that a request needs no database round trip; past it, the least recently used is read from the database again when it next comes.',
+    env: 'OTPKI_SESSION_CACHE_SIZE',
+    default: 10_000,
+    min: 1,
+    max: 10_000_000,
+  }),
   transactionTtl: field.duration({
     doc: 'How long a started sign-in may take before it must be started again.',
     env: 'OTPKI_TRANSACTION_TTL',

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import { inject, injectable } from 'tsyringe'
 import type { Clock } from '../clock.ts'
+import type { ResolvedConfig } from '../config/main-config.ts'
 import type { LogoutSubject, ProviderTokens } from '../contracts/auth-method.ts'
 import type { StoredUser } from '../contracts/user-sync.ts'
 import { TOKENS } from '../di/tokens.ts'
@@ -107,9 +108,10 @@ export class SessionService {
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.TokenVault) private readonly vault: TokenVault,
     @inject(TOKENS.ChangeFeed) private readonly feed: ChangeFeed,
+    @inject(TOKENS.Config) config: Pick<ResolvedConfig, 'sessionCacheSize'>,
   ) {
     this.cache = new LRUCache<string, CachedSession>({
-      max: 10_000,
+      max: config.sessionCacheSize,
       dispose: (entry, id) => {
         if (this.idsByHash.get(entry.idHash) === id) this.idsByHash.delete(entry.idHash)
       },

@@ -1,123 +1,544 @@
 /**
- * `npm run bench`: requests per second of `GET /auth/me` with a valid session,
- * against a bare h3 handler, in one run on this machine. Not a test: it
- * prints the numbers and the ratio.
+ * `npm run bench`: what the auth check costs, measured against a bare h3
+ * handler in the same run. Each server runs in a process of its own pinned to
+ * one core (`taskset`), `wrk` runs pinned to another; every figure is taken
+ * over several rounds (min / median / max): requests per second, and the
+ * server's CPU time per request read from `/proc/<pid>/stat`.
+ *
+ * Paths: a cached session (`GET /auth/me`) on SQLite and on PostgreSQL, a
+ * bearer JWT, a client certificate forwarded by a trusted proxy, sessions
+ * that are not in the cache (more sessions than `sessionCacheSize`) on both
+ * databases; then start-up to the first `/healthz` 200, memory, and the time a
+ * change made by one instance takes to reach another (p50, p99).
+ *
+ * Environment: `BENCH_SECONDS` (per round, default 5), `BENCH_ROUNDS`
+ * (default 3), `BENCH_CONNECTIONS` (default 32), `BENCH_SERVER_CPU` and
+ * `BENCH_LOAD_CPU` (defaults 0 and 1). Not a test: it prints the figures.
  */
-import { execFile } from 'node:child_process'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { type ChildProcess, execFile, execFileSync, fork, spawn } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { H3, toNodeHandler } from 'h3'
-import { startApp } from '../../core/app.ts'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { startApp, type RunningApp } from '../../core/app.ts'
+import { packageRoot } from '../../core/paths.ts'
+import { hashId } from '../../core/sessions/ids.ts'
 import { startDevProvider } from '../../plugins/dev-provider/dev-provider.ts'
+import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../support/browser.ts'
-import { freePort, signIn } from '../support/harness.ts'
+import { CLIENT, freePort, LogCapture, POSTGRES_SECRETS, signIn } from '../support/harness.ts'
+import { JoseProvider } from '../support/jose-provider.ts'
+import type { BenchServerSpec, SessionsRequest } from './bench-server.ts'
 
-const DURATION = Number(process.env.BENCH_SECONDS ?? 8)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
-const autocannonBin = join(createRequire(import.meta.url).resolve('autocannon/package.json'), '..', 'autocannon.js')
+const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0'
+const LOAD_CPU = process.env.BENCH_LOAD_CPU ?? '1'
+/** The miss path: more sessions than the cache holds, visited in turn. */
+const CACHE_SIZE = 2_000
+const MISS_SESSIONS = 10_000
+const POSTGRES_URL = process.env.OTPKI_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
-function load(url: string, cookie?: string): Promise<{ rps: number; p99: number; non2xx: number }> {
-  const args = [
-    autocannonBin,
-    '-j',
-    '-c',
-    String(CONNECTIONS),
-    '-d',
-    String(DURATION),
-    ...(cookie ? ['-H', `cookie=${cookie}`] : []),
-    url,
-  ]
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { maxBuffer: 16 << 20 }, (error, stdout) => {
-      if (error) return reject(error)
-      const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; non2xx: number }
-      resolve({ rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx })
-    })
-  })
+function which(program: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+for (const [program, install] of [
+  ['wrk', 'apt-get install wrk'],
+  ['taskset', 'apt-get install util-linux'],
+] as const) {
+  if (!which(program)) {
+    console.error(`npm run bench needs ${program}, which is not installed: ${install}`)
+    process.exit(1)
+  }
+}
+if (cpus().length < 2) console.warn('only one CPU: the server and wrk share it, so the figures are lower than they are')
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+const serverScript = fileURLToPath(new URL('./bench-server.js', import.meta.url))
+const cli = join(packageRoot(), 'dist/core/cli.js')
+const dir = await mkdtemp(join(tmpdir(), 'otpki-bench-'))
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
+
+/** CPU seconds a process has used (all its threads), from /proc. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // utime and stime are fields 14 and 15 of the line; 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'otpki-bench-'))
-await mkdir(join(dir, 'providers'))
-const port = await freePort()
-const url = `http://127.0.0.1:${port}`
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}
+
+interface BenchServer {
+  url: string
+  pid: number
+  child: ChildProcess
+  sessions(username: string, count: number): Promise<string[]>
+  close(): Promise<void>
+}
+
+/** Starts a bench server process pinned to SERVER_CPU; resolves once it serves. */
+async function startServer(spec: BenchServerSpec, port: number): Promise<BenchServer> {
+  const child = fork(serverScript, [], {
+    env: { ...process.env, BENCH_SPEC: JSON.stringify(spec) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  children.add(child)
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (m: { ready?: boolean }) => (m.ready ? resolve() : reject(new Error(JSON.stringify(m)))))
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)))
+  })
+  execFileSync('taskset', ['-a', '-c', '-p', SERVER_CPU, String(child.pid)], { stdio: 'ignore' })
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    child,
+    sessions: (username, count) =>
+      new Promise((resolve, reject) => {
+        child.once('message', (m: { cookies?: string[]; error?: string }) =>
+          m.cookies ? resolve(m.cookies) : reject(new Error(m.error)),
+        )
+        child.send({ cmd: 'sessions', username, count } satisfies SessionsRequest)
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        children.delete(child)
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+interface Load {
+  /** The requests: one header set, or a list of cookie values visited in turn. */
+  headers?: Record<string, string>
+  cookies?: string[]
+}
+
+interface Sample {
+  rps: number
+  /** Server CPU microseconds per request. */
+  cpuUs: number
+  p50Ms: number
+  p99Ms: number
+}
+
+let scriptCount = 0
+/** Runs wrk pinned to LOAD_CPU against a server for `seconds`; the server's CPU per request from /proc. */
+async function runWrk(server: BenchServer, path: string, load: Load, seconds: number): Promise<Sample> {
+  const script = join(dir, `load-${++scriptCount}.lua`)
+  const cookiesFile = join(dir, `cookies-${scriptCount}.txt`)
+  if (load.cookies) await writeFile(cookiesFile, `${load.cookies.join('\n')}\n`)
+  await writeFile(
+    script,
+    `
+local headers = ${JSON.stringify(load.headers ?? {}).replace(/"([^"]+)":/g, '["$1"]=')}
+local cookies = {}
+${load.cookies ? `for line in io.lines("${cookiesFile}") do cookies[#cookies + 1] = line end` : ''}
+local i = 0
+request = function()
+  if #cookies > 0 then
+    i = i % #cookies + 1
+    headers["Cookie"] = "otpki_session=" .. cookies[i]
+  end
+  return wrk.format("GET", "${path}", headers)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\\n{"requests":%d,"duration":%d,"p50":%d,"p99":%d,"errors":%d,"non2xx":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+`,
+  )
+  const before = await cpuSeconds(server.pid)
+  const output = await new Promise<string>((resolve, reject) =>
+    execFile(
+      'taskset',
+      ['-c', LOAD_CPU, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, `${server.url}${path}`],
+      { maxBuffer: 1 << 20 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    ),
+  )
+  const cpu = (await cpuSeconds(server.pid)) - before
+  const line = output.trim().split('\n').at(-1)!
+  const result = JSON.parse(line) as {
+    requests: number
+    duration: number
+    p50: number
+    p99: number
+    errors: number
+    non2xx: number
+  }
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${path}: ${result.non2xx} answers were not 2xx, ${result.errors} socket errors`)
+  return {
+    rps: result.requests / (result.duration / 1e6),
+    cpuUs: (cpu / result.requests) * 1e6,
+    p50Ms: result.p50 / 1000,
+    p99Ms: result.p99 / 1000,
+  }
+}
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b)
+const median = (xs: number[]) => {
+  const s = sorted(xs)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const percentile = (xs: number[], p: number) => sorted(xs)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!
+const spread = (xs: number[], digits = 0) =>
+  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`
+
+async function postgresAvailable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    return true
+  } catch {
+    return false
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}
+
+/** A new PostgreSQL database for this run; dropped at the end. */
+async function freshPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `otpki_bench_${process.pid}_${Date.now()}`
+  const admin = new pg.Client({ connectionString: POSTGRES_URL })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(POSTGRES_URL)
+  url.pathname = `/${name}`
+  return {
+    url: url.href,
+    async drop() {
+      const client = new pg.Client({ connectionString: POSTGRES_URL })
+      await client.connect()
+      await client.query(`drop database if exists ${name} with (force)`)
+      await client.end()
+    },
+  }
+}
+
+// --- The fixtures: the development provider for sessions, a JWT-issuing provider for bearer tokens, a CA.
+const ports = { sqlite: await freePort(), postgres: await freePort(), bare: await freePort() }
+const publicUrls = {
+  sqlite: `http://127.0.0.1:${ports.sqlite}`,
+  postgres: `http://127.0.0.1:${ports.postgres}`,
+}
 const provider = await startDevProvider({
   port: 0,
   clients: [
     {
-      clientId: 'bench',
-      clientSecret: 'bench-secret',
-      redirectUris: [`${url}/auth/callback`],
-      postLogoutRedirectUris: [`${url}/auth/signed-out`],
+      ...CLIENT,
+      redirectUris: Object.values(publicUrls).map((u) => `${u}/auth/callback`),
+      postLogoutRedirectUris: Object.values(publicUrls).map((u) => `${u}/auth/signed-out`),
     },
   ],
 })
+const jose = await JoseProvider.start('bench-api', 'bench-api-secret')
+jose.behaviour.claims = { sub: 'robot-sub', preferred_username: 'api-robot' }
+const ca = await TestCa.create()
+const robot = await ca.client('CN=cert-robot')
+const providersDir = join(dir, 'providers')
+await mkdir(providersDir)
 await writeFile(
-  join(dir, 'providers', 'dev.json'),
+  join(providersDir, 'dev.json'),
   JSON.stringify({
     issuer: provider.issuer,
-    clientId: 'bench',
-    clientSecret: 'bench-secret',
+    clientId: CLIENT.clientId,
+    clientSecret: CLIENT.clientSecret,
     scopes: ['openid', 'profile', 'email', 'roles'],
     createUnknownRoles: true,
   }),
 )
-const app = await startApp({
-  configFile: false,
-  env: {},
-  overrides: {
-    port,
-    host: '127.0.0.1',
-    publicUrl: url,
-    database: join(dir, 'bench.sqlite'),
-    providersDir: join(dir, 'providers'),
-    logLevel: 'warn',
-    // BENCH_CLIENT_CERT=1: with client-certificate sign-in enabled too (a session request then also passes its check).
-    ...(process.env.BENCH_CLIENT_CERT === '1'
-      ? { clientCertificate: { enabled: true, trustedProxies: ['10.0.0.1'] } }
-      : {}),
-  },
+await writeFile(
+  join(providersDir, 'api.json'),
+  JSON.stringify({ issuer: jose.issuer, clientId: 'bench-api', clientSecret: 'bench-api-secret' }),
+)
+const postgres = (await postgresAvailable()) ? await freshPostgres() : undefined
+if (!postgres) console.warn(`PostgreSQL does not answer at ${POSTGRES_URL}: its paths are left out`)
+
+/** The same settings on both databases: every method enabled, as a deployment would have them. */
+const settings = (database: string, port: number, publicUrl: string, certificates = true) => ({
+  port,
+  host: '127.0.0.1',
+  publicUrl,
+  database,
+  providersDir,
+  logLevel: 'warn',
+  sessionCacheSize: CACHE_SIZE,
+  ...(certificates
+    ? {
+        clientCertificate: {
+          enabled: true,
+          format: 'nginx',
+          trustedProxies: ['127.0.0.1'],
+          ingressVerifies: true,
+          createUnknownUsers: true,
+        },
+      }
+    : {}),
+  // The load comes from one address: no per-address limit may answer 429.
+  rateLimit: { failedAuthPerMinute: 0, signInPerMinute: 0, callbackPerMinute: 0 },
+  ...POSTGRES_SECRETS,
 })
 
-const browser = new TestBrowser()
-await signIn(browser, { url }, 'admin')
-const cookie = `otpki_session=${await browser.cookie(url, 'otpki_session')}`
-const check = await fetch(`${url}/auth/me`, { headers: { cookie } })
-if (check.status !== 200) throw new Error(`no valid session for the bench (status ${check.status})`)
-const body = (await check.json()) as Record<string, unknown>
+const otpki: Record<string, BenchServer> = {}
+otpki.sqlite = await startServer(
+  { mode: 'otpki', overrides: settings(join(dir, 'bench.sqlite'), ports.sqlite, publicUrls.sqlite) },
+  ports.sqlite,
+)
+if (postgres)
+  otpki.postgres = await startServer(
+    { mode: 'otpki', overrides: settings(postgres.url, ports.postgres, publicUrls.postgres) },
+    ports.postgres,
+  )
 
-// The baseline: a bare h3 handler answering the same JSON the idiomatic way (h3 serializes it).
-const bare = new H3()
-bare.get('/auth/me', () => body)
-const bareServer = createServer(toNodeHandler(bare))
-await new Promise<void>((resolve) => bareServer.listen(0, '127.0.0.1', () => resolve()))
-const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/auth/me`
+const sessionCookie: Record<string, string> = {}
+const missCookies: Record<string, string[]> = {}
+let meBody: unknown
+for (const [name, server] of Object.entries(otpki)) {
+  const browser = new TestBrowser()
+  const signedIn = await signIn(browser, { url: server.url }, 'admin', 'admin', { provider: 'dev' })
+  if (signedIn.status !== 200) throw new Error(`sign-in on ${name} failed: ${signedIn.status}`)
+  sessionCookie[name] = (await browser.cookie(server.url, 'otpki_session'))!
+  const check = await fetch(`${server.url}/auth/me`, { headers: { cookie: `otpki_session=${sessionCookie[name]}` } })
+  if (check.status !== 200) throw new Error(`no valid session on ${name} (${check.status})`)
+  meBody ??= await check.json()
+  missCookies[name] = await server.sessions('admin', MISS_SESSIONS)
+}
+const bare = await startServer({ mode: 'bare', port: ports.bare, body: meBody }, ports.bare)
+const bearer = await jose.accessToken('bench-api', { preferred_username: 'api-robot' }, 3600)
+const certificateHeader = encodeURIComponent(robot.certPem)
 
-console.log(`GET /auth/me, ${CONNECTIONS} connections, ${DURATION}s per round, 2 rounds each, alternating`)
-await load(bareUrl)
-await load(`${url}/auth/me`, cookie)
-const rounds = { bare: [] as number[], otpki: [] as number[] }
-for (let i = 0; i < 2; i++) {
-  const b = await load(bareUrl)
-  const o = await load(`${url}/auth/me`, cookie)
-  if (o.non2xx > 0) throw new Error(`${o.non2xx} requests to /auth/me were not 2xx`)
-  rounds.bare.push(b.rps)
-  rounds.otpki.push(o.rps)
+interface Scenario {
+  name: string
+  server: BenchServer
+  load: Load
+  /** What it is compared with: bare h3 by default. */
+  goal?: number
+}
+const scenarios: Scenario[] = [
+  { name: 'bare h3', server: bare, load: {} },
+  {
+    name: 'session, cached (SQLite)',
+    server: otpki.sqlite!,
+    load: { headers: { Cookie: `otpki_session=${sessionCookie.sqlite}` } },
+    goal: 0.85,
+  },
+  ...(otpki.postgres
+    ? [
+        {
+          name: 'session, cached (PostgreSQL)',
+          server: otpki.postgres,
+          load: { headers: { Cookie: `otpki_session=${sessionCookie.postgres}` } },
+          goal: 0.85,
+        },
+      ]
+    : []),
+  {
+    name: 'bearer JWT, cached',
+    server: otpki.sqlite!,
+    load: { headers: { Authorization: `Bearer ${bearer}` } },
+    goal: 0.8,
+  },
+  {
+    name: 'client certificate (trusted proxy)',
+    server: otpki.sqlite!,
+    load: { headers: { 'ssl-client-cert': certificateHeader } },
+    goal: 0.8,
+  },
+  {
+    name: `session not cached (SQLite; ${MISS_SESSIONS} sessions, cache ${CACHE_SIZE})`,
+    server: otpki.sqlite!,
+    load: { cookies: missCookies.sqlite! },
+  },
+  ...(otpki.postgres
+    ? [
+        {
+          name: `session not cached (PostgreSQL; ${MISS_SESSIONS} sessions, cache ${CACHE_SIZE})`,
+          server: otpki.postgres,
+          load: { cookies: missCookies.postgres! },
+        },
+      ]
+    : []),
+]
+
+for (const scenario of scenarios) {
+  const check = await fetch(`${scenario.server.url}/auth/me`, {
+    headers: scenario.load.cookies ? { cookie: `otpki_session=${scenario.load.cookies[0]}` } : scenario.load.headers,
+  })
+  if (check.status !== 200) throw new Error(`${scenario.name}: /auth/me answered ${check.status}`)
+}
+
+console.log(
+  `GET /auth/me: server on CPU ${SERVER_CPU}, wrk (1 thread, ${CONNECTIONS} connections) on CPU ${LOAD_CPU}; ` +
+    `${ROUNDS} rounds of ${SECONDS} s after a 2 s warm-up; median (min-max)`,
+)
+for (const scenario of scenarios) await runWrk(scenario.server, '/auth/me', scenario.load, 2)
+const samples = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]))
+for (let round = 0; round < ROUNDS; round++)
+  for (const scenario of scenarios)
+    samples.get(scenario.name)!.push(await runWrk(scenario.server, '/auth/me', scenario.load, SECONDS))
+
+const bareSamples = samples.get('bare h3')!
+const bareRps = median(bareSamples.map((s) => s.rps))
+const bareCpu = median(bareSamples.map((s) => s.cpuUs))
+const width = Math.max(...scenarios.map((s) => s.name.length))
+console.log(
+  `\n${'path'.padEnd(width)}  ${'req/s'.padStart(22)}  ${'CPU µs/req'.padStart(18)}  ${'p99 ms'.padStart(6)}  vs bare h3`,
+)
+for (const scenario of scenarios) {
+  const xs = samples.get(scenario.name)!
+  const rps = xs.map((s) => s.rps)
+  const cpu = xs.map((s) => s.cpuUs)
+  const vs =
+    scenario.server === bare
+      ? ''
+      : `${(median(rps) / bareRps).toFixed(2)} of its req/s, ${(median(cpu) / bareCpu).toFixed(2)}x its CPU` +
+        (scenario.goal ? ` (goal: at least ${scenario.goal.toFixed(2)})` : '')
   console.log(
-    `round ${i + 1}: bare h3 ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms), otpki ${o.rps.toFixed(0)} req/s (p99 ${o.p99} ms)`,
+    `${scenario.name.padEnd(width)}  ${spread(rps).padStart(22)}  ${spread(cpu, 1).padStart(18)}  ${median(
+      xs.map((s) => s.p99Ms),
+    )
+      .toFixed(1)
+      .padStart(6)}  ${vs}`,
   )
 }
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
-const ratio = mean(rounds.otpki) / mean(rounds.bare)
-console.log(`bare h3:            ${mean(rounds.bare).toFixed(0)} req/s`)
-console.log(`otpki /auth/me:     ${mean(rounds.otpki).toFixed(0)} req/s (session-authenticated)`)
-console.log(`ratio:              ${(ratio * 100).toFixed(1)} % of bare h3 (target: at least 90 %)`)
 
-bareServer.close()
-await app.close()
+console.log('\nmemory (RSS, after the load):')
+console.log(`  bare h3: ${(await rssMiB(bare.pid)).toFixed(0)} MiB`)
+for (const [name, server] of Object.entries(otpki))
+  console.log(`  OTPKI on ${name} (${CACHE_SIZE} sessions cached): ${(await rssMiB(server.pid)).toFixed(0)} MiB`)
+
+await bare.close()
+for (const server of Object.values(otpki)) await server.close()
+
+// --- Start-up: from spawning the process to the first /healthz 200, as `otpki start` runs.
+async function timeToHealthy(command: string[], env: NodeJS.ProcessEnv, url: string): Promise<number> {
+  const started = performance.now()
+  const child = spawn('taskset', ['-c', SERVER_CPU, ...command], { env, stdio: 'ignore' })
+  children.add(child)
+  try {
+    for (;;) {
+      const ok = await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+      if (ok) return performance.now() - started
+      if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited with ${child.exitCode}`)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+  } finally {
+    child.kill('SIGKILL')
+    await new Promise((r) => (child.exitCode === null && child.signalCode === null ? child.once('exit', r) : r(null)))
+    children.delete(child)
+  }
+}
+const configFile = join(dir, 'otpki.config.json')
+const startPort = await freePort()
+await writeFile(
+  configFile,
+  JSON.stringify({ ...settings(join(dir, 'start.sqlite'), startPort, `http://127.0.0.1:${startPort}`) }),
+)
+const startTimes = { bare: [] as number[], otpki: [] as number[] }
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
+for (let i = 0; i < 5; i++) {
+  startTimes.bare.push(
+    await timeToHealthy(
+      [process.execPath, serverScript],
+      { ...cleanEnv, BENCH_SPEC: JSON.stringify({ mode: 'bare', port: startPort, body: {} }) },
+      `http://127.0.0.1:${startPort}`,
+    ),
+  )
+  startTimes.otpki.push(
+    await timeToHealthy([process.execPath, cli, 'start', '-c', configFile], cleanEnv, `http://127.0.0.1:${startPort}`),
+  )
+}
+console.log(
+  `\nstart to first /healthz 200 (5 starts, ms): bare h3 ${spread(startTimes.bare)}, otpki start ${spread(startTimes.otpki)}` +
+    ` (${(median(startTimes.otpki) / median(startTimes.bare)).toFixed(1)}x; goal: at most 3x)`,
+)
+
+// --- Propagation: a session ended on one instance, until another instance's cache has dropped it.
+async function propagation(database: string, label: string): Promise<void> {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  await writeFile(
+    join(providersDir, 'dev.json'),
+    JSON.stringify({
+      issuer: provider.issuer,
+      clientId: CLIENT.clientId,
+      clientSecret: CLIENT.clientSecret,
+      scopes: ['openid', 'profile', 'email', 'roles'],
+      createUnknownRoles: true,
+    }),
+  )
+  const start = (p: number) =>
+    startApp({
+      configFile: false,
+      env: {},
+      logDestination: new LogCapture(),
+      overrides: settings(database, p, url, false),
+    })
+  const a: RunningApp = await start(port)
+  const b: RunningApp = await start(0)
+  try {
+    const user = await a.users.requireUser('admin')
+    const times: number[] = []
+    for (let i = 0; i < 50; i++) {
+      const { id } = await a.sessions.create({
+        user,
+        method: 'oidc',
+        provider: 'dev',
+        maxInactive: 600,
+        maxLength: 600,
+      })
+      if (!(await b.sessions.lookup(id))) throw new Error('the other instance does not see the new session')
+      const hash = hashId(id)
+      const seen = new Promise<number>((resolve) => {
+        const stop = b.feed.subscribe((change) => {
+          if (change.kind === 'session' && change.hash === hash) {
+            stop()
+            resolve(performance.now())
+          }
+        })
+      })
+      const started = performance.now()
+      await a.sessions.revoke(id)
+      times.push((await seen) - started)
+      if (b.sessions.peek(id) || (await b.sessions.lookup(id))) throw new Error('the ended session still counts')
+    }
+    console.log(
+      `  ${label}: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms (50 sign-outs)`,
+    )
+  } finally {
+    await b.close()
+    await a.close()
+  }
+}
+console.log('\na sign-out on one instance, until another instance refuses the session:')
+await propagation(join(dir, 'bench.sqlite'), 'SQLite (the change row, read every 200 ms)')
+if (postgres) await propagation(postgres.url, 'PostgreSQL (LISTEN/NOTIFY)')
+
 await provider.close()
+await jose.close()
+await postgres?.drop()
 await rm(dir, { recursive: true, force: true })
 process.exit(0)
