@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { PluginSpec } from '../contracts/plugin.ts'
 import { OtpkiError } from '../errors.ts'
-import { durationToSeconds, type Duration } from './duration.ts'
+import { durationToSeconds } from './duration.ts'
 import { checkAddresses } from '../http/rate-limit.ts'
-import { forbiddenKeys, validateFields } from './fields.ts'
+import { forbiddenKeys, resolveOptions } from './fields.ts'
 import { mainConfigFields } from './main-schema.ts'
 import { loadConfigModule } from './module-loader.ts'
-import { resolveSecret, type SecretRef } from './secrets.ts'
-import { databaseTarget, describeDatabase, type DatabaseTarget, type DatabaseTls } from '../store/database.ts'
+import { resolveSecret } from './secrets.ts'
+import { databaseTarget, describeDatabase, type DatabaseTarget } from '../store/database.ts'
 
 /** The main configuration in force: defaults applied, paths absolute, durations in seconds. */
 export interface ResolvedConfig {
@@ -99,26 +99,25 @@ export async function loadMainConfig(
   const core: Record<string, unknown> = {}
   const sections: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(merged)) (key in mainConfigFields ? core : sections)[key] = value
-  const { value, issues } = validateFields(mainConfigFields, core, env)
+  const { value: v, issues } = resolveOptions(mainConfigFields, core, env)
   if (issues.length > 0) {
     throw new OtpkiError('CONFIG_INVALID', issues.map((i) => `${label}: ${i.key}: ${i.reason}`).join('\n'))
   }
   const baseDir = file ? dirname(file) : (options.cwd ?? process.cwd())
-  const v = value as Record<keyof typeof mainConfigFields, unknown>
   const secret = (key: 'secret' | 'tokenEncryptionKey' | 'databasePassword'): string | undefined => {
     try {
-      return v[key] ? resolveSecret(v[key] as SecretRef, key) : undefined
+      return v[key] ? resolveSecret(v[key], key) : undefined
     } catch (cause) {
       throw new OtpkiError('CONFIG_INVALID', `${label}: ${(cause as Error).message}`, { cause })
     }
   }
-  const port = v.port as number
+  const port = v.port
   const db = labelled(label, () =>
-    databaseTarget(v.database as string, baseDir, {
+    databaseTarget(v.database, baseDir, {
       password: secret('databasePassword'),
-      tls: (v.databaseTls as DatabaseTls | null) ?? undefined,
-      caFile: (v.databaseCaFile as string | null) ?? undefined,
-      poolSize: v.databasePoolSize as number,
+      tls: v.databaseTls,
+      caFile: v.databaseCaFile,
+      poolSize: v.databasePoolSize,
     }),
   )
   if (db.kind === 'postgresql') {
@@ -130,35 +129,33 @@ export async function loadMainConfig(
         `${label}: ${missing.join(' and ')} must be set when the database is PostgreSQL (the same value on every instance; ${missing.map((k) => (k === 'secret' ? 'OTPKI_SECRET' : 'OTPKI_TOKEN_ENCRYPTION_KEY')).join(', ')})`,
       )
   }
-  const rateLimit = (v.rateLimit as Record<string, unknown> | null) ?? {}
+  const rateLimit = v.rateLimit
   return {
     file,
     baseDir,
-    host: v.host as string,
+    host: v.host,
     port,
-    publicUrl: ((v.publicUrl as string | null) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    publicUrl: (v.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     database: describeDatabase(db),
     db,
-    providersDir: resolve(baseDir, v.providersDir as string),
-    templatesDir: v.templatesDir ? resolve(baseDir, v.templatesDir as string) : undefined,
-    logLevel: v.logLevel as string,
+    providersDir: resolve(baseDir, v.providersDir),
+    templatesDir: v.templatesDir ? resolve(baseDir, v.templatesDir) : undefined,
+    logLevel: v.logLevel,
     secret: secret('secret'),
     tokenEncryptionKey: secret('tokenEncryptionKey'),
-    sessionMaxInactive: durationToSeconds(v.sessionMaxInactive as Duration),
-    sessionMaxLength: durationToSeconds(v.sessionMaxLength as Duration),
-    sessionCacheSize: v.sessionCacheSize as number,
-    transactionTtl: durationToSeconds(v.transactionTtl as Duration),
-    plugins: v.plugins as PluginSpec[],
-    adminRoles: v.adminRoles as string[],
+    sessionMaxInactive: durationToSeconds(v.sessionMaxInactive),
+    sessionMaxLength: durationToSeconds(v.sessionMaxLength),
+    sessionCacheSize: v.sessionCacheSize,
+    transactionTtl: durationToSeconds(v.transactionTtl),
+    plugins: v.plugins ?? [],
+    adminRoles: v.adminRoles,
     sections,
     rateLimit: {
-      signInPerMinute: rateLimit.signInPerMinute as number,
-      callbackPerMinute: rateLimit.callbackPerMinute as number,
-      failedAuthPerMinute: rateLimit.failedAuthPerMinute as number,
-      maxPendingSignIns: rateLimit.maxPendingSignIns as number,
-      trustedProxies: labelled(label, () =>
-        checkAddresses(rateLimit.trustedProxies as string[], 'rateLimit.trustedProxies'),
-      ),
+      signInPerMinute: rateLimit.signInPerMinute,
+      callbackPerMinute: rateLimit.callbackPerMinute,
+      failedAuthPerMinute: rateLimit.failedAuthPerMinute,
+      maxPendingSignIns: rateLimit.maxPendingSignIns,
+      trustedProxies: labelled(label, () => checkAddresses(rateLimit.trustedProxies, 'rateLimit.trustedProxies')),
     },
   }
 }
