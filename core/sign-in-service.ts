@@ -13,6 +13,7 @@ import type { Logger } from './logger.ts'
 import type { SessionService } from './sessions/session-service.ts'
 import type { Orm } from './store/orm.ts'
 import type { UserDirectory } from './store/user-directory.ts'
+import { inTransaction } from './store/transaction.ts'
 import { OrmUserStore } from './store/user-store.ts'
 
 export { DEFAULT_MAPPER } from './claims/chain.ts'
@@ -70,9 +71,9 @@ export class SignInService {
   ): Promise<{ user: StoredUser; identity: MappedIdentity }> {
     this.refuseLinkingOnly(provider)
     const mapped = await this.map(provider, result)
-    const { user, identity } = await this.orm.em
-      .fork()
-      .transactional((em) => this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock)))
+    const { user, identity } = await inTransaction(this.orm, (em) =>
+      this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock)),
+    )
     this.users.changed(user.id)
     return { user, identity }
   }
@@ -88,7 +89,7 @@ export class SignInService {
     const existing = await new OrmUserStore(em, this.clock).findByIdentity(identity.issuer, identity.subject)
     try {
       this.refuseLinkingOnly(provider)
-      await em.transactional(async (tx) => {
+      await inTransaction(this.orm, async (tx) => {
         const { user } = await this.syncWithFlows(provider, result, identity, new OrmUserStore(tx, this.clock))
         throw new DryRun(user)
       })
@@ -142,7 +143,7 @@ export class SignInService {
    */
   async link(provider: ProviderDefinition, result: AuthResult, userId: number): Promise<void> {
     const identity = await this.map(provider, result)
-    await this.orm.em.fork().transactional(async (em) => {
+    await inTransaction(this.orm, async (em) => {
       const store = new OrmUserStore(em, this.clock)
       const owner = await store.findByIdentity(identity.issuer, identity.subject)
       if (owner && owner.id !== userId) {
@@ -171,7 +172,7 @@ export class SignInService {
   ): Promise<{ user: StoredUser; sessionId: string; expiresAt: number }> {
     this.refuseLinkingOnly(provider)
     const mapped = await this.map(provider, result)
-    const { user, identity, session } = await this.orm.em.fork().transactional(async (em) => {
+    const { user, identity, session } = await inTransaction(this.orm, async (em) => {
       const synced = await this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock))
       const session = await this.sessions.create({
         user: synced.user,

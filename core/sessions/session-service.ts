@@ -8,7 +8,7 @@ import { TOKENS } from '../di/tokens.ts'
 import type { Logger } from '../logger.ts'
 import type { Change, ChangeFeed } from '../store/change-feed.ts'
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core'
-import { LogoutTokenSchema, SessionSchema, UserRoleSchema, type User } from '../store/entities.ts'
+import { LogoutTokenSchema, SessionSchema } from '../store/entities.ts'
 import type { Orm } from '../store/orm.ts'
 import { hashId, newId } from './ids.ts'
 import type { TokenVault } from './token-vault.ts'
@@ -101,6 +101,14 @@ export class SessionService {
    * finished (or while a lookup that read them before the delete comes back).
    */
   private readonly providerRevokedAt = new Map<string, number>()
+  /** Loads in flight, by cookie value: concurrent requests for one session read it once. */
+  private readonly loading = new Map<string, Promise<CachedSession | undefined>>()
+  /** Counts the changes applied: a load during which one arrived may have read what it made stale. */
+  private changesApplied = 0
+  /** Idle timers not yet written, by session hash: written together, in one statement per batch. */
+  private readonly unsavedSeen = new Map<string, number>()
+  private saveTimer: NodeJS.Timeout | undefined
+  private saving: Promise<void> = Promise.resolve()
 
   constructor(
     @inject(TOKENS.Orm) private readonly orm: Orm,
@@ -116,7 +124,7 @@ export class SessionService {
         if (this.idsByHash.get(entry.idHash) === id) this.idsByHash.delete(entry.idHash)
       },
       disposeAfter: (entry, _id, reason) => {
-        if (reason === 'evict' && entry.lastSeenAt > entry.persistedLastSeenAt) void this.persistLastSeen(entry)
+        if (reason === 'evict' && entry.lastSeenAt > entry.persistedLastSeenAt) this.persistLastSeen(entry)
       },
     })
     feed.subscribe((change) => this.apply(change))
@@ -124,6 +132,7 @@ export class SessionService {
 
   /** A change made here or by another process: drop what it makes stale. */
   private apply(change: Change): void {
+    this.changesApplied++
     switch (change.kind) {
       case 'session': {
         const id = this.idsByHash.get(change.hash)
@@ -221,7 +230,7 @@ export class SessionService {
     let cached = this.cache.get(id)
     if (!cached || isStale(cached, now)) {
       // Read again now and then, so a session revoked or changed elsewhere is seen.
-      const fresh = await this.load(id)
+      const fresh = await this.loadOnce(id)
       if (fresh && cached) fresh.lastSeenAt = Math.max(fresh.lastSeenAt, cached.lastSeenAt)
       cached = fresh
     }
@@ -235,7 +244,7 @@ export class SessionService {
       return undefined
     }
     cached.lastSeenAt = now
-    if (persistDue(cached, now)) void this.persistLastSeen(cached)
+    if (persistDue(cached, now)) this.persistLastSeen(cached)
     return cached.active(now)
   }
 
@@ -337,10 +346,11 @@ export class SessionService {
     for (const [id, entry] of this.cache.entries()) if (entry.userId === userId) this.cache.delete(id)
   }
 
-  /** Writes pending idle timestamps (at shutdown). */
+  /** Writes pending idle timestamps (at shutdown, and before every cache is dropped). */
   async flush(): Promise<void> {
-    const pending = [...this.cache.values()].filter((e) => e.lastSeenAt > e.persistedLastSeenAt)
-    await Promise.all(pending.map((e) => this.persistLastSeen(e)))
+    for (const entry of this.cache.values())
+      if (entry.lastSeenAt > entry.persistedLastSeenAt) this.persistLastSeen(entry)
+    await this.saveSeen()
   }
 
   /** Deletes sessions past their absolute end, and logout tokens past their expiry. */
@@ -358,50 +368,134 @@ export class SessionService {
     this.logger.debug({ session: idHash.slice(0, 12), reason }, 'session ended')
   }
 
-  private async load(id: string): Promise<CachedSession | undefined> {
-    const idHash = hashId(id)
-    const em = this.orm.em.fork()
-    const row = await em.findOne(SessionSchema, { idHash }, { populate: ['user'], exclude: ['idToken', 'tokens'] })
-    if (!row) {
-      this.cache.delete(id)
-      return undefined
+  /** One read of a session at a time: concurrent lookups share it. */
+  private loadOnce(id: string): Promise<CachedSession | undefined> {
+    let loading = this.loading.get(id)
+    if (!loading) {
+      loading = this.load(id).finally(() => this.loading.delete(id))
+      this.loading.set(id, loading)
     }
-    const user = row.user as User
-    const links = await em.find(UserRoleSchema, { user: user.id }, { populate: ['role'] })
-    const principal = principalOf(
-      { ...user, roles: links.map((l) => l.role.name).sort() },
-      row.method,
-      row.provider ?? null,
-    )
-    const entry: CachedSession = {
-      idHash,
-      issuer: row.issuer ?? null,
-      subject: row.subject ?? null,
-      sid: row.sid ?? null,
-      createdAt: row.createdAt,
-      loadedAt: this.clock.now(),
-      userId: user.id,
-      principal,
-      expiresAt: row.expiresAt,
-      maxInactiveMs: row.maxInactive * 1000,
-      lastSeenAt: row.lastSeenAt,
-      persistedLastSeenAt: row.lastSeenAt,
-      active(now) {
-        return { idHash, principal, expiresAt: Math.min(this.expiresAt, now + this.maxInactiveMs) }
-      },
-    }
-    this.cache.set(id, entry)
-    this.idsByHash.set(idHash, id)
-    return entry
+    return loading
   }
 
-  private async persistLastSeen(entry: CachedSession): Promise<void> {
-    const at = entry.lastSeenAt
-    entry.persistedLastSeenAt = at
-    try {
-      await this.orm.em.fork().nativeUpdate(SessionSchema, { idHash: entry.idHash }, { lastSeenAt: at })
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not record session activity')
+  /**
+   * Reads a session with its user and roles in one query, and caches it. A
+   * change that arrives during the read (a sign-out elsewhere, say) may concern
+   * what was read: it is read again, and not cached if changes keep coming.
+   */
+  private async load(id: string): Promise<CachedSession | undefined> {
+    const idHash = hashId(id)
+    for (let attempt = 1; ; attempt++) {
+      const before = this.changesApplied
+      const rows = await this.orm.em.getConnection().execute<SessionRow[]>(SESSION_QUERY, [idHash])
+      const settled = this.changesApplied === before
+      if (!settled && attempt < 3) continue
+      const first = rows[0]
+      if (!first) {
+        this.cache.delete(id)
+        return undefined
+      }
+      const entry = cachedSession(idHash, first, rows, this.clock.now())
+      if (settled) {
+        this.cache.set(id, entry)
+        this.idsByHash.set(idHash, id)
+      }
+      return entry
     }
+  }
+
+  /** Records a session's idle timer; written with others within {@link SAVE_DELAY_MS}. */
+  private persistLastSeen(entry: CachedSession): void {
+    entry.persistedLastSeenAt = entry.lastSeenAt
+    this.unsavedSeen.set(entry.idHash, Math.max(this.unsavedSeen.get(entry.idHash) ?? 0, entry.lastSeenAt))
+    this.saveTimer ??= setTimeout(() => void this.saveSeen(), SAVE_DELAY_MS).unref()
+  }
+
+  /** Writes the idle timers recorded so far, a batch per statement; a timer only ever moves forward. */
+  private saveSeen(): Promise<void> {
+    clearTimeout(this.saveTimer)
+    this.saveTimer = undefined
+    const batch = [...this.unsavedSeen]
+    this.unsavedSeen.clear()
+    this.saving = this.saving.then(async () => {
+      for (let i = 0; i < batch.length; i += SAVE_BATCH) {
+        const part = batch.slice(i, i + SAVE_BATCH)
+        try {
+          await this.orm.em
+            .getConnection()
+            .execute(
+              `update sessions set last_seen_at = v.t from (select column1 as h, column2 as t from (values ${part.map(() => '(?, cast(? as bigint))').join(', ')}) as x) as v where sessions.id_hash = v.h and sessions.last_seen_at < v.t`,
+              part.flat(),
+            )
+        } catch (error) {
+          this.logger.warn({ err: error, sessions: part.length }, 'could not record session activity')
+        }
+      }
+    })
+    return this.saving
+  }
+}
+
+/** How long idle timers wait to be written together. */
+const SAVE_DELAY_MS = 1000
+const SAVE_BATCH = 500
+
+/** A session with its user, one row per role (one row without a role when the user has none). */
+const SESSION_QUERY = `select s.id_hash, s.user_id, s.method, s.provider, s.created_at, s.last_seen_at, s.expires_at,
+  s.max_inactive, s.issuer, s.subject, s.sid, u.username, u.first_name, u.last_name, u.email, r.name as role
+  from sessions s join users u on u.id = s.user_id
+  left join user_roles ur on ur.user_id = u.id left join roles r on r.id = ur.role_id
+  where s.id_hash = ?`
+
+interface SessionRow {
+  user_id: number | string
+  method: string
+  provider: string | null
+  created_at: number | string
+  last_seen_at: number | string
+  expires_at: number | string
+  max_inactive: number | string
+  issuer: string | null
+  subject: string | null
+  sid: string | null
+  username: string
+  first_name: string | null
+  last_name: string | null
+  email: string | null
+  role: string | null
+}
+
+/** The cache entry of a session read from the database (PostgreSQL answers bigints as strings). */
+function cachedSession(idHash: string, row: SessionRow, rows: readonly SessionRow[], now: number): CachedSession {
+  const roles = rows.flatMap((r) => (r.role === null ? [] : [r.role])).sort()
+  const principal = principalOf(
+    {
+      id: Number(row.user_id),
+      username: row.username,
+      firstName: row.first_name,
+      lastName: row.last_name,
+      email: row.email,
+      roles,
+    },
+    row.method,
+    row.provider,
+  )
+  const lastSeenAt = Number(row.last_seen_at)
+  return {
+    idHash,
+    issuer: row.issuer,
+    subject: row.subject,
+    sid: row.sid,
+    createdAt: Number(row.created_at),
+    loadedAt: now,
+    userId: Number(row.user_id),
+    principal,
+    expiresAt: Number(row.expires_at),
+    maxInactiveMs: Number(row.max_inactive) * 1000,
+    lastSeenAt,
+    persistedLastSeenAt: lastSeenAt,
+    active(at) {
+      return { idHash, principal, expiresAt: Math.min(this.expiresAt, at + this.maxInactiveMs) }
+    },
   }
 }

@@ -6,6 +6,7 @@ import { normalizeUsername } from '../identity/username.ts'
 import { UserRoleSchema, UserSchema, type User } from './entities.ts'
 import type { ChangeFeed } from './change-feed.ts'
 import type { Orm } from './orm.ts'
+import { inTransaction } from './transaction.ts'
 import { OrmUserStore, storedUser } from './user-store.ts'
 
 /**
@@ -80,7 +81,7 @@ export class UserDirectory {
     within: (em: EntityManager, user: StoredUser) => Promise<void>,
   ): Promise<StoredUser> {
     const name = normalizeUsername(username)
-    return this.orm.em.fork().transactional(async (em) => {
+    return inTransaction(this.orm, async (em) => {
       const store = new OrmUserStore(em, this.clock)
       if (await store.findByUsername(name)) {
         throw new OtpkiError('USERNAME_TAKEN', `username ${name} already belongs to another account`)

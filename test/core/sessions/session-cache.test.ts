@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { hashId } from '../../../core/sessions/ids.ts'
+import { SessionSchema } from '../../../core/store/entities.ts'
 import { TestBrowser } from '../../support/browser.ts'
 import { closeAfterEach, signIn, startHarness } from '../../support/harness.ts'
 import { testDatabases } from '../../support/postgres.ts'
@@ -28,5 +30,78 @@ describe.each(testDatabases())('the session cache (%s)', (database) => {
     expect(h.app.sessions.peek(ids[2])).toBeDefined()
     expect((await h.app.sessions.lookup(ids[0]))?.principal.user.username).toBe('alice')
     expect(h.app.sessions.peek(ids[0])).toBeDefined()
+  })
+
+  it('concurrent requests for a session that is not cached read it once', async () => {
+    const h = track(await startHarness({ database }))
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'alice')).status).toBe(200)
+    const cookie = (await browser.cookie(h.url, 'otpki_session'))!
+    await h.app.feed.publish({ kind: 'reset' })
+    const reads: string[] = []
+    const knex = h.app.orm.em.getConnection().getKnex()
+    const count = (query: { sql: string }) => {
+      if (query.sql.includes('from sessions s join users u')) reads.push(query.sql)
+    }
+    knex.on('query', count)
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => h.app.sessions.lookup(cookie)))
+      expect(answers.every((a) => a?.principal.user.username === 'alice')).toBe(true)
+      expect(reads).toHaveLength(1)
+    } finally {
+      knex.off('query', count)
+    }
+  })
+
+  it('idle timers are written together, and only ever forward', async () => {
+    const h = track(await startHarness({ database, overrides: { sessionCacheSize: 1 } }))
+    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
+    const user = await h.app.users.requireUser('alice')
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const { id } = await h.app.sessions.create({
+        user,
+        method: 'oidc',
+        provider: 'dev',
+        maxInactive: 600,
+        maxLength: 600,
+      })
+      ids.push(id)
+    }
+    const seenAt = async (id: string) =>
+      Number((await h.app.orm.em.fork().findOne(SessionSchema, { idHash: hashId(id) }))!.lastSeenAt)
+    const created = await seenAt(ids[0]!)
+    await new Promise((r) => setTimeout(r, 5))
+    // Each lookup pushes the one before out of the one-entry cache; its newer idle timer is kept.
+    for (const id of ids) await h.app.sessions.lookup(id)
+    await h.app.sessions.flush()
+    expect(await seenAt(ids[0]!)).toBeGreaterThan(created)
+    expect(await seenAt(ids[2]!)).toBeGreaterThan(created)
+    // Another instance saw it later: an older timer from here does not move it back.
+    const later = Date.now() + 60_000
+    await h.app.orm.em.fork().nativeUpdate(SessionSchema, { idHash: hashId(ids[1]!) }, { lastSeenAt: later })
+    await h.app.sessions.lookup(ids[1]!)
+    await h.app.sessions.flush()
+    expect(await seenAt(ids[1]!)).toBe(later)
+  })
+})
+
+describe('the session cache and changes during a read', () => {
+  const track = closeAfterEach()
+
+  it('a session ended while it was being read is not answered or cached', async () => {
+    const h = track(await startHarness())
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'alice')).status).toBe(200)
+    const cookie = (await browser.cookie(h.url, 'otpki_session'))!
+    const hash = hashId(cookie)
+    await h.app.feed.publish({ kind: 'reset' })
+    // The read starts; another instance ends the session, and its change arrives before the read answers.
+    const reading = h.app.sessions.lookup(cookie)
+    const deleting = h.app.orm.em.fork().nativeDelete(SessionSchema, { idHash: hash })
+    void h.app.feed.publish({ kind: 'session', hash })
+    await deleting
+    expect(await reading).toBeUndefined()
+    expect(h.app.sessions.peek(cookie)).toBeUndefined()
   })
 })
