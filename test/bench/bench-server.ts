@@ -28,6 +28,7 @@ if (spec.mode === 'bare') {
   app.get('/healthz', () => ({ status: 'ok' }))
   const server = createServer(toNodeHandler(app))
   server.listen(spec.port, '127.0.0.1', () => send({ ready: true }))
+  process.on('SIGTERM', () => process.exit(0))
 } else {
   const { startApp } = await import('../../core/app.ts')
   const app = await startApp({ configFile: false, env: {}, overrides: spec.overrides })
