@@ -148,6 +148,17 @@ describe('otpki CLI (compiled)', () => {
     expect(list.stdout).toMatch(/Mallory\ufffd\[2J\ufffd31m/)
   })
 
+  it('db migrate applies the migrations once, then finds the schema current', async () => {
+    const config = join(dir, 'migrate.config.json')
+    await writeFile(config, JSON.stringify({ database: 'migrate.sqlite', providersDir: 'providers' }))
+    const first = await otpki(['db', 'migrate', '-c', config])
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/migrate\.sqlite: applied 001-initial-schema, .*004-certificates/)
+    const again = await otpki(['db', 'migrate', '-c', config])
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/migrate\.sqlite: the schema is current/) })
+  })
+
   it('check exits 1 on an invalid main config, naming file and key', async () => {
     await writeFile(join(dir, 'bad.config.ts'), 'export default { port: "http" }\n')
     const { code, stderr } = await otpki(['check', '--config', join(dir, 'bad.config.ts')])

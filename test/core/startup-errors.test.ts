@@ -4,22 +4,24 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startApp } from '../../core/app.ts'
+import { POSTGRES_SECRETS } from '../support/harness.ts'
+import { freshPostgres, needsPostgres } from '../support/postgres.ts'
+
+const base = async (overrides: Record<string, unknown> = {}) => ({
+  configFile: false as const,
+  env: {},
+  overrides: {
+    database: ':memory:',
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    providersDir: await mkdtemp(join(tmpdir(), 'otpki-start-')),
+    ...overrides,
+  },
+})
 
 /** What an operator meets when the start cannot go on: one clear sentence, never a stack. */
 describe('start-up errors', () => {
-  const base = async (overrides: Record<string, unknown> = {}) => ({
-    configFile: false as const,
-    env: {},
-    overrides: {
-      database: ':memory:',
-      host: '127.0.0.1',
-      port: 0,
-      logLevel: 'silent',
-      providersDir: await mkdtemp(join(tmpdir(), 'otpki-start-')),
-      ...overrides,
-    },
-  })
-
   it('a port in use', async () => {
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()))
@@ -96,5 +98,21 @@ describe('start-up errors', () => {
     )
     await expect(start).rejects.toThrow(`cannot open the database postgres://otpki@127.0.0.1:${port}/otpki`)
     await expect(start).rejects.not.toThrow('hunter2')
+  })
+})
+
+describe('start-up errors on a reachable PostgreSQL', () => {
+  if (!needsPostgres()) return
+
+  it('databaseTls require against a server that offers no TLS is refused, naming the database', async () => {
+    const db = await freshPostgres()
+    try {
+      const start = startApp(await base({ database: db.url, databaseTls: 'require', ...POSTGRES_SECRETS }))
+      await expect(start).rejects.toThrow(
+        /^cannot open the database postgres:\/\/postgres@127\.0\.0\.1:5432\/otpki_test_\w+: .*SSL/i,
+      )
+    } finally {
+      await db.drop()
+    }
   })
 })
