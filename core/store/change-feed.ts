@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
 import type { Clock } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import { pgConnection, type DatabaseTarget } from './database.ts'
@@ -139,7 +139,8 @@ export class ChangeFeed {
 
   private async connectListener(): Promise<void> {
     if (this.db.kind !== 'postgresql' || this.stopped) return
-    const client = new pg.Client({ ...pgConnection(this.db), connectionTimeoutMillis: 5000 })
+    const { default: postgres } = await import('pg')
+    const client = new postgres.Client({ ...pgConnection(this.db), connectionTimeoutMillis: 5000 })
     const lost = (error?: Error) => {
       if (this.listener !== client) return
       this.listener = undefined

@@ -1,11 +1,8 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { Migrator } from '@mikro-orm/migrations'
 import type { EntitySchema, MigrationObject, Options } from '@mikro-orm/core'
 import { MikroORM } from '@mikro-orm/core'
-import { type AbstractSqlDriver, SqliteDriver } from '@mikro-orm/sqlite'
-import { PostgreSqlDriver } from '@mikro-orm/postgresql'
-import pg from 'pg'
+import type { AbstractSqlDriver } from '@mikro-orm/sqlite'
 import { entities } from './entities.ts'
 import { OtpkiError } from '../errors.ts'
 import { migrations } from './migrations/index.ts'
@@ -46,7 +43,6 @@ export async function openDatabase(target: DatabaseTarget | string, options: Ope
 async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> {
   const common: Options<AbstractSqlDriver> = {
     entities: [...entities, ...(options.entities ?? [])],
-    extensions: [Migrator],
     migrations: {
       migrationsList: [...migrations, ...(options.migrations ?? [])],
       transactional: true,
@@ -60,11 +56,13 @@ async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> 
   }
   if (target.kind === 'sqlite') {
     if (target.file !== ':memory:') await mkdir(dirname(target.file), { recursive: true })
+    const { SqliteDriver } = await import('@mikro-orm/sqlite')
     const orm = await MikroORM.init<AbstractSqlDriver>({ ...common, driver: SqliteDriver, dbName: target.file })
     if (options.migrate !== false) await migrateDatabase(orm, target)
     return orm
   }
   const connection = pgConnection(target)
+  const { PostgreSqlDriver } = await import('@mikro-orm/postgresql')
   const orm = await MikroORM.init<AbstractSqlDriver>({
     ...common,
     driver: PostgreSqlDriver,
@@ -91,8 +89,25 @@ async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> 
  * names of those it applied.
  */
 export async function migrateDatabase(orm: Orm, target: DatabaseTarget): Promise<string[]> {
+  // The migrator (and what it loads) is needed only when something is pending: most starts find the schema current.
+  if (!(await pendingMigrations(orm))) return []
+  const { Migrator } = await import('@mikro-orm/migrations')
+  Migrator.register(orm)
   const up = async () => (await orm.getMigrator().up()).map((m) => m.name)
   return target.kind === 'postgresql' ? withMigrationLock(target, up) : up()
+}
+
+/** Whether any known migration is not recorded as applied (or nothing is recorded yet). */
+async function pendingMigrations(orm: Orm): Promise<boolean> {
+  const known = (orm.config.get('migrations').migrationsList ?? []).map((m) => m.name)
+  let applied: Set<string>
+  try {
+    const rows = await orm.em.getConnection().execute<{ name: string }[]>('select name from mikro_orm_migrations')
+    applied = new Set(rows.map((r) => r.name))
+  } catch {
+    return true
+  }
+  return known.some((name) => !applied.has(name))
 }
 
 /** One key for every OTPKI instance on a database: whoever holds it migrates, the others wait, then find nothing to do. */
@@ -102,6 +117,7 @@ async function withMigrationLock<T>(
   target: Extract<DatabaseTarget, { kind: 'postgresql' }>,
   run: () => Promise<T>,
 ): Promise<T> {
+  const { default: pg } = await import('pg')
   const client = new pg.Client(pgConnection(target))
   await client.connect()
   try {

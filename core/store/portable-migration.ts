@@ -1,4 +1,16 @@
-import { Migration } from '@mikro-orm/migrations'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import type { Migration as MigrationClass } from '@mikro-orm/migrations'
+
+/**
+ * MikroORM's `Migration` base class, from its own file: the package's entry
+ * also loads the migrator (umzug and a command-line framework), which only a
+ * start with pending migrations needs (see `migrateDatabase`).
+ */
+const require = createRequire(import.meta.url)
+const { Migration } = require(join(dirname(require.resolve('@mikro-orm/migrations')), 'Migration.js')) as {
+  Migration: typeof MigrationClass
+}
 
 /** The databases migrations are written for. */
 export type SqlDialect = 'sqlite' | 'postgresql'

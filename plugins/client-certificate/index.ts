@@ -12,7 +12,6 @@ import {
   readJsonObject,
 } from '../../core/index.ts'
 import { CERTIFICATE_MIGRATIONS, CertificateSchema, CertificateStore } from './certificate-store.ts'
-import { clientCertificateAuthenticator } from './client-certificate-authenticator.ts'
 import { CLIENT_CERTIFICATE_DOC, clientCertificateFields, resolveClientCertificateConfig } from './config.ts'
 
 /** A PEM file named by the section, or an error naming key and file. */
@@ -37,7 +36,7 @@ export default definePlugin({
   name: 'client-certificate',
   kind: 'auth-method',
   config: { key: 'clientCertificate', fields: clientCertificateFields, doc: CLIENT_CERTIFICATE_DOC },
-  register(ctx) {
+  async register(ctx) {
     const config = resolveClientCertificateConfig(ctx.config, ctx.baseDir)
     ctx.entities([CertificateSchema], CERTIFICATE_MIGRATIONS)
     ctx.userField({
@@ -101,6 +100,8 @@ export default definePlugin({
     })
 
     if (!config.enabled) return
+    // Loaded only when enabled: its certificate parsing library is a good part of a start.
+    const { clientCertificateAuthenticator } = await import('./client-certificate-authenticator.js')
     ctx.addTrustedProxies(config.trustedProxies)
     ctx.registerRequestAuthenticator((services) => clientCertificateAuthenticator(config, services))
     ctx.adminAccess((services) => new CertificateStore(services).anyHolderWithRole(services.adminRoles))
