@@ -103,6 +103,11 @@ export class SessionService {
   private readonly providerRevokedAt = new Map<string, number>()
   /** Loads in flight, by cookie value: concurrent requests for one session read it once. */
   private readonly loading = new Map<string, Promise<CachedSession | undefined>>()
+  /** Sessions waiting for the next batch read. */
+  private readonly queued = new Map<string, Waiter>()
+  private readsInFlight = 0
+  private readonly maxReadsInFlight: number
+  private readScheduled = false
   /** Counts the changes applied: a load during which one arrived may have read what it made stale. */
   private changesApplied = 0
   /** Idle timers not yet written, by session hash: written together, in one statement per batch. */
@@ -116,8 +121,10 @@ export class SessionService {
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.TokenVault) private readonly vault: TokenVault,
     @inject(TOKENS.ChangeFeed) private readonly feed: ChangeFeed,
-    @inject(TOKENS.Config) config: Pick<ResolvedConfig, 'sessionCacheSize'>,
+    @inject(TOKENS.Config) config: Pick<ResolvedConfig, 'sessionCacheSize' | 'db'>,
   ) {
+    // SQLite answers one query at a time: one batch read in flight, the others gather into the next.
+    this.maxReadsInFlight = config.db.kind === 'sqlite' ? 1 : 4
     this.cache = new LRUCache<string, CachedSession>({
       max: config.sessionCacheSize,
       dispose: (entry, id) => {
@@ -372,35 +379,75 @@ export class SessionService {
   private loadOnce(id: string): Promise<CachedSession | undefined> {
     let loading = this.loading.get(id)
     if (!loading) {
-      loading = this.load(id).finally(() => this.loading.delete(id))
+      loading = new Promise<CachedSession | undefined>((resolve, reject) => {
+        this.queued.set(id, { resolve, reject })
+      }).finally(() => this.loading.delete(id))
       this.loading.set(id, loading)
+      this.scheduleReads()
     }
     return loading
   }
 
+  /** Starts a batch read when a slot is free; requests that come meanwhile wait for the next batch. */
+  private scheduleReads(): void {
+    if (this.readsInFlight >= this.maxReadsInFlight || this.readScheduled || this.queued.size === 0) return
+    this.readScheduled = true
+    setImmediate(() => {
+      this.readScheduled = false
+      const batch = new Map([...this.queued].slice(0, READ_BATCH))
+      for (const id of batch.keys()) this.queued.delete(id)
+      this.readsInFlight++
+      this.load(batch)
+        .finally(() => {
+          this.readsInFlight--
+          this.scheduleReads()
+        })
+        .catch(() => undefined)
+      this.scheduleReads()
+    })
+  }
+
   /**
-   * Reads a session with its user and roles in one query, and caches it. A
-   * change that arrives during the read (a sign-out elsewhere, say) may concern
-   * what was read: it is read again, and not cached if changes keep coming.
+   * Reads sessions with their users and roles, one query for the batch, and
+   * caches them. A change that arrives during the read (a sign-out elsewhere,
+   * say) may concern what was read: the batch is read again, and not cached
+   * if changes keep coming.
    */
-  private async load(id: string): Promise<CachedSession | undefined> {
-    const idHash = hashId(id)
-    for (let attempt = 1; ; attempt++) {
-      const before = this.changesApplied
-      const rows = await this.orm.em.getConnection().execute<SessionRow[]>(SESSION_QUERY, [idHash])
-      const settled = this.changesApplied === before
-      if (!settled && attempt < 3) continue
-      const first = rows[0]
-      if (!first) {
-        this.cache.delete(id)
-        return undefined
+  private async load(batch: ReadonlyMap<string, Waiter>): Promise<void> {
+    const hashes = new Map([...batch.keys()].map((id) => [hashId(id), id]))
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const before = this.changesApplied
+        const rows = await this.orm.em
+          .getConnection()
+          .execute<SessionRow[]>(sessionQuery(hashes.size), [...hashes.keys()])
+        const settled = this.changesApplied === before
+        if (!settled && attempt < 3) continue
+        const byHash = new Map<string, SessionRow[]>()
+        for (const row of rows) {
+          const list = byHash.get(row.id_hash)
+          if (list) list.push(row)
+          else byHash.set(row.id_hash, [row])
+        }
+        const now = this.clock.now()
+        for (const [idHash, id] of hashes) {
+          const found = byHash.get(idHash)
+          if (!found) {
+            this.cache.delete(id)
+            batch.get(id)!.resolve(undefined)
+            continue
+          }
+          const entry = cachedSession(idHash, found[0]!, found, now)
+          if (settled) {
+            this.cache.set(id, entry)
+            this.idsByHash.set(idHash, id)
+          }
+          batch.get(id)!.resolve(entry)
+        }
+        return
       }
-      const entry = cachedSession(idHash, first, rows, this.clock.now())
-      if (settled) {
-        this.cache.set(id, entry)
-        this.idsByHash.set(idHash, id)
-      }
-      return entry
+    } catch (error) {
+      for (const waiter of batch.values()) waiter.reject(error)
     }
   }
 
@@ -440,14 +487,25 @@ export class SessionService {
 const SAVE_DELAY_MS = 1000
 const SAVE_BATCH = 500
 
-/** A session with its user, one row per role (one row without a role when the user has none). */
-const SESSION_QUERY = `select s.id_hash, s.user_id, s.method, s.provider, s.created_at, s.last_seen_at, s.expires_at,
+/** How many sessions one batch read reads, at most. */
+const READ_BATCH = 200
+
+interface Waiter {
+  resolve(entry: CachedSession | undefined): void
+  reject(error: unknown): void
+}
+
+/** Sessions with their users, one row per role (one row without a role when the user has none). */
+const sessionQuery = (
+  count: number,
+) => `select s.id_hash, s.user_id, s.method, s.provider, s.created_at, s.last_seen_at, s.expires_at,
   s.max_inactive, s.issuer, s.subject, s.sid, u.username, u.first_name, u.last_name, u.email, r.name as role
   from sessions s join users u on u.id = s.user_id
   left join user_roles ur on ur.user_id = u.id left join roles r on r.id = ur.role_id
-  where s.id_hash = ?`
+  where s.id_hash in (${Array.from({ length: count }, () => '?').join(', ')})`
 
 interface SessionRow {
+  id_hash: string
   user_id: number | string
   method: string
   provider: string | null

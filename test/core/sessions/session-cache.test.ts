@@ -97,7 +97,17 @@ describe('the session cache and changes during a read', () => {
     const hash = hashId(cookie)
     await h.app.feed.publish({ kind: 'reset' })
     // The read starts; another instance ends the session, and its change arrives before the read answers.
+    const knex = h.app.orm.em.getConnection().getKnex()
+    const started = new Promise<void>((resolve) => {
+      const onQuery = (query: { sql: string }) => {
+        if (!query.sql.includes('from sessions s join users u')) return
+        knex.off('query', onQuery)
+        resolve()
+      }
+      knex.on('query', onQuery)
+    })
     const reading = h.app.sessions.lookup(cookie)
+    await started
     const deleting = h.app.orm.em.fork().nativeDelete(SessionSchema, { idHash: hash })
     void h.app.feed.publish({ kind: 'session', hash })
     await deleting
