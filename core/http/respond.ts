@@ -52,9 +52,15 @@ const JSON_HEADERS: readonly [string, string][] = [
 ]
 
 export function jsonResponse(value: unknown, options: Pick<ResponseOptions, 'status' | 'headers'> = {}): Response {
+  return jsonTextResponse(JSON.stringify(value), options)
+}
+
+/** {@link jsonResponse} of JSON text already serialized. */
+export function jsonTextResponse(json: string, options: Pick<ResponseOptions, 'status' | 'headers'> = {}): Response {
+  // A copy: a wrapper (HSTS) may add to the list it is given.
   const headers: [string, string][] = [...JSON_HEADERS]
-  for (const [name, v] of Object.entries(options.headers ?? {})) headers.push([name, v])
-  return new FastResponse(JSON.stringify(value), { status: options.status ?? 200, headers }) as Response
+  if (options.headers) for (const [name, v] of Object.entries(options.headers)) headers.push([name, v])
+  return new FastResponse(json, { status: options.status ?? 200, headers }) as Response
 }
 
 /** 303: the browser follows with a GET, whatever the method was. */
