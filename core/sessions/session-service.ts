@@ -55,22 +55,84 @@ export interface ActiveSession {
   readonly expiresAt: number
 }
 
-interface CachedSession {
-  readonly idHash: string
-  readonly issuer: string | null
-  readonly subject: string | null
-  readonly sid: string | null
-  /** When the session began (clock ms). */
-  readonly createdAt: number
-  /** When this entry was read from the database (clock ms). */
-  loadedAt: number
-  principal: Principal
-  userId: number
-  expiresAt: number
-  maxInactiveMs: number
-  lastSeenAt: number
+/** A session in the cache: one object per session, its methods on the prototype (the cache may hold 100,000). */
+class CachedSession {
   persistedLastSeenAt: number
-  active(now: number): ActiveSession
+  constructor(
+    readonly idHash: string,
+    readonly issuer: string | null,
+    readonly subject: string | null,
+    readonly sid: string | null,
+    /** When the session began (clock ms). */
+    readonly createdAt: number,
+    /** When this entry was read from the database (clock ms). */
+    readonly loadedAt: number,
+    /** Shared by every cached session with the same content (see {@link Principals}). */
+    readonly principal: Principal,
+    readonly expiresAt: number,
+    readonly maxInactiveMs: number,
+    public lastSeenAt: number,
+  ) {
+    this.persistedLastSeenAt = lastSeenAt
+  }
+
+  get userId(): number {
+    return this.principal.user.id
+  }
+
+  active(now: number): ActiveSession {
+    return {
+      idHash: this.idHash,
+      principal: this.principal,
+      expiresAt: Math.min(this.expiresAt, now + this.maxInactiveMs),
+    }
+  }
+}
+
+/**
+ * One principal object for every cached session of the same user, method,
+ * provider and content, counted so that it goes with the last of them. Many
+ * sessions of one user then cost one principal (and one answer JSON).
+ */
+class Principals {
+  private readonly byKey = new Map<string, { principal: Principal; count: number }>()
+
+  take(principal: Principal): Principal {
+    const { user, method, provider } = principal
+    const key = [
+      user.id,
+      method,
+      provider,
+      user.username,
+      user.firstName,
+      user.lastName,
+      user.email,
+      ...user.roles,
+    ].join('\u0000')
+    const held = this.byKey.get(key)
+    if (held) {
+      held.count++
+      return held.principal
+    }
+    this.byKey.set(key, { principal, count: 1 })
+    return principal
+  }
+
+  release(principal: Principal): void {
+    const { user, method, provider } = principal
+    const key = [
+      user.id,
+      method,
+      provider,
+      user.username,
+      user.firstName,
+      user.lastName,
+      user.email,
+      ...user.roles,
+    ].join('\u0000')
+    const held = this.byKey.get(key)
+    if (held && held.principal === principal && --held.count === 0) this.byKey.delete(key)
+  }
 }
 
 /** How long a cached session is trusted before it is read again from the database. */
@@ -93,6 +155,7 @@ const persistDue = (c: CachedSession, now: number) =>
 @injectable()
 export class SessionService {
   private readonly cache: LRUCache<string, CachedSession>
+  private readonly principals = new Principals()
   /** Cookie value by session hash: what other processes name when a session ends. */
   private readonly idsByHash = new Map<string, string>()
   /**
@@ -129,6 +192,7 @@ export class SessionService {
       max: config.sessionCacheSize,
       dispose: (entry, id) => {
         if (this.idsByHash.get(entry.idHash) === id) this.idsByHash.delete(entry.idHash)
+        this.principals.release(entry.principal)
       },
       disposeAfter: (entry, _id, reason) => {
         if (reason === 'evict' && entry.lastSeenAt > entry.persistedLastSeenAt) this.persistLastSeen(entry)
@@ -437,7 +501,8 @@ export class SessionService {
             batch.get(id)!.resolve(undefined)
             continue
           }
-          const entry = cachedSession(idHash, found[0]!, found, now)
+          const principal = principalOfRows(found)
+          const entry = cachedSession(idHash, found[0]!, now, settled ? this.principals.take(principal) : principal)
           if (settled) {
             this.cache.set(id, entry)
             this.idsByHash.set(idHash, id)
@@ -523,37 +588,35 @@ interface SessionRow {
   role: string | null
 }
 
-/** The cache entry of a session read from the database (PostgreSQL answers bigints as strings). */
-function cachedSession(idHash: string, row: SessionRow, rows: readonly SessionRow[], now: number): CachedSession {
-  const roles = rows.flatMap((r) => (r.role === null ? [] : [r.role])).sort()
-  const principal = principalOf(
+/** The principal of a session's rows (one per role). */
+function principalOfRows(rows: readonly SessionRow[]): Principal {
+  const row = rows[0]!
+  return principalOf(
     {
       id: Number(row.user_id),
       username: row.username,
       firstName: row.first_name,
       lastName: row.last_name,
       email: row.email,
-      roles,
+      roles: rows.flatMap((r) => (r.role === null ? [] : [r.role])).sort(),
     },
     row.method,
     row.provider,
   )
-  const lastSeenAt = Number(row.last_seen_at)
-  return {
+}
+
+/** The cache entry of a session read from the database (PostgreSQL answers bigints as strings). */
+function cachedSession(idHash: string, row: SessionRow, now: number, principal: Principal): CachedSession {
+  return new CachedSession(
     idHash,
-    issuer: row.issuer,
-    subject: row.subject,
-    sid: row.sid,
-    createdAt: Number(row.created_at),
-    loadedAt: now,
-    userId: Number(row.user_id),
+    row.issuer,
+    row.subject,
+    row.sid,
+    Number(row.created_at),
+    now,
     principal,
-    expiresAt: Number(row.expires_at),
-    maxInactiveMs: Number(row.max_inactive) * 1000,
-    lastSeenAt,
-    persistedLastSeenAt: lastSeenAt,
-    active(at) {
-      return { idHash, principal, expiresAt: Math.min(this.expiresAt, at + this.maxInactiveMs) }
-    },
-  }
+    Number(row.expires_at),
+    Number(row.max_inactive) * 1000,
+    Number(row.last_seen_at),
+  )
 }

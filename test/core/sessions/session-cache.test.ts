@@ -32,6 +32,29 @@ describe.each(testDatabases())('the session cache (%s)', (database) => {
     expect(h.app.sessions.peek(ids[0])).toBeDefined()
   })
 
+  it("sessions of one user share one principal; another user's never", async () => {
+    const h = track(await startHarness({ database }))
+    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
+    expect((await signIn(new TestBrowser(), h, 'admin')).status).toBe(200)
+    const alice = await h.app.users.requireUser('alice')
+    const admin = await h.app.users.requireUser('admin')
+    const open = async (user: typeof alice) => {
+      const { id } = await h.app.sessions.create({
+        user,
+        method: 'oidc',
+        provider: 'dev',
+        maxInactive: 600,
+        maxLength: 600,
+      })
+      return (await h.app.sessions.lookup(id))!.principal
+    }
+    const [a1, a2, b] = [await open(alice), await open(alice), await open(admin)]
+    expect(a1).toBe(a2)
+    expect(b).not.toBe(a1)
+    expect(b.user.username).toBe('admin')
+    expect(a1.user.username).toBe('alice')
+  })
+
   it('concurrent requests for a session that is not cached read it once', async () => {
     const h = track(await startHarness({ database }))
     const browser = new TestBrowser()
