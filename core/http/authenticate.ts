@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls'
 import type { H3Event } from 'h3'
-import type { RequestAuthenticator, RequestInfo } from '../contracts/request-authenticator.ts'
+import type { RequestAuthenticator, RequestInfo, RequestPrincipal } from '../contracts/request-authenticator.ts'
 import { statusOf } from './error-table.ts'
 import { rateLimited } from './rate-limit.ts'
 import { principalOf, type ActiveSession, type Principal } from '../sessions/session-service.ts'
@@ -47,7 +47,10 @@ export function requestInfo(event: H3Event): RequestInfo {
       const raw = req?.rawHeaders ?? []
       const lower = name.toLowerCase()
       const values: string[] = []
-      for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lower) values.push(raw[i + 1]!)
+      for (let i = 0; i < raw.length; i += 2) {
+        const header = raw[i]!
+        if (header.length === lower.length && header.toLowerCase() === lower) values.push(raw[i + 1]!)
+      }
       return values
     },
     remoteAddress: req?.socket.remoteAddress,
@@ -55,50 +58,80 @@ export function requestInfo(event: H3Event): RequestInfo {
   }
 }
 
-async function byRequestAuthenticators(
-  event: H3Event,
-  carriers: readonly RequestAuthenticator[],
-): Promise<Authenticated | undefined> {
-  const info = requestInfo(event)
-  for (const authenticator of carriers) {
-    const found = await authenticator.authenticate(info)
-    if (found) return { principal: principalOf(found.user, found.method, found.provider ?? null), session: undefined }
+/** One principal per credential answer object: an authenticator that caches its answer keeps the JSON of `/auth/me` cached too. */
+const principals = new WeakMap<RequestPrincipal, Principal>()
+function principalFor(found: RequestPrincipal): Principal {
+  let principal = principals.get(found)
+  if (!principal) {
+    principal = principalOf(found.user, found.method, found.provider ?? null)
+    principals.set(found, principal)
   }
-  return undefined
+  return principal
+}
+
+/** A refusal (401) spends from the failed-attempt budget of the client's address. */
+function countFailure(ctx: HttpContext, event: H3Event, error: unknown): never {
+  if (statusOf(error) === 401) ctx.limits.failedAuth.take(ctx.clientAddress(event))
+  throw error
 }
 
 /**
- * Runs a credential check under the failed-attempt limit of the client's
- * address: an address out of budget gets 429 before anything is checked, and
- * every refusal (401) spends from its budget.
+ * Asks the carriers in order, from `index`; then the session cookie. An
+ * authenticator that answers from its cache answers synchronously, and so
+ * does this.
  */
-async function countingFailures<T>(ctx: HttpContext, event: H3Event, check: () => Promise<T>): Promise<T> {
+function fromCarriers(
+  ctx: HttpContext,
+  event: H3Event,
+  info: RequestInfo,
+  carriers: readonly RequestAuthenticator[],
+  index: number,
+): Authenticated | undefined | Promise<Authenticated | undefined> {
+  for (let i = index; i < carriers.length; i++) {
+    let found: ReturnType<RequestAuthenticator['authenticate']>
+    try {
+      found = carriers[i]!.authenticate(info)
+    } catch (error) {
+      countFailure(ctx, event, error)
+    }
+    if (found instanceof Promise)
+      return found.then(
+        (answer) =>
+          answer
+            ? { principal: principalFor(answer), session: undefined }
+            : fromCarriers(ctx, event, info, carriers, i + 1),
+        (error: unknown) => countFailure(ctx, event, error),
+      )
+    if (found) return { principal: principalFor(found), session: undefined }
+  }
+  return bySession(ctx, event)
+}
+
+function bySession(ctx: HttpContext, event: H3Event): Authenticated | undefined | Promise<Authenticated | undefined> {
+  const id = sessionCookie(ctx, event)
+  const hit = ctx.sessions.peek(id)
+  if (hit) return { principal: hit.principal, session: hit }
+  return ctx.sessions.lookup(id).then((session) => (session ? { principal: session.principal, session } : undefined))
+}
+
+/**
+ * Authenticates a request: a credential a request authenticator recognises
+ * (a bearer token, a client certificate), else the session cookie. Undefined
+ * when it carries none; throws (401) for a credential that is refused. An
+ * address out of its failed-attempt budget gets 429 before anything is
+ * checked. Answers synchronously when every cache on the way can.
+ */
+export function authenticate(
+  ctx: HttpContext,
+  event: H3Event,
+): Authenticated | undefined | Promise<Authenticated | undefined> {
+  const carriers = carried(ctx, event)
+  if (carriers.length === 0) return bySession(ctx, event)
   const limiter = ctx.limits.failedAuth
   if (limiter.active) {
     const address = ctx.clientAddress(event)
     const wait = limiter.exhausted(address)
     if (wait !== undefined) throw rateLimited(limiter.name, address, wait)
   }
-  try {
-    return await check()
-  } catch (error) {
-    if (statusOf(error) === 401) limiter.take(ctx.clientAddress(event))
-    throw error
-  }
-}
-
-/**
- * Authenticates a request: a bearer access token, else a credential a request
- * authenticator recognises (a client certificate), else the session cookie.
- * Undefined when it carries none; throws (401) for a credential that is refused.
- */
-export async function authenticate(ctx: HttpContext, event: H3Event): Promise<Authenticated | undefined> {
-  const carriers = carried(ctx, event)
-  if (carriers.length > 0) {
-    const found = await countingFailures(ctx, event, () => byRequestAuthenticators(event, carriers))
-    if (found) return found
-  }
-  const id = sessionCookie(ctx, event)
-  const session = ctx.sessions.peek(id) ?? (await ctx.sessions.lookup(id))
-  return session ? { principal: session.principal, session } : undefined
+  return fromCarriers(ctx, event, requestInfo(event), carriers, 0)
 }

@@ -8,7 +8,7 @@ import {
   type RequestAuthenticator,
   type RequestAuthenticatorServices,
   type RequestInfo,
-  type StoredUser,
+  type RequestPrincipal,
 } from '../../core/index.ts'
 import { CertificateStore } from './certificate-store.ts'
 import type { ClientCertificateConfig } from './config.ts'
@@ -24,6 +24,8 @@ interface ParsedCertificate {
   /** Why the chain check failed (caBundle), if it did. */
   untrusted: string | undefined
 }
+
+const NOT_ATTACHED = 'This client certificate is not attached to any OTPKI user.'
 
 /** How long a certificate-to-user answer is reused before asking the database again. */
 const USER_CACHE_MS = 60_000
@@ -99,10 +101,13 @@ export function clientCertificateAuthenticator(
   const isTrusted = addressList(config.trustedProxies)
   const bundle = config.caBundle ? loadBundle(config.caBundle) : undefined
   const parsed = new LRUCache<string, ParsedCertificate>({ max: 1_000 })
-  const usersByFingerprint = new LRUCache<string, { user: StoredUser | undefined; at: number }>({ max: 10_000 })
+  const usersByFingerprint = new LRUCache<string, { answer: RequestPrincipal | undefined; at: number }>({
+    max: 10_000,
+  })
   users.onChange((userId) => {
     for (const [fingerprint, entry] of usersByFingerprint.entries())
-      if (userId === undefined || !entry.user || entry.user.id === userId) usersByFingerprint.delete(fingerprint)
+      if (userId === undefined || !entry.answer || entry.answer.user.id === userId)
+        usersByFingerprint.delete(fingerprint)
   })
 
   const parse = (key: string, der: Buffer): ParsedCertificate => {
@@ -131,34 +136,46 @@ export function clientCertificateAuthenticator(
     return entry
   }
 
-  const userFor = async (cert: ParsedCertificate): Promise<StoredUser> => {
-    const now = clock.now()
+  /**
+   * The answer for a certificate whose user is cached and fresh (the same
+   * object each time); a refusal when it is known to belong to nobody and
+   * users are not created from certificates.
+   */
+  const cachedAnswer = (cert: ParsedCertificate): RequestPrincipal | undefined => {
     const cached = usersByFingerprint.get(cert.fingerprint)
-    let user = cached && now - cached.at < USER_CACHE_MS ? cached.user : undefined
-    if (!cached || now - cached.at >= USER_CACHE_MS) {
-      user = await store.findUser(cert.fingerprint)
-      usersByFingerprint.set(cert.fingerprint, { user, at: now })
+    if (!cached || clock.now() - cached.at >= USER_CACHE_MS) return undefined
+    if (!cached.answer && !config.createUnknownUsers) throw refuse(NOT_ATTACHED)
+    return cached.answer
+  }
+
+  const answerFor = async (cert: ParsedCertificate): Promise<RequestPrincipal> => {
+    const now = clock.now()
+    let user = await store.findUser(cert.fingerprint)
+    if (!user) {
+      if (!config.createUnknownUsers) {
+        usersByFingerprint.set(cert.fingerprint, { answer: undefined, at: now })
+        throw refuse(NOT_ATTACHED)
+      }
+      user = await store.createUserWith(singleCommonName(cert.der), cert.pem)
+      logger.info({ user: user.username, fingerprint: cert.fingerprint }, 'user created from a client certificate')
     }
-    if (user) return user
-    if (!config.createUnknownUsers) throw refuse('This client certificate is not attached to any OTPKI user.')
-    const created = await store.createUserWith(singleCommonName(cert.der), cert.pem)
-    logger.info({ user: created.username, fingerprint: cert.fingerprint }, 'user created from a client certificate')
-    usersByFingerprint.set(cert.fingerprint, { user: created, at: now })
-    return created
+    const answer = { user, method: 'client-certificate' }
+    usersByFingerprint.set(cert.fingerprint, { answer, at: now })
+    return answer
   }
 
   return {
     name: 'client-certificate',
     carries: (request) => request.headers.has(header) || request.tls,
-    async authenticate(request: RequestInfo) {
+    authenticate(request: RequestInfo) {
       let cert: ParsedCertificate
       const peerCertificate = tlsPeerCertificate(request)
       if (peerCertificate) {
         // Our own listener: the TLS handshake verified the chain against clientCa.
         cert = parse(`tls:${peerCertificate.toString('base64')}`, peerCertificate)
       } else {
-        const present = request.headerValues(header).length > 0
-        if (!present) return undefined
+        const values = request.headerValues(header)
+        if (values.length === 0) return undefined
         if (!isTrusted(request.remoteAddress)) {
           logger.warn(
             { peer: request.remoteAddress, header },
@@ -174,9 +191,14 @@ export function clientCertificateAuthenticator(
             )
           }
         }
-        const der = forwardedCertificate(request, config.format, header)
-        if (!der) return undefined
-        cert = parse(request.headerValues(header)[0]!, der)
+        // A header value parsed before is the same certificate: its strict parse is not done again.
+        const known = values.length === 1 ? parsed.get(values[0]!) : undefined
+        if (known) cert = known
+        else {
+          const der = forwardedCertificate(request, config.format, header)
+          if (!der) return undefined
+          cert = parse(values[0]!, der)
+        }
         if (cert.untrusted) throw refuse(`The client certificate is ${cert.untrusted}.`)
       }
       const now = clock.now()
@@ -184,7 +206,7 @@ export function clientCertificateAuthenticator(
         throw refuse(`The client certificate is not valid before ${new Date(cert.notBefore).toISOString()}.`)
       if (now > cert.notAfter)
         throw refuse(`The client certificate expired at ${new Date(cert.notAfter).toISOString()}.`)
-      return { user: await userFor(cert), method: 'client-certificate' }
+      return cachedAnswer(cert) ?? answerFor(cert)
     },
   }
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import { LRUCache } from 'lru-cache'
 import {
@@ -56,12 +55,14 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
     return introspecting
   }
 
+  /** A cached answer for a token, if one is still good (the token itself keys it: process memory only, like the request). */
+  const cached = (token: string): RequestPrincipal | undefined => {
+    const hit = cache.get(token)
+    return hit && clock.now() < hit.until ? hit.principal : undefined
+  }
+
   const verify = async (token: string): Promise<RequestPrincipal> => {
-    if (token.length === 0 || token.length > 8192) throw unauthorized('empty or oversized token')
-    const key = createHash('sha256').update(token).digest('base64url')
-    const hit = cache.get(key)
     const now = clock.now()
-    if (hit && now < hit.until) return hit.principal
     const entry = providerFor(token)
     let verified: Awaited<ReturnType<NonNullable<ProviderEntry['method']['verifyAccessToken']>>>
     try {
@@ -76,7 +77,7 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
       (await identities.find(definition.issuer, String(verified.claims.sub))) ??
       (await identities.resolve(definition, { claims: verified.claims, idTokenClaims: undefined, userinfo: undefined }))
     const principal: RequestPrincipal = { user, method: 'bearer', provider: definition.name }
-    cache.set(key, {
+    cache.set(token, {
       principal,
       until: Math.min(verified.expiresAt, verified.reuseUntil ?? Number.POSITIVE_INFINITY, now + CACHE_MS),
     })
@@ -87,7 +88,7 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
   return {
     name: 'bearer',
     carries: ({ headers }) => headers.has('authorization'),
-    async authenticate(request) {
+    authenticate(request) {
       const authorization = request.headers.get('authorization')
       if (authorization === null) return undefined
       const match = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization)
@@ -96,15 +97,17 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
           publicMessage: 'The Authorization header must be Bearer and a token.',
         })
       }
-      try {
-        return await verify(match[1]!)
-      } catch (error) {
-        // Whatever refused the token (its claims, user sync), the caller learns only that it is not valid.
-        if (isOtpkiError(error) && error.code !== 'PROVIDER_UNAVAILABLE' && error.code !== 'TOKEN_INVALID') {
-          throw new OtpkiError('TOKEN_INVALID', error.message, { cause: error })
-        }
-        throw error
-      }
+      const token = match[1]!
+      if (token.length > 8192) throw unauthorized('oversized token')
+      return cached(token) ?? verify(token).catch(asRefusal)
     },
   }
+}
+
+/** Whatever refused the token (its claims, user sync), the caller learns only that it is not valid. */
+function asRefusal(error: unknown): never {
+  if (isOtpkiError(error) && error.code !== 'PROVIDER_UNAVAILABLE' && error.code !== 'TOKEN_INVALID') {
+    throw new OtpkiError('TOKEN_INVALID', error.message, { cause: error })
+  }
+  throw error
 }

@@ -456,7 +456,6 @@ for (const server of Object.values(otpki)) await server.close()
   await server.close()
 }
 
-
 // --- Start-up: from spawning the process to the first /healthz 200, as `otpki start` runs.
 async function timeToHealthy(command: string[], env: NodeJS.ProcessEnv, url: string): Promise<number> {
   const started = performance.now()

@@ -1,7 +1,7 @@
 import { isOtpkiError } from '../../errors.ts'
 import type { ActiveSession, Principal } from '../../sessions/session-service.ts'
-import { authenticate, carried } from '../authenticate.ts'
-import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
+import { authenticate } from '../authenticate.ts'
+import { guarded, type Handler, type HttpContext } from '../http-context.ts'
 import { statusOf } from '../error-table.ts'
 import { jsonResponse, jsonTextResponse } from '../respond.ts'
 
@@ -37,13 +37,16 @@ export function me(ctx: HttpContext): Handler {
     ctx,
     'me',
     (event) => {
-      // The cache-hit path of a session: no promise, no other credential to look at.
-      if (carried(ctx, event).length === 0) {
-        const hit = ctx.sessions.peek(sessionCookie(ctx, event))
-        if (hit) return answer(hit.principal, hit)
+      // Whatever every cache on the way can answer is answered without a promise.
+      let found: ReturnType<typeof authenticate>
+      try {
+        found = authenticate(ctx, event)
+      } catch (error) {
+        return refused(ctx, error)
       }
-      return authenticate(ctx, event).then(
-        (found) => answer(found?.principal, found?.session),
+      if (!(found instanceof Promise)) return answer(found?.principal, found?.session)
+      return found.then(
+        (authenticated) => answer(authenticated?.principal, authenticated?.session),
         (error: unknown) => refused(ctx, error),
       )
     },
