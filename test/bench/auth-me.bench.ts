@@ -97,13 +97,15 @@ async function startServer(spec: BenchServerSpec, port: number): Promise<BenchSe
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   children.add(child)
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', (m: { ready?: boolean }) => (m.ready ? resolve() : reject(new Error(JSON.stringify(m)))))
+  const ready = await new Promise<{ issuer?: string }>((resolve, reject) => {
+    child.once('message', (m: { ready?: boolean; issuer?: string }) =>
+      m.ready ? resolve(m) : reject(new Error(JSON.stringify(m))),
+    )
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)))
   })
   execFileSync('taskset', ['-a', '-c', '-p', SERVER_CPU, String(child.pid)], { stdio: 'ignore' })
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: ready.issuer ?? `http://127.0.0.1:${port}`,
     pid: child.pid!,
     child,
     sessions: (username, count) =>
@@ -454,6 +456,58 @@ for (const server of Object.values(otpki)) await server.close()
       `lookup ${few.cpuUs.toFixed(1)} µs/req over 1,000 sessions, ${all.cpuUs.toFixed(1)} µs/req over ${MANY.toLocaleString('en')} (${few.rps.toFixed(0)} and ${all.rps.toFixed(0)} req/s)`,
   )
   await server.close()
+}
+
+// --- A complete sign-in (start, the provider's login, callback, code exchange, user sync, session): OTPKI's CPU against the provider's.
+{
+  const SIGN_INS = 200
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const idp = await startServer(
+    {
+      mode: 'provider',
+      clients: [
+        { clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, redirectUris: [`${url}/auth/callback`] },
+      ],
+    },
+    0,
+  )
+  const signInProviders = join(dir, 'sign-in-providers')
+  await mkdir(signInProviders)
+  await writeFile(
+    join(signInProviders, 'dev.json'),
+    JSON.stringify({
+      issuer: idp.url,
+      clientId: CLIENT.clientId,
+      clientSecret: CLIENT.clientSecret,
+      scopes: ['openid', 'profile', 'email', 'roles'],
+      createUnknownRoles: true,
+    }),
+  )
+  const server = await startServer(
+    {
+      mode: 'otpki',
+      overrides: { ...settings(join(dir, 'sign-in.sqlite'), port, url, false), providersDir: signInProviders },
+    },
+    port,
+  )
+  // One first, so that discovery, keys and the user exist; then the measured ones.
+  await signIn(new TestBrowser(), { url }, 'admin', 'admin', { provider: 'dev' })
+  const before = { otpki: await cpuSeconds(server.pid), idp: await cpuSeconds(idp.pid) }
+  const started = performance.now()
+  for (let i = 0; i < SIGN_INS; i++) {
+    const done = await signIn(new TestBrowser(), { url }, 'admin', 'admin', { provider: 'dev' })
+    if (done.status !== 200) throw new Error(`sign-in ${i} answered ${done.status}`)
+  }
+  const seconds = (performance.now() - started) / 1000
+  const otpkiMs = (((await cpuSeconds(server.pid)) - before.otpki) / SIGN_INS) * 1000
+  const idpMs = (((await cpuSeconds(idp.pid)) - before.idp) / SIGN_INS) * 1000
+  console.log(
+    `\na complete sign-in (${SIGN_INS}, one after another): OTPKI ${otpkiMs.toFixed(2)} ms CPU, the provider ${idpMs.toFixed(2)} ms CPU ` +
+      `(${(otpkiMs / idpMs).toFixed(2)}x; goal: at most 2x); ${(SIGN_INS / seconds).toFixed(0)} sign-ins/s`,
+  )
+  await server.close()
+  await idp.close()
 }
 
 // --- Start-up: from spawning the process to the first /healthz 200, as `otpki start` runs.

@@ -11,6 +11,8 @@ import { H3, toNodeHandler } from 'h3'
 export type BenchServerSpec =
   | { mode: 'bare'; port: number; body: unknown }
   | { mode: 'otpki'; overrides: Record<string, unknown> }
+  /** The development OpenID provider alone (the sign-in benchmark measures its CPU apart from OTPKI's). */
+  | { mode: 'provider'; clients: { clientId: string; clientSecret: string; redirectUris: string[] }[] }
 
 /** Asks an OTPKI bench server for `count` more sessions of `username`; answers their cookie values. */
 export interface SessionsRequest {
@@ -22,7 +24,15 @@ export interface SessionsRequest {
 const spec = JSON.parse(process.env.BENCH_SPEC ?? '{}') as BenchServerSpec
 const send = (message: unknown) => process.send?.(message)
 
-if (spec.mode === 'bare') {
+if (spec.mode === 'provider') {
+  const { startDevProvider } = await import('../../plugins/dev-provider/dev-provider.ts')
+  const provider = await startDevProvider({
+    port: 0,
+    clients: spec.clients.map((c) => ({ ...c, postLogoutRedirectUris: [] })),
+  })
+  process.on('SIGTERM', () => void provider.close().then(() => process.exit(0)))
+  send({ ready: true, issuer: provider.issuer })
+} else if (spec.mode === 'bare') {
   const app = new H3()
   app.get('/auth/me', () => spec.body)
   app.get('/healthz', () => ({ status: 'ok' }))
