@@ -95,20 +95,18 @@ class CachedSession {
  * sessions of one user then cost one principal (and one answer JSON).
  */
 class Principals {
+  /** What makes two principals the same: who, how, through which provider, and all that the answer shows. */
+  private static contentKey(principal: Principal): string {
+    const { user, method, provider } = principal
+    return [user.id, method, provider, user.username, user.firstName, user.lastName, user.email, ...user.roles].join(
+      '\u0000',
+    )
+  }
+
   private readonly byKey = new Map<string, { principal: Principal; count: number }>()
 
   take(principal: Principal): Principal {
-    const { user, method, provider } = principal
-    const key = [
-      user.id,
-      method,
-      provider,
-      user.username,
-      user.firstName,
-      user.lastName,
-      user.email,
-      ...user.roles,
-    ].join('\u0000')
+    const key = Principals.contentKey(principal)
     const held = this.byKey.get(key)
     if (held) {
       held.count++
@@ -119,17 +117,7 @@ class Principals {
   }
 
   release(principal: Principal): void {
-    const { user, method, provider } = principal
-    const key = [
-      user.id,
-      method,
-      provider,
-      user.username,
-      user.firstName,
-      user.lastName,
-      user.email,
-      ...user.roles,
-    ].join('\u0000')
+    const key = Principals.contentKey(principal)
     const held = this.byKey.get(key)
     if (held && held.principal === principal && --held.count === 0) this.byKey.delete(key)
   }

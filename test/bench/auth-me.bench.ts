@@ -259,16 +259,16 @@ const ca = await TestCa.create()
 const robot = await ca.client('CN=cert-robot')
 const providersDir = join(dir, 'providers')
 await mkdir(providersDir)
-await writeFile(
-  join(providersDir, 'dev.json'),
+/** The provider file for a development provider with the test client. */
+const devProviderFile = (issuer: string) =>
   JSON.stringify({
-    issuer: provider.issuer,
+    issuer,
     clientId: CLIENT.clientId,
     clientSecret: CLIENT.clientSecret,
     scopes: ['openid', 'profile', 'email', 'roles'],
     createUnknownRoles: true,
-  }),
-)
+  })
+await writeFile(join(providersDir, 'dev.json'), devProviderFile(provider.issuer))
 await writeFile(
   join(providersDir, 'api.json'),
   JSON.stringify({ issuer: jose.issuer, clientId: 'bench-api', clientSecret: 'bench-api-secret' }),
@@ -474,16 +474,7 @@ for (const server of Object.values(otpki)) await server.close()
   )
   const signInProviders = join(dir, 'sign-in-providers')
   await mkdir(signInProviders)
-  await writeFile(
-    join(signInProviders, 'dev.json'),
-    JSON.stringify({
-      issuer: idp.url,
-      clientId: CLIENT.clientId,
-      clientSecret: CLIENT.clientSecret,
-      scopes: ['openid', 'profile', 'email', 'roles'],
-      createUnknownRoles: true,
-    }),
-  )
+  await writeFile(join(signInProviders, 'dev.json'), devProviderFile(idp.url))
   const server = await startServer(
     {
       mode: 'otpki',
@@ -560,16 +551,6 @@ console.log(
 async function propagation(database: string, label: string): Promise<void> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  await writeFile(
-    join(providersDir, 'dev.json'),
-    JSON.stringify({
-      issuer: provider.issuer,
-      clientId: CLIENT.clientId,
-      clientSecret: CLIENT.clientSecret,
-      scopes: ['openid', 'profile', 'email', 'roles'],
-      createUnknownRoles: true,
-    }),
-  )
   const start = (p: number) =>
     startApp({
       configFile: false,

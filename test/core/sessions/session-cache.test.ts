@@ -2,28 +2,30 @@ import { describe, expect, it } from 'vitest'
 import { hashId } from '../../../core/sessions/ids.ts'
 import { SessionSchema } from '../../../core/store/entities.ts'
 import { TestBrowser } from '../../support/browser.ts'
-import { closeAfterEach, signIn, startHarness } from '../../support/harness.ts'
+import { closeAfterEach, type Harness, signIn, startHarness } from '../../support/harness.ts'
 import { testDatabases } from '../../support/postgres.ts'
+
+/** Signs alice in once, then opens `count` more sessions of hers (not looked up yet). */
+async function aliceWithSessions(h: Harness, count: number): Promise<{ h: Harness; ids: string[] }> {
+  expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
+  const user = await h.app.users.requireUser('alice')
+  const ids: string[] = []
+  for (let i = 0; i < count; i++) {
+    const session = { user, method: 'oidc', provider: 'dev', maxInactive: 600, maxLength: 600 }
+    ids.push((await h.app.sessions.create(session)).id)
+  }
+  return { h, ids }
+}
 
 describe.each(testDatabases())('the session cache (%s)', (database) => {
   const track = closeAfterEach()
 
   it('holds sessionCacheSize sessions; one pushed out is read from the database again, still valid', async () => {
-    const h = track(await startHarness({ database, overrides: { sessionCacheSize: 2 } }))
-    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
-    const user = await h.app.users.requireUser('alice')
-    const ids: string[] = []
-    for (let i = 0; i < 3; i++) {
-      const { id } = await h.app.sessions.create({
-        user,
-        method: 'oidc',
-        provider: 'dev',
-        maxInactive: 600,
-        maxLength: 600,
-      })
-      expect(await h.app.sessions.lookup(id)).toBeDefined()
-      ids.push(id)
-    }
+    const { h, ids } = await aliceWithSessions(
+      track(await startHarness({ database, overrides: { sessionCacheSize: 2 } })),
+      3,
+    )
+    for (const id of ids) expect(await h.app.sessions.lookup(id)).toBeDefined()
     // The least recently used one is no longer in memory; the two latest answer without the database.
     expect(h.app.sessions.peek(ids[0])).toBeUndefined()
     expect(h.app.sessions.peek(ids[1])).toBeDefined()
@@ -77,20 +79,10 @@ describe.each(testDatabases())('the session cache (%s)', (database) => {
   })
 
   it('idle timers are written together, and only ever forward', async () => {
-    const h = track(await startHarness({ database, overrides: { sessionCacheSize: 1 } }))
-    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
-    const user = await h.app.users.requireUser('alice')
-    const ids: string[] = []
-    for (let i = 0; i < 3; i++) {
-      const { id } = await h.app.sessions.create({
-        user,
-        method: 'oidc',
-        provider: 'dev',
-        maxInactive: 600,
-        maxLength: 600,
-      })
-      ids.push(id)
-    }
+    const { h, ids } = await aliceWithSessions(
+      track(await startHarness({ database, overrides: { sessionCacheSize: 1 } })),
+      3,
+    )
     const seenAt = async (id: string) =>
       Number((await h.app.orm.em.fork().findOne(SessionSchema, { idHash: hashId(id) }))!.lastSeenAt)
     const created = await seenAt(ids[0]!)
