@@ -71,31 +71,39 @@ export class OrmUserStore implements UserStore {
     const roles = [...known]
     if (options.createUnknown) {
       const now = this.clock.now()
-      for (const name of wanted) {
-        if (!known.some((r) => r.name === name))
-          roles.push(this.em.create(RoleSchema, { name, system: true, createdAt: now }))
+      const created = wanted
+        .filter((name) => !known.some((r) => r.name === name))
+        .map((name) => this.em.create(RoleSchema, { name, system: true, createdAt: now }))
+      // New roles need their ids before they are linked.
+      if (created.length > 0) {
+        roles.push(...created)
+        await this.em.flush()
       }
-      await this.em.flush()
     }
     const current = await this.em.find(UserRoleSchema, { user: userId }, { populate: ['role'] })
     const keep = new Set(roles.map((r) => r.id))
+    const result = new Set<string>()
     // Scoped to a source: roles from elsewhere (an administrator, another provider) are never removed.
-    for (const link of current)
+    for (const link of current) {
       if (!keep.has(link.role.id) && (options.source === undefined || link.source === options.source))
         this.em.remove(link)
-    const have = new Set(current.map((l) => l.role.id))
-    for (const role of roles) {
-      if (!have.has(role.id))
-        this.em.create(UserRoleSchema, {
-          user: userId,
-          role: role.id,
-          source: options.source ?? null,
-          createdAt: this.clock.now(),
-        })
+      else result.add(link.role.name)
     }
-    await this.em.flush()
-    const after = await this.em.find(UserRoleSchema, { user: userId }, { populate: ['role'] })
-    return after.map((l) => l.role.name).sort()
+    const have = new Set(current.map((l) => l.role.id))
+    let changed = current.length > result.size
+    for (const role of roles) {
+      result.add(role.name)
+      if (have.has(role.id)) continue
+      changed = true
+      this.em.create(UserRoleSchema, {
+        user: userId,
+        role: role.id,
+        source: options.source ?? null,
+        createdAt: this.clock.now(),
+      })
+    }
+    if (changed) await this.em.flush()
+    return [...result].sort()
   }
 
   /** Gives a user a role by hand (an administrator's grant: no source). */
