@@ -54,7 +54,8 @@ export class TransactionStore {
         publicMessage: 'Too many sign-ins are in progress right now. Please try again in a minute.',
       })
     }
-    em.create(AuthTransactionSchema, {
+    // Written straight away: nothing else is in this unit of work to flush.
+    await em.insert(AuthTransactionSchema, {
       idHash: hashId(id),
       provider: tx.provider,
       issuer: tx.issuer,
@@ -67,7 +68,6 @@ export class TransactionStore {
       createdAt: now,
       expiresAt: now + ttlSeconds * 1000,
     })
-    await em.flush()
     return id
   }
 
