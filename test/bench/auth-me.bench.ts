@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: what the auth check costs, measured against a bare h3
  * handler in the same run. Each server runs in a process of its own pinned to
- * one core (`taskset`), `wrk` runs pinned to another; every figure is taken
- * over several rounds (min / median / max): requests per second, and the
- * server's CPU time per request read from `/proc/<pid>/stat`.
+ * one core (`taskset`; one OTPKI server per path, all with the same
+ * settings), `wrk` runs pinned to another; every figure is taken over several
+ * rounds (min / median / max): requests per second, and the server's CPU time
+ * per request read from `/proc/<pid>/stat`.
  *
  * Paths: a cached session (`GET /auth/me`) on SQLite and on PostgreSQL, a
  * bearer JWT, a client certificate forwarded by a trusted proxy, sessions
@@ -241,11 +242,25 @@ async function freshPostgres(): Promise<{ url: string; drop(): Promise<void> }> 
 }
 
 // --- The fixtures: the development provider for sessions, a JWT-issuing provider for bearer tokens, a CA.
-const ports = { sqlite: await freePort(), postgres: await freePort(), bare: await freePort() }
-const publicUrls = {
-  sqlite: `http://127.0.0.1:${ports.sqlite}`,
-  postgres: `http://127.0.0.1:${ports.postgres}`,
-}
+/**
+ * One OTPKI server per path, each in its own process with the same settings,
+ * so that no path's figures carry another's garbage or cache state.
+ */
+type PathName = 'session-sqlite' | 'session-postgres' | 'bearer' | 'certificate' | 'miss-sqlite' | 'miss-postgres'
+const PATHS: PathName[] = [
+  'session-sqlite',
+  'session-postgres',
+  'bearer',
+  'certificate',
+  'miss-sqlite',
+  'miss-postgres',
+]
+const ports = Object.fromEntries(await Promise.all(PATHS.map(async (p) => [p, await freePort()] as const))) as Record<
+  PathName,
+  number
+>
+const barePort = await freePort()
+const publicUrls = Object.fromEntries(PATHS.map((p) => [p, `http://127.0.0.1:${ports[p]}`])) as Record<PathName, string>
 const provider = await startDevProvider({
   port: 0,
   clients: [
@@ -304,31 +319,32 @@ const settings = (database: string, port: number, publicUrl: string, certificate
   ...POSTGRES_SECRETS,
 })
 
-const otpki: Record<string, BenchServer> = {}
-otpki.sqlite = await startServer(
-  { mode: 'otpki', overrides: settings(join(dir, 'bench.sqlite'), ports.sqlite, publicUrls.sqlite) },
-  ports.sqlite,
-)
-if (postgres)
-  otpki.postgres = await startServer(
-    { mode: 'otpki', overrides: settings(postgres.url, ports.postgres, publicUrls.postgres) },
-    ports.postgres,
+const otpki: Partial<Record<PathName, BenchServer>> = {}
+for (const path of PATHS) {
+  const onPostgres = path.endsWith('-postgres')
+  if (onPostgres && !postgres) continue
+  const database = onPostgres ? postgres!.url : join(dir, `${path}.sqlite`)
+  otpki[path] = await startServer(
+    { mode: 'otpki', overrides: settings(database, ports[path], publicUrls[path]) },
+    ports[path],
   )
+}
 
-const sessionCookie: Record<string, string> = {}
-const missCookies: Record<string, string[]> = {}
+const sessionCookie: Partial<Record<PathName, string>> = {}
 let meBody: unknown
-for (const [name, server] of Object.entries(otpki)) {
+for (const [path, server] of Object.entries(otpki) as [PathName, BenchServer][]) {
   const browser = new TestBrowser()
   const signedIn = await signIn(browser, { url: server.url }, 'admin', 'admin', { provider: 'dev' })
-  if (signedIn.status !== 200) throw new Error(`sign-in on ${name} failed: ${signedIn.status}`)
-  sessionCookie[name] = (await browser.cookie(server.url, 'otpki_session'))!
-  const check = await fetch(`${server.url}/auth/me`, { headers: { cookie: `otpki_session=${sessionCookie[name]}` } })
-  if (check.status !== 200) throw new Error(`no valid session on ${name} (${check.status})`)
+  if (signedIn.status !== 200) throw new Error(`sign-in on ${path} failed: ${signedIn.status}`)
+  sessionCookie[path] = (await browser.cookie(server.url, 'otpki_session'))!
+  const check = await fetch(`${server.url}/auth/me`, { headers: { cookie: `otpki_session=${sessionCookie[path]}` } })
+  if (check.status !== 200) throw new Error(`no valid session on ${path} (${check.status})`)
   meBody ??= await check.json()
-  missCookies[name] = await server.sessions('admin', MISS_SESSIONS)
 }
-const bare = await startServer({ mode: 'bare', port: ports.bare, body: meBody }, ports.bare)
+const missCookies: Partial<Record<PathName, string[]>> = {}
+for (const path of ['miss-sqlite', 'miss-postgres'] as const)
+  if (otpki[path]) missCookies[path] = await otpki[path].sessions('admin', MISS_SESSIONS)
+const bare = await startServer({ mode: 'bare', port: barePort, body: meBody }, barePort)
 const bearer = await jose.accessToken('bench-api', { preferred_username: 'api-robot' }, 3600)
 const certificateHeader = encodeURIComponent(robot.certPem)
 
@@ -343,43 +359,43 @@ const scenarios: Scenario[] = [
   { name: 'bare h3', server: bare, load: {} },
   {
     name: 'session, cached (SQLite)',
-    server: otpki.sqlite!,
-    load: { headers: { Cookie: `otpki_session=${sessionCookie.sqlite}` } },
+    server: otpki['session-sqlite']!,
+    load: { headers: { Cookie: `otpki_session=${sessionCookie['session-sqlite']}` } },
     goal: 0.85,
   },
-  ...(otpki.postgres
+  ...(otpki['session-postgres']
     ? [
         {
           name: 'session, cached (PostgreSQL)',
-          server: otpki.postgres,
-          load: { headers: { Cookie: `otpki_session=${sessionCookie.postgres}` } },
+          server: otpki['session-postgres'],
+          load: { headers: { Cookie: `otpki_session=${sessionCookie['session-postgres']}` } },
           goal: 0.85,
         },
       ]
     : []),
   {
     name: 'bearer JWT, cached',
-    server: otpki.sqlite!,
+    server: otpki.bearer!,
     load: { headers: { Authorization: `Bearer ${bearer}` } },
     goal: 0.8,
   },
   {
     name: 'client certificate (trusted proxy)',
-    server: otpki.sqlite!,
+    server: otpki.certificate!,
     load: { headers: { 'ssl-client-cert': certificateHeader } },
     goal: 0.8,
   },
   {
     name: `session not cached (SQLite; ${MISS_SESSIONS} sessions, cache ${CACHE_SIZE})`,
-    server: otpki.sqlite!,
-    load: { cookies: missCookies.sqlite! },
+    server: otpki['miss-sqlite']!,
+    load: { cookies: missCookies['miss-sqlite']! },
   },
-  ...(otpki.postgres
+  ...(otpki['miss-postgres']
     ? [
         {
           name: `session not cached (PostgreSQL; ${MISS_SESSIONS} sessions, cache ${CACHE_SIZE})`,
-          server: otpki.postgres,
-          load: { cookies: missCookies.postgres! },
+          server: otpki['miss-postgres'],
+          load: { cookies: missCookies['miss-postgres']! },
         },
       ]
     : []),
@@ -430,11 +446,11 @@ for (const scenario of scenarios) {
 
 console.log('\nmemory (RSS, after the load):')
 console.log(`  bare h3: ${(await rssMiB(bare.pid)).toFixed(0)} MiB`)
-for (const [name, server] of Object.entries(otpki))
-  console.log(`  OTPKI on ${name} (${CACHE_SIZE} sessions cached): ${(await rssMiB(server.pid)).toFixed(0)} MiB`)
+for (const [path, server] of Object.entries(otpki))
+  console.log(`  OTPKI serving ${path} (cache of ${CACHE_SIZE} sessions): ${(await rssMiB(server.pid)).toFixed(0)} MiB`)
 
 await bare.close()
-for (const server of Object.values(otpki)) await server.close()
+for (const server of Object.values(otpki)) await server?.close()
 
 // --- Memory and lookup cost with many live sessions, all cached.
 {
@@ -444,7 +460,7 @@ for (const server of Object.values(otpki)) await server.close()
   const server = await startServer(
     {
       mode: 'otpki',
-      overrides: { ...settings(join(dir, 'bench.sqlite'), port, url, false), sessionCacheSize: MANY },
+      overrides: { ...settings(join(dir, 'session-sqlite.sqlite'), port, url, false), sessionCacheSize: MANY },
     },
     port,
   )
@@ -599,7 +615,7 @@ async function propagation(database: string, label: string): Promise<void> {
   }
 }
 console.log('\na sign-out on one instance, until another instance refuses the session:')
-await propagation(join(dir, 'bench.sqlite'), 'SQLite (the change row, read every 200 ms)')
+await propagation(join(dir, 'session-sqlite.sqlite'), 'SQLite (the change row, read every 200 ms)')
 if (postgres) await propagation(postgres.url, 'PostgreSQL (LISTEN/NOTIFY)')
 
 await provider.close()
