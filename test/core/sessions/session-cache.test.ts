@@ -17,6 +17,21 @@ async function aliceWithSessions(h: Harness, count: number): Promise<{ h: Harnes
   return { h, ids }
 }
 
+/** Runs `work`, counting the session reads it sends to the database. */
+async function sessionReads<T>(h: Harness, work: () => Promise<T>): Promise<{ answers: T; queries: number }> {
+  let queries = 0
+  const knex = h.app.orm.em.getConnection().getKnex()
+  const count = (query: { sql: string }) => {
+    if (query.sql.includes('from sessions s join users u')) queries++
+  }
+  knex.on('query', count)
+  try {
+    return { answers: await work(), queries }
+  } finally {
+    knex.off('query', count)
+  }
+}
+
 describe.each(testDatabases())('the session cache (%s)', (database) => {
   const track = closeAfterEach()
 
@@ -63,19 +78,18 @@ describe.each(testDatabases())('the session cache (%s)', (database) => {
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
     const cookie = (await browser.cookie(h.url, 'otpki_session'))!
     await h.app.feed.publish({ kind: 'reset' })
-    const reads: string[] = []
-    const knex = h.app.orm.em.getConnection().getKnex()
-    const count = (query: { sql: string }) => {
-      if (query.sql.includes('from sessions s join users u')) reads.push(query.sql)
-    }
-    knex.on('query', count)
-    try {
-      const answers = await Promise.all(Array.from({ length: 20 }, () => h.app.sessions.lookup(cookie)))
-      expect(answers.every((a) => a?.principal.user.username === 'alice')).toBe(true)
-      expect(reads).toHaveLength(1)
-    } finally {
-      knex.off('query', count)
-    }
+    const reads = await sessionReads(h, () =>
+      Promise.all(Array.from({ length: 20 }, () => h.app.sessions.lookup(cookie))),
+    )
+    expect(reads.answers.every((a) => a?.principal.user.username === 'alice')).toBe(true)
+    expect(reads.queries).toBe(1)
+  })
+
+  it('sessions that miss together are read in one query', async () => {
+    const { h, ids } = await aliceWithSessions(track(await startHarness({ database })), 25)
+    const reads = await sessionReads(h, () => Promise.all(ids.map((id) => h.app.sessions.lookup(id))))
+    expect(reads.answers.every((a) => a?.principal.user.username === 'alice')).toBe(true)
+    expect(reads.queries).toBe(1)
   })
 
   it('idle timers are written together, and only ever forward', async () => {
