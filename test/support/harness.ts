@@ -16,16 +16,23 @@ import {
 import { freshPostgres, type TestDatabase } from './postgres.ts'
 import { SEEN_COOKIE_VALUES, type TestBrowser, parseForm, type BrowserResponse } from './browser.ts'
 
-/** A free TCP port on loopback (the OS picks; the socket is closed before use). */
+/**
+ * A free TCP port on loopback, below the ephemeral range the OS gives
+ * outgoing connections (32768 and up on Linux): a port the OS picked could be
+ * taken by a test's own client connection before the server listens on it.
+ * Picked at random, so that test files running in parallel seldom try the
+ * same one; checked free by listening on it.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer()
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
     })
-  })
+    if (free) return port
+  }
 }
 
 /** Collects the server's log lines (JSON) for assertions. */
