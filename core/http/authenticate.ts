@@ -11,7 +11,7 @@ import { sessionCookie, type HttpContext } from './http-context.ts'
 export type Authenticated = { principal: Principal; session: ActiveSession | undefined }
 
 /** The request authenticators whose credential this request carries (none, for most requests). */
-export function carried(ctx: HttpContext, event: H3Event): readonly RequestAuthenticator[] {
+function carried(ctx: HttpContext, event: H3Event): readonly RequestAuthenticator[] {
   const list = ctx.requestAuthenticators
   if (list.length === 0) return NONE
   const probe = new Probe(event)

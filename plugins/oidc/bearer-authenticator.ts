@@ -26,7 +26,12 @@ function unauthorized(reason: string, cause?: unknown): OtpkiError {
  */
 export function bearerAuthenticator(services: PluginServices): RequestAuthenticator {
   const { providers, identities, clock, logger } = services
-  const cache = new LRUCache<string, { principal: RequestPrincipal; until: number }>({ max: 10_000 })
+  // Keyed by the token itself (process memory only, like the request), bounded by count and by the tokens' total size.
+  const cache = new LRUCache<string, { principal: RequestPrincipal; until: number }>({
+    max: 10_000,
+    maxSize: 16 << 20,
+    sizeCalculation: (_value, token) => token.length,
+  })
   services.users.onChange((userId) => {
     for (const [key, value] of cache.entries())
       if (userId === undefined || value.principal.user.id === userId) cache.delete(key)
@@ -55,7 +60,7 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
     return introspecting
   }
 
-  /** A cached answer for a token, if one is still good (the token itself keys it: process memory only, like the request). */
+  /** A cached answer for a token, if one is still good. */
   const cached = (token: string): RequestPrincipal | undefined => {
     const hit = cache.get(token)
     return hit && clock.now() < hit.until ? hit.principal : undefined
