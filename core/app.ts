@@ -1,7 +1,7 @@
 import 'reflect-metadata'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import { dirname, join } from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import { toNodeHandler } from 'h3'
@@ -34,6 +34,7 @@ import type { HttpContext } from './http/http-context.ts'
 import { createHttpApp } from './http/server.ts'
 import { clientAddress } from './http/client-address.ts'
 import { withHsts } from './http/hsts.ts'
+import type { StartGate } from './http/start-gate.ts'
 import { addressList, RateLimiter } from './http/rate-limit.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { registerPlugins, type Registrations } from './plugins.ts'
@@ -101,6 +102,16 @@ export interface AppOptions {
   logDestination?: DestinationStream
   /** Watch provider files and the config file (default true). */
   watch?: boolean
+  /** Already listening (see `boot`): the configuration it read, its logger, and the port's server and gate. */
+  early?: EarlyStart
+}
+
+/** A server that listens before the application is composed: `/healthz` answers while the rest waits. */
+export interface EarlyStart {
+  readonly config: ResolvedConfig
+  readonly logger: Logger
+  readonly server: Server
+  readonly gate: StartGate
 }
 
 /** The configured application, before it opens the database or listens. */
@@ -134,11 +145,13 @@ export interface RunningApp extends ComposedApp {
  */
 export async function composeApp(options: AppOptions = {}): Promise<ComposedApp> {
   const env = options.env ?? process.env
-  const config = await loadMainConfig(
-    options.configFile === false ? undefined : findConfigFile(options.configFile, env),
-    { env, ...(options.overrides ? { overrides: options.overrides } : {}) },
-  )
-  const logger = createLogger(config.logLevel, options.logDestination)
+  const config =
+    options.early?.config ??
+    (await loadMainConfig(options.configFile === false ? undefined : findConfigFile(options.configFile, env), {
+      env,
+      ...(options.overrides ? { overrides: options.overrides } : {}),
+    }))
+  const logger = options.early?.logger ?? createLogger(config.logLevel, options.logDestination)
   const clock = options.clock ?? systemClock
   const container = rootContainer.createChildContainer()
   container.register(TOKENS.Config, { useValue: config })
@@ -221,8 +234,14 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     // An https publicUrl: every response tells browsers to use https only.
     const app = toNodeHandler(createHttpApp(ctx))
     const handler = new URL(config.publicUrl).protocol === 'https:' ? withHsts(app) : app
-    const server = createServer(handler)
-    await listen(server, config.port, config.host, logger)
+    let server: Server
+    if (options.early) {
+      server = options.early.server
+      options.early.gate.open(handler)
+    } else {
+      server = createServer(handler)
+      await listen(server, config.port, config.host, logger)
+    }
     stops.push(() => closeServer(server))
     const listeners: Record<string, string> = {}
     for (const spec of registrations.listeners) {

@@ -1,31 +1,19 @@
 import { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { copyDatabase } from './store/copy.ts'
 import { databaseTarget, describeDatabase } from './store/database.ts'
-import { migrateDatabase, openDatabase } from './store/orm.ts'
-import {
-  canAdministrate,
-  databaseExists,
-  composeApp,
-  LOCKOUT_WARNING,
-  openServices,
-  explainClaims,
-  startApp,
-  withServices,
-  type AppOptions,
-  type ComposedApp,
-  type ReloadReport,
-  type RunningApp,
-} from './app.ts'
+import type * as AppModule from './app.ts'
+import type { AppOptions, ComposedApp, ReloadReport, RunningApp } from './app.ts'
 import { OtpkiError, isOtpkiError } from './errors.ts'
 import { packageRoot } from './paths.ts'
-import { jsonSchemas, writeJsonSchemas } from './schemas.ts'
-import { usersWithFields } from './http/routes/admin.ts'
 import type { CommandSpec } from './contracts/plugin.ts'
 import { sanitizeTerminalOutput, terminalJson } from './terminal-output.ts'
 
 sanitizeTerminalOutput()
+
+// The application (the ORM, its drivers, the HTTP routes) loads only when a command needs it: `start` listens first.
+const appModule = () => import('./app.ts')
+const ormModule = () => import('./store/orm.ts')
 
 /** Prints an error for a person (no stack for errors OTPKI raised on purpose) and exits 1. */
 function fail(error: unknown): never {
@@ -37,7 +25,7 @@ function fail(error: unknown): never {
 async function run(options: AppOptions): Promise<void> {
   let app: RunningApp
   try {
-    app = await startApp(options)
+    app = await (await import('./boot.ts')).boot(options)
   } catch (error) {
     fail(error)
   }
@@ -59,7 +47,7 @@ async function loadProviders(opts: {
 }): Promise<{ app: ComposedApp; report: ReloadReport }> {
   let app: ComposedApp
   try {
-    app = await composeApp({
+    app = await (await appModule()).composeApp({
       ...(opts.config ? { configFile: opts.config } : {}),
       dev: Boolean(opts.dev),
       overrides: { logLevel: 'silent' },
@@ -111,17 +99,21 @@ program
       if (status.state === 'ready') console.log(line)
       else console.warn(`warning: ${line}${status.error ? `: ${status.error}` : ''}`)
     }
-    const opened = databaseExists(app.config.db) ? await openServices(app) : undefined
+    const opened = (await appModule()).databaseExists(app.config.db)
+      ? await (await appModule()).openServices(app)
+      : undefined
     try {
       if (
-        !(await canAdministrate(
+        !(await (
+          await appModule()
+        ).canAdministrate(
           app.registry,
           app.registrations.adminAccess,
           app.config.adminRoles,
           async () => opened?.services,
         ))
       ) {
-        console.warn(`warning: ${LOCKOUT_WARNING}`)
+        console.warn(`warning: ${(await appModule()).LOCKOUT_WARNING}`)
       }
     } finally {
       await opened?.close()
@@ -180,9 +172,9 @@ program
     } catch (error) {
       fail(new OtpkiError('CONFIG_INVALID', `${opts.claims}: ${(error as Error).message}`))
     }
-    let result: Awaited<ReturnType<typeof explainClaims>>
+    let result: Awaited<ReturnType<typeof AppModule.explainClaims>>
     try {
-      result = await explainClaims(
+      result = await (await appModule()).explainClaims(
         {
           ...(opts.config ? { configFile: opts.config } : {}),
           dev: Boolean(opts.dev),
@@ -256,14 +248,14 @@ db.command('migrate')
   .option('-c, --config <file>', 'config file')
   .action(async (opts: { config?: string }) => {
     try {
-      const app = await composeApp({
+      const app = await (await appModule()).composeApp({
         ...(opts.config ? { configFile: opts.config } : {}),
         overrides: { logLevel: 'silent' },
         watch: false,
       })
-      const orm = await openDatabase(app.config.db, { ...app.registrations, migrate: false })
+      const orm = await (await ormModule()).openDatabase(app.config.db, { ...app.registrations, migrate: false })
       try {
-        const applied = await migrateDatabase(orm, app.config.db)
+        const applied = await (await ormModule()).migrateDatabase(orm, app.config.db)
         console.log(
           applied.length > 0
             ? `${app.config.database}: applied ${applied.join(', ')}`
@@ -291,7 +283,7 @@ db.command('copy')
   .option('-c, --config <file>', 'config file (its plugins tables are copied too)')
   .action(async (opts: { from: string; to: string; config?: string }) => {
     try {
-      const app = await composeApp({
+      const app = await (await appModule()).composeApp({
         ...(opts.config ? { configFile: opts.config } : {}),
         overrides: { logLevel: 'silent' },
         watch: false,
@@ -301,11 +293,11 @@ db.command('copy')
       const to = databaseTarget(opts.to, process.cwd())
       if (from.kind === 'sqlite' && from.file !== ':memory:' && !existsSync(from.file))
         throw new OtpkiError('CONFIG_INVALID', `--from: ${from.file} does not exist`)
-      const source = await openDatabase(from, app.registrations)
+      const source = await (await ormModule()).openDatabase(from, app.registrations)
       try {
-        const target = await openDatabase(to, app.registrations)
+        const target = await (await ormModule()).openDatabase(to, app.registrations)
         try {
-          const copied = await copyDatabase(source, target, to)
+          const copied = await (await import('./store/copy.ts')).copyDatabase(source, target, to)
           for (const { table, rows } of copied) console.log(`${table}: ${rows}`)
           console.log(`copied ${describeDatabase(from)} to ${describeDatabase(to)}`)
         } finally {
@@ -323,10 +315,13 @@ db.command('copy')
 const users = program.command('users').description('users, and the credentials plugins attach to them')
 /** The options every command a plugin adds takes, as the built-in ones do. */
 type CommandOptions = { config?: string }
-async function withPluginServices(opts: CommandOptions, work: Parameters<typeof withServices>[1]): Promise<void> {
+async function withPluginServices(
+  opts: CommandOptions,
+  work: Parameters<typeof AppModule.withServices>[1],
+): Promise<void> {
   try {
     // The plugins were composed once already to learn their commands: reuse that.
-    await withServices(
+    await (await appModule()).withServices(
       { ...(opts.config ? { configFile: opts.config } : {}), overrides: { logLevel: 'silent' } },
       work,
       composedForCommands,
@@ -342,13 +337,15 @@ users
   .action((opts: CommandOptions) =>
     withPluginServices(opts, async (services, app) => {
       const fields = app.registrations.userFields
-      const rows = (await usersWithFields(services, fields)).map(({ user: u, fields: values }) => ({
-        username: u.username,
-        name: [u.firstName, u.lastName].filter(Boolean).join(' ') || '-',
-        email: u.email ?? '-',
-        roles: u.roles.join(',') || '-',
-        ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])),
-      }))
+      const rows = (await (await import('./http/routes/admin.ts')).usersWithFields(services, fields)).map(
+        ({ user: u, fields: values }) => ({
+          username: u.username,
+          name: [u.firstName, u.lastName].filter(Boolean).join(' ') || '-',
+          email: u.email ?? '-',
+          roles: u.roles.join(',') || '-',
+          ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])),
+        }),
+      )
       const columns: [string, string][] = [
         ['USERNAME', 'username'],
         ['NAME', 'name'],
@@ -389,8 +386,9 @@ program
   .option('--write', 'write them to schema/ in the package')
   .action(async (opts: { write?: boolean }) => {
     if (opts.write) {
-      for (const file of await writeJsonSchemas(packageRoot())) console.log(`wrote ${file}`)
-    } else console.log((await jsonSchemas()).provider)
+      for (const file of await (await import('./schemas.ts')).writeJsonSchemas(packageRoot()))
+        console.log(`wrote ${file}`)
+    } else console.log((await (await import('./schemas.ts')).jsonSchemas()).provider)
   })
 
 /** Column headers of the providers list; other keys a strategy describes get theirs from their name. */
@@ -435,11 +433,13 @@ if (!CORE_COMMANDS.has(process.argv[2] ?? '')) {
   const at = process.argv.findIndex((a) => a === '-c' || a === '--config')
   const configFile = at > 0 ? process.argv[at + 1] : undefined
   // A configuration that does not compose is reported by the command itself, which composes again.
-  composedForCommands = await composeApp({
-    ...(configFile ? { configFile } : {}),
-    watch: false,
-    overrides: { logLevel: 'silent' },
-  }).catch(() => undefined)
+  composedForCommands = await (await appModule())
+    .composeApp({
+      ...(configFile ? { configFile } : {}),
+      watch: false,
+      overrides: { logLevel: 'silent' },
+    })
+    .catch(() => undefined)
   if (composedForCommands) addPluginCommands(composedForCommands.registrations.commands)
 }
 await program.parseAsync(process.argv)

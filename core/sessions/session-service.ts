@@ -7,7 +7,8 @@ import type { StoredUser } from '../contracts/user-sync.ts'
 import { TOKENS } from '../di/tokens.ts'
 import type { Logger } from '../logger.ts'
 import type { Change, ChangeFeed } from '../store/change-feed.ts'
-import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core'
+import type { EntityManager } from '@mikro-orm/core'
+import { mikro } from '../store/mikro.ts'
 import { LogoutTokenSchema, SessionSchema } from '../store/entities.ts'
 import type { Orm } from '../store/orm.ts'
 import { hashId, newId } from './ids.ts'
@@ -383,7 +384,7 @@ export class SessionService {
       await em.insert(LogoutTokenSchema, { issuer, jti, expiresAt })
       return true
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) return false
+      if (error instanceof mikro.UniqueConstraintViolationException) return false
       throw error
     }
   }

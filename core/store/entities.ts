@@ -1,4 +1,5 @@
-import { defineEntity, p, type InferEntity } from '@mikro-orm/core'
+import type { InferEntity } from '@mikro-orm/core'
+import { defineEntity, p } from './mikro.ts'
 
 /** Timestamps are epoch milliseconds, compared with the injected clock. */
 const epochMs = () => p.bigint('number')

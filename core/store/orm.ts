@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { EntitySchema, MigrationObject, Options } from '@mikro-orm/core'
-import { MikroORM } from '@mikro-orm/core'
+import type { MikroORM } from '@mikro-orm/core'
 import type { AbstractSqlDriver } from '@mikro-orm/sqlite'
 import { entities } from './entities.ts'
 import { OtpkiError } from '../errors.ts'
 import { migrations } from './migrations/index.ts'
+import { loadMigrations, loadPostgresDriver, loadSqliteDriver, mikro } from './mikro.ts'
 import { databaseTarget, describeDatabase, pgConnection, type DatabaseTarget } from './database.ts'
 
 export type Orm = MikroORM<AbstractSqlDriver>
@@ -56,14 +57,14 @@ async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> 
   }
   if (target.kind === 'sqlite') {
     if (target.file !== ':memory:') await mkdir(dirname(target.file), { recursive: true })
-    const { SqliteDriver } = await import('@mikro-orm/sqlite')
-    const orm = await MikroORM.init<AbstractSqlDriver>({ ...common, driver: SqliteDriver, dbName: target.file })
+    const { SqliteDriver } = loadSqliteDriver()
+    const orm = await mikro.MikroORM.init<AbstractSqlDriver>({ ...common, driver: SqliteDriver, dbName: target.file })
     if (options.migrate !== false) await migrateDatabase(orm, target)
     return orm
   }
   const connection = pgConnection(target)
-  const { PostgreSqlDriver } = await import('@mikro-orm/postgresql')
-  const orm = await MikroORM.init<AbstractSqlDriver>({
+  const { PostgreSqlDriver } = loadPostgresDriver()
+  const orm = await mikro.MikroORM.init<AbstractSqlDriver>({
     ...common,
     driver: PostgreSqlDriver,
     host: connection.host,
@@ -91,7 +92,7 @@ async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> 
 export async function migrateDatabase(orm: Orm, target: DatabaseTarget): Promise<string[]> {
   // The migrator (and what it loads) is needed only when something is pending: most starts find the schema current.
   if (!(await pendingMigrations(orm))) return []
-  const { Migrator } = await import('@mikro-orm/migrations')
+  const { Migrator } = loadMigrations()
   Migrator.register(orm)
   const up = async () => (await orm.getMigrator().up()).map((m) => m.name)
   return target.kind === 'postgresql' ? withMigrationLock(target, up) : up()

@@ -1,6 +1,8 @@
 import { X509Certificate } from 'node:crypto'
-import { defineEntity, type EntityManager, p } from '@mikro-orm/core'
+import type { EntityManager } from '@mikro-orm/core'
 import {
+  defineEntity,
+  p,
   isOtpkiError,
   OtpkiError,
   PortableMigration,
