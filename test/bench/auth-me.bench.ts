@@ -37,6 +37,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0'
 const LOAD_CPU = process.env.BENCH_LOAD_CPU ?? '1'
+/** Which parts run (comma-separated: requests, memory, sign-in, start, propagation); all by default. */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
+const section = (name: string) => !ONLY || ONLY.includes(name)
 /** The miss path: more sessions than the cache holds, visited in turn. */
 const CACHE_SIZE = 2_000
 const MISS_SESSIONS = 10_000
@@ -319,141 +322,145 @@ const settings = (database: string, port: number, publicUrl: string, certificate
   ...POSTGRES_SECRETS,
 })
 
-const otpki: Partial<Record<PathName, BenchServer>> = {}
-for (const path of PATHS) {
-  const onPostgres = path.endsWith('-postgres')
-  if (onPostgres && !postgres) continue
-  const database = onPostgres ? postgres!.url : join(dir, `${path}.sqlite`)
-  otpki[path] = await startServer(
-    { mode: 'otpki', overrides: settings(database, ports[path], publicUrls[path]) },
-    ports[path],
-  )
-}
-
-const sessionCookie: Partial<Record<PathName, string>> = {}
-let meBody: unknown
-for (const [path, server] of Object.entries(otpki) as [PathName, BenchServer][]) {
-  const browser = new TestBrowser()
-  const signedIn = await signIn(browser, { url: server.url }, 'admin', 'admin', { provider: 'dev' })
-  if (signedIn.status !== 200) throw new Error(`sign-in on ${path} failed: ${signedIn.status}`)
-  sessionCookie[path] = (await browser.cookie(server.url, 'otpki_session'))!
-  const check = await fetch(`${server.url}/auth/me`, { headers: { cookie: `otpki_session=${sessionCookie[path]}` } })
-  if (check.status !== 200) throw new Error(`no valid session on ${path} (${check.status})`)
-  meBody ??= await check.json()
-}
-const missCookies: Partial<Record<PathName, string[]>> = {}
-for (const path of ['miss-sqlite', 'miss-postgres'] as const)
-  if (otpki[path]) missCookies[path] = await otpki[path].sessions('admin', MISS_SESSIONS)
-const bare = await startServer({ mode: 'bare', port: barePort, body: meBody }, barePort)
-const bearer = await jose.accessToken('bench-api', { preferred_username: 'api-robot' }, 3600)
-const certificateHeader = encodeURIComponent(robot.certPem)
-
-interface Scenario {
-  name: string
-  server: BenchServer
-  load: Load
-  /** What it is compared with: bare h3 by default. */
-  goal?: number
-}
-const scenarios: Scenario[] = [
-  { name: 'bare h3', server: bare, load: {} },
-  {
-    name: 'session, cached (SQLite)',
-    server: otpki['session-sqlite']!,
-    load: { headers: { Cookie: `otpki_session=${sessionCookie['session-sqlite']}` } },
-    goal: 0.85,
-  },
-  ...(otpki['session-postgres']
-    ? [
-        {
-          name: 'session, cached (PostgreSQL)',
-          server: otpki['session-postgres'],
-          load: { headers: { Cookie: `otpki_session=${sessionCookie['session-postgres']}` } },
-          goal: 0.85,
-        },
-      ]
-    : []),
-  {
-    name: 'bearer JWT, cached',
-    server: otpki.bearer!,
-    load: { headers: { Authorization: `Bearer ${bearer}` } },
-    goal: 0.8,
-  },
-  {
-    name: 'client certificate (trusted proxy)',
-    server: otpki.certificate!,
-    load: { headers: { 'ssl-client-cert': certificateHeader } },
-    goal: 0.8,
-  },
-  {
-    name: `session not cached (SQLite; ${MISS_SESSIONS} sessions, cache ${CACHE_SIZE})`,
-    server: otpki['miss-sqlite']!,
-    load: { cookies: missCookies['miss-sqlite']! },
-  },
-  ...(otpki['miss-postgres']
-    ? [
-        {
-          name: `session not cached (PostgreSQL; ${MISS_SESSIONS} sessions, cache ${CACHE_SIZE})`,
-          server: otpki['miss-postgres'],
-          load: { cookies: missCookies['miss-postgres']! },
-        },
-      ]
-    : []),
-]
-
-for (const scenario of scenarios) {
-  const check = await fetch(`${scenario.server.url}/auth/me`, {
-    headers: scenario.load.cookies ? { cookie: `otpki_session=${scenario.load.cookies[0]}` } : scenario.load.headers,
-  })
-  if (check.status !== 200) throw new Error(`${scenario.name}: /auth/me answered ${check.status}`)
-}
-
-console.log(
-  `GET /auth/me: server on CPU ${SERVER_CPU}, wrk (1 thread, ${CONNECTIONS} connections) on CPU ${LOAD_CPU}; ` +
-    `${ROUNDS} rounds of ${SECONDS} s after a 2 s warm-up; median (min-max)`,
-)
-for (const scenario of scenarios) await runWrk(scenario.server, '/auth/me', scenario.load, 2)
-const samples = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]))
-for (let round = 0; round < ROUNDS; round++)
-  for (const scenario of scenarios)
-    samples.get(scenario.name)!.push(await runWrk(scenario.server, '/auth/me', scenario.load, SECONDS))
-
-const bareSamples = samples.get('bare h3')!
-const bareRps = median(bareSamples.map((s) => s.rps))
-const bareCpu = median(bareSamples.map((s) => s.cpuUs))
-const width = Math.max(...scenarios.map((s) => s.name.length))
-console.log(
-  `\n${'path'.padEnd(width)}  ${'req/s'.padStart(22)}  ${'CPU µs/req'.padStart(18)}  ${'p99 ms'.padStart(6)}  vs bare h3`,
-)
-for (const scenario of scenarios) {
-  const xs = samples.get(scenario.name)!
-  const rps = xs.map((s) => s.rps)
-  const cpu = xs.map((s) => s.cpuUs)
-  const vs =
-    scenario.server === bare
-      ? ''
-      : `${(median(rps) / bareRps).toFixed(2)} of its req/s, ${(median(cpu) / bareCpu).toFixed(2)}x its CPU` +
-        (scenario.goal ? ` (goal: at least ${scenario.goal.toFixed(2)})` : '')
-  const errors = xs.reduce((n, s) => n + s.errors, 0)
-  console.log(
-    `${scenario.name.padEnd(width)}  ${spread(rps).padStart(22)}  ${spread(cpu, 1).padStart(18)}  ${median(
-      xs.map((s) => s.p99Ms),
+if (section('requests')) {
+  const otpki: Partial<Record<PathName, BenchServer>> = {}
+  for (const path of PATHS) {
+    const onPostgres = path.endsWith('-postgres')
+    if (onPostgres && !postgres) continue
+    const database = onPostgres ? postgres!.url : join(dir, `${path}.sqlite`)
+    otpki[path] = await startServer(
+      { mode: 'otpki', overrides: settings(database, ports[path], publicUrls[path]) },
+      ports[path],
     )
-      .toFixed(1)
-      .padStart(6)}  ${vs}${errors > 0 ? `; ${errors} requests timed out or failed` : ''}`,
+  }
+
+  const sessionCookie: Partial<Record<PathName, string>> = {}
+  let meBody: unknown
+  for (const [path, server] of Object.entries(otpki) as [PathName, BenchServer][]) {
+    const browser = new TestBrowser()
+    const signedIn = await signIn(browser, { url: server.url }, 'admin', 'admin', { provider: 'dev' })
+    if (signedIn.status !== 200) throw new Error(`sign-in on ${path} failed: ${signedIn.status}`)
+    sessionCookie[path] = (await browser.cookie(server.url, 'otpki_session'))!
+    const check = await fetch(`${server.url}/auth/me`, { headers: { cookie: `otpki_session=${sessionCookie[path]}` } })
+    if (check.status !== 200) throw new Error(`no valid session on ${path} (${check.status})`)
+    meBody ??= await check.json()
+  }
+  const missCookies: Partial<Record<PathName, string[]>> = {}
+  for (const path of ['miss-sqlite', 'miss-postgres'] as const)
+    if (otpki[path]) missCookies[path] = await otpki[path].sessions('admin', MISS_SESSIONS)
+  const bare = await startServer({ mode: 'bare', port: barePort, body: meBody }, barePort)
+  const bearer = await jose.accessToken('bench-api', { preferred_username: 'api-robot' }, 3600)
+  const certificateHeader = encodeURIComponent(robot.certPem)
+
+  interface Scenario {
+    name: string
+    server: BenchServer
+    load: Load
+    /** What it is compared with: bare h3 by default. */
+    goal?: number
+  }
+  const scenarios: Scenario[] = [
+    { name: 'bare h3', server: bare, load: {} },
+    {
+      name: 'session, cached (SQLite)',
+      server: otpki['session-sqlite']!,
+      load: { headers: { Cookie: `otpki_session=${sessionCookie['session-sqlite']}` } },
+      goal: 0.85,
+    },
+    ...(otpki['session-postgres']
+      ? [
+          {
+            name: 'session, cached (PostgreSQL)',
+            server: otpki['session-postgres'],
+            load: { headers: { Cookie: `otpki_session=${sessionCookie['session-postgres']}` } },
+            goal: 0.85,
+          },
+        ]
+      : []),
+    {
+      name: 'bearer JWT, cached',
+      server: otpki.bearer!,
+      load: { headers: { Authorization: `Bearer ${bearer}` } },
+      goal: 0.8,
+    },
+    {
+      name: 'client certificate (trusted proxy)',
+      server: otpki.certificate!,
+      load: { headers: { 'ssl-client-cert': certificateHeader } },
+      goal: 0.8,
+    },
+    {
+      name: `session not cached (SQLite; ${MISS_SESSIONS} sessions, cache ${CACHE_SIZE})`,
+      server: otpki['miss-sqlite']!,
+      load: { cookies: missCookies['miss-sqlite']! },
+    },
+    ...(otpki['miss-postgres']
+      ? [
+          {
+            name: `session not cached (PostgreSQL; ${MISS_SESSIONS} sessions, cache ${CACHE_SIZE})`,
+            server: otpki['miss-postgres'],
+            load: { cookies: missCookies['miss-postgres']! },
+          },
+        ]
+      : []),
+  ]
+
+  for (const scenario of scenarios) {
+    const check = await fetch(`${scenario.server.url}/auth/me`, {
+      headers: scenario.load.cookies ? { cookie: `otpki_session=${scenario.load.cookies[0]}` } : scenario.load.headers,
+    })
+    if (check.status !== 200) throw new Error(`${scenario.name}: /auth/me answered ${check.status}`)
+  }
+
+  console.log(
+    `GET /auth/me: server on CPU ${SERVER_CPU}, wrk (1 thread, ${CONNECTIONS} connections) on CPU ${LOAD_CPU}; ` +
+      `${ROUNDS} rounds of ${SECONDS} s after a 2 s warm-up; median (min-max)`,
   )
+  for (const scenario of scenarios) await runWrk(scenario.server, '/auth/me', scenario.load, 2)
+  const samples = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]))
+  for (let round = 0; round < ROUNDS; round++)
+    for (const scenario of scenarios)
+      samples.get(scenario.name)!.push(await runWrk(scenario.server, '/auth/me', scenario.load, SECONDS))
+
+  const bareSamples = samples.get('bare h3')!
+  const bareRps = median(bareSamples.map((s) => s.rps))
+  const bareCpu = median(bareSamples.map((s) => s.cpuUs))
+  const width = Math.max(...scenarios.map((s) => s.name.length))
+  console.log(
+    `\n${'path'.padEnd(width)}  ${'req/s'.padStart(22)}  ${'CPU µs/req'.padStart(18)}  ${'p99 ms'.padStart(6)}  vs bare h3`,
+  )
+  for (const scenario of scenarios) {
+    const xs = samples.get(scenario.name)!
+    const rps = xs.map((s) => s.rps)
+    const cpu = xs.map((s) => s.cpuUs)
+    const vs =
+      scenario.server === bare
+        ? ''
+        : `${(median(rps) / bareRps).toFixed(2)} of its req/s, ${(median(cpu) / bareCpu).toFixed(2)}x its CPU` +
+          (scenario.goal ? ` (goal: at least ${scenario.goal.toFixed(2)})` : '')
+    const errors = xs.reduce((n, s) => n + s.errors, 0)
+    console.log(
+      `${scenario.name.padEnd(width)}  ${spread(rps).padStart(22)}  ${spread(cpu, 1).padStart(18)}  ${median(
+        xs.map((s) => s.p99Ms),
+      )
+        .toFixed(1)
+        .padStart(6)}  ${vs}${errors > 0 ? `; ${errors} requests timed out or failed` : ''}`,
+    )
+  }
+
+  console.log('\nmemory (RSS, after the load):')
+  console.log(`  bare h3: ${(await rssMiB(bare.pid)).toFixed(0)} MiB`)
+  for (const [path, server] of Object.entries(otpki))
+    console.log(
+      `  OTPKI serving ${path} (cache of ${CACHE_SIZE} sessions): ${(await rssMiB(server.pid)).toFixed(0)} MiB`,
+    )
+
+  await bare.close()
+  for (const server of Object.values(otpki)) await server?.close()
 }
-
-console.log('\nmemory (RSS, after the load):')
-console.log(`  bare h3: ${(await rssMiB(bare.pid)).toFixed(0)} MiB`)
-for (const [path, server] of Object.entries(otpki))
-  console.log(`  OTPKI serving ${path} (cache of ${CACHE_SIZE} sessions): ${(await rssMiB(server.pid)).toFixed(0)} MiB`)
-
-await bare.close()
-for (const server of Object.values(otpki)) await server?.close()
 
 // --- Memory and lookup cost with many live sessions, all cached.
-{
+if (section('memory')) {
   const MANY = 100_000
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -479,7 +486,7 @@ for (const server of Object.values(otpki)) await server?.close()
 }
 
 // --- A complete sign-in (start, the provider's login, callback, code exchange, user sync, session): OTPKI's CPU against the provider's.
-{
+if (section('sign-in')) {
   const SIGN_INS = 200
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -548,36 +555,38 @@ async function startTimes(command: string[], env: NodeJS.ProcessEnv, url: string
     children.delete(child)
   }
 }
-const configFile = join(dir, 'otpki.config.json')
-const startPort = await freePort()
-await writeFile(
-  configFile,
-  JSON.stringify({ ...settings(join(dir, 'start.sqlite'), startPort, `http://127.0.0.1:${startPort}`) }),
-)
-const starts = { bare: [] as number[], live: [] as number[], ready: [] as number[] }
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
-for (let i = 0; i < 5; i++) {
-  const [bare] = await startTimes(
-    [process.execPath, serverScript],
-    { ...cleanEnv, BENCH_SPEC: JSON.stringify({ mode: 'bare', port: startPort, body: {} }) },
-    `http://127.0.0.1:${startPort}`,
-    ['/healthz'],
+if (section('start')) {
+  const configFile = join(dir, 'otpki.config.json')
+  const startPort = await freePort()
+  await writeFile(
+    configFile,
+    JSON.stringify({ ...settings(join(dir, 'start.sqlite'), startPort, `http://127.0.0.1:${startPort}`) }),
   )
-  starts.bare.push(bare!)
-  const [live, ready] = await startTimes(
-    [process.execPath, cli, 'start', '-c', configFile],
-    cleanEnv,
-    `http://127.0.0.1:${startPort}`,
-    ['/healthz', '/readyz'],
+  const starts = { bare: [] as number[], live: [] as number[], ready: [] as number[] }
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
+  for (let i = 0; i < 5; i++) {
+    const [bare] = await startTimes(
+      [process.execPath, serverScript],
+      { ...cleanEnv, BENCH_SPEC: JSON.stringify({ mode: 'bare', port: startPort, body: {} }) },
+      `http://127.0.0.1:${startPort}`,
+      ['/healthz'],
+    )
+    starts.bare.push(bare!)
+    const [live, ready] = await startTimes(
+      [process.execPath, cli, 'start', '-c', configFile],
+      cleanEnv,
+      `http://127.0.0.1:${startPort}`,
+      ['/healthz', '/readyz'],
+    )
+    starts.live.push(live!)
+    starts.ready.push(ready!)
+  }
+  console.log(
+    `\nstart (5 starts, ms): bare h3 to /healthz ${spread(starts.bare)}; otpki start to /healthz ${spread(starts.live)}` +
+      ` (${(median(starts.live) / median(starts.bare)).toFixed(1)}x; goal: at most 3x),` +
+      ` to /readyz ${spread(starts.ready)} (${(median(starts.ready) / median(starts.bare)).toFixed(1)}x)`,
   )
-  starts.live.push(live!)
-  starts.ready.push(ready!)
 }
-console.log(
-  `\nstart (5 starts, ms): bare h3 to /healthz ${spread(starts.bare)}; otpki start to /healthz ${spread(starts.live)}` +
-    ` (${(median(starts.live) / median(starts.bare)).toFixed(1)}x; goal: at most 3x),` +
-    ` to /readyz ${spread(starts.ready)} (${(median(starts.ready) / median(starts.bare)).toFixed(1)}x)`,
-)
 
 // --- Propagation: a session ended on one instance, until another instance's cache has dropped it.
 async function propagation(database: string, label: string): Promise<void> {
@@ -626,9 +635,11 @@ async function propagation(database: string, label: string): Promise<void> {
     await a.close()
   }
 }
-console.log('\na sign-out on one instance, until another instance refuses the session:')
-await propagation(join(dir, 'session-sqlite.sqlite'), 'SQLite (the change row, read every 200 ms)')
-if (postgres) await propagation(postgres.url, 'PostgreSQL (LISTEN/NOTIFY)')
+if (section('propagation')) {
+  console.log('\na sign-out on one instance, until another instance refuses the session:')
+  await propagation(join(dir, 'session-sqlite.sqlite'), 'SQLite (the change row, read every 200 ms)')
+  if (postgres) await propagation(postgres.url, 'PostgreSQL (LISTEN/NOTIFY)')
+}
 
 await provider.close()
 await jose.close()
