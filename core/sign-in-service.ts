@@ -71,10 +71,13 @@ export class SignInService {
   ): Promise<{ user: StoredUser; identity: MappedIdentity }> {
     this.refuseLinkingOnly(provider)
     const mapped = await this.map(provider, result)
-    const { user, identity } = await inTransaction(this.orm, (em) =>
-      this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock)),
-    )
-    this.users.changed(user.id)
+    let store: OrmUserStore | undefined
+    const { user, identity } = await inTransaction(this.orm, (em) => {
+      store = new OrmUserStore(em, this.clock)
+      return this.syncWithFlows(provider, result, mapped, store)
+    })
+    // A sign-in that changed nothing about the user leaves every cache of it valid.
+    if (store?.wrote) this.users.changed(user.id)
     return { user, identity }
   }
 
@@ -172,8 +175,10 @@ export class SignInService {
   ): Promise<{ user: StoredUser; sessionId: string; expiresAt: number }> {
     this.refuseLinkingOnly(provider)
     const mapped = await this.map(provider, result)
+    let store: OrmUserStore | undefined
     const { user, identity, session } = await inTransaction(this.orm, async (em) => {
-      const synced = await this.syncWithFlows(provider, result, mapped, new OrmUserStore(em, this.clock))
+      store = new OrmUserStore(em, this.clock)
+      const synced = await this.syncWithFlows(provider, result, mapped, store)
       const session = await this.sessions.create({
         user: synced.user,
         method: provider.strategy,
@@ -189,7 +194,7 @@ export class SignInService {
       })
       return { ...synced, session }
     })
-    this.users.changed(user.id)
+    if (store?.wrote) this.users.changed(user.id)
     this.logger.info({ provider: provider.name, user: user.username, subject: identity.subject }, 'signed in')
     return { user, sessionId: session.id, expiresAt: session.expiresAt }
   }

@@ -41,6 +41,23 @@ export async function openDatabase(target: DatabaseTarget | string, options: Ope
   }
 }
 
+/**
+ * Each SQLite connection writes ahead to a log (readers never wait for a writer, and a commit
+ * is one append, synced at checkpoints rather than on every commit: a power cut can lose the
+ * last commits, never corrupt the file) and waits up to 5 s for another process's write lock
+ * (the CLI beside a running server).
+ */
+function sqlitePragmas(connection: SqliteHandle, done: (error: Error | null, connection: SqliteHandle) => void) {
+  connection.exec('pragma journal_mode = WAL; pragma synchronous = NORMAL; pragma busy_timeout = 5000', (error) =>
+    done(error, connection),
+  )
+}
+
+/** The driver's connection, as far as the pragmas need it. */
+interface SqliteHandle {
+  exec(sql: string, callback: (error: Error | null) => void): void
+}
+
 async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> {
   const common: Options<AbstractSqlDriver> = {
     entities: [...entities, ...(options.entities ?? [])],
@@ -58,7 +75,12 @@ async function open(target: DatabaseTarget, options: OpenOptions): Promise<Orm> 
   if (target.kind === 'sqlite') {
     if (target.file !== ':memory:') await mkdir(dirname(target.file), { recursive: true })
     const { SqliteDriver } = loadSqliteDriver()
-    const orm = await mikro.MikroORM.init<AbstractSqlDriver>({ ...common, driver: SqliteDriver, dbName: target.file })
+    const orm = await mikro.MikroORM.init<AbstractSqlDriver>({
+      ...common,
+      driver: SqliteDriver,
+      dbName: target.file,
+      pool: { afterCreate: sqlitePragmas },
+    })
     if (options.migrate !== false) await migrateDatabase(orm, target)
     return orm
   }

@@ -25,10 +25,20 @@ const USER_WITH_ROLES = `select u.id, u.username, u.first_name, u.last_name, u.e
  * through the unit of work cost more CPU than the provider spends on the whole sign-in.
  */
 export class OrmUserStore implements UserStore {
+  /** The users this store has read, as read: an update writes only what differs from them. */
+  private readonly seen = new Map<number, StoredUser>()
+  /** Whether this store changed a user (fields, roles, identities): caches of that user must drop it. */
+  wrote = false
+
   constructor(
     private readonly em: EntityManager,
     private readonly clock: Clock,
   ) {}
+
+  private remember(user: StoredUser | undefined): StoredUser | undefined {
+    if (user) this.seen.set(user.id, user)
+    return user
+  }
 
   private query<T>(sql: string, params: unknown[]): Promise<T[]> {
     return this.em.execute<T[]>(sql, params, 'all')
@@ -39,12 +49,12 @@ export class OrmUserStore implements UserStore {
       `${USER_WITH_ROLES} where u.id = (select user_id from identities where issuer = ? and subject = ?)`,
       [issuer, subject],
     )
-    return fromRows(rows)
+    return this.remember(fromRows(rows))
   }
 
   async findByUsername(username: string): Promise<StoredUser | undefined> {
     const rows = await this.query<UserRow>(`${USER_WITH_ROLES} where u.username_key = ?`, [usernameKey(username)])
-    return fromRows(rows)
+    return this.remember(fromRows(rows))
   }
 
   async createUser(input: UserFields & { username: string }): Promise<StoredUser> {
@@ -65,6 +75,7 @@ export class OrmUserStore implements UserStore {
         now,
       ],
     )
+    this.wrote = true
     return {
       id: Number(row!.id),
       username,
@@ -78,24 +89,35 @@ export class OrmUserStore implements UserStore {
   }
 
   async updateUser(id: number, changes: UserFields): Promise<void> {
+    const known = this.seen.get(id)
     const sets: string[] = []
     const params: unknown[] = []
-    const set = (column: string, value: unknown) => {
+    const set = (column: string, value: unknown, current: unknown) => {
+      if (known && value === current) return
       sets.push(`${column} = ?`)
       params.push(value)
     }
-    if ('firstName' in changes) set('first_name', changes.firstName ?? null)
-    if ('lastName' in changes) set('last_name', changes.lastName ?? null)
-    if ('email' in changes) set('email', changes.email ?? null)
-    if (changes.emailVerified !== undefined) set('email_verified', changes.emailVerified)
+    if ('firstName' in changes) set('first_name', changes.firstName ?? null, known?.firstName ?? null)
+    if ('lastName' in changes) set('last_name', changes.lastName ?? null, known?.lastName ?? null)
+    if ('email' in changes) set('email', changes.email ?? null, known?.email ?? null)
+    if (changes.emailVerified !== undefined) set('email_verified', changes.emailVerified, known?.emailVerified)
     if (changes.attributes && Object.keys(changes.attributes).length > 0) {
-      const [current] = await this.query<{ attributes: string | null }>('select attributes from users where id = ?', [
-        id,
-      ])
-      set('attributes', JSON.stringify({ ...parseAttributes(current?.attributes ?? null), ...changes.attributes }))
+      const current =
+        known?.attributes ??
+        parseAttributes(
+          (await this.query<{ attributes: string | null }>('select attributes from users where id = ?', [id]))[0]
+            ?.attributes ?? null,
+        )
+      const merged = JSON.stringify({ ...current, ...changes.attributes })
+      set('attributes', merged, known ? JSON.stringify(current) : undefined)
     }
-    set('updated_at', this.clock.now())
+    // Nothing differs: the row, and its updated_at, stay as they are.
+    if (sets.length === 0) return
+    sets.push('updated_at = ?')
+    params.push(this.clock.now())
     await this.em.execute(`update users set ${sets.join(', ')} where id = ?`, [...params, id], 'run')
+    this.seen.delete(id)
+    this.wrote = true
   }
 
   async linkIdentity(userId: number, identity: { issuer: string; subject: string; provider: string }): Promise<void> {
@@ -105,6 +127,7 @@ export class OrmUserStore implements UserStore {
       [userId, identity.issuer, identity.subject, identity.provider, now, now],
       'run',
     )
+    this.wrote = true
   }
 
   async touchIdentity(issuer: string, subject: string): Promise<void> {
@@ -133,6 +156,7 @@ export class OrmUserStore implements UserStore {
     const missing = [...wanted].filter((name) => !have.has(name))
     const result = new Set(current.filter((l) => !removed.includes(l)).map((l) => l.name))
     if (removed.length > 0) {
+      this.wrote = true
       await this.em.execute(
         `delete from user_roles where user_id = ? and role_id in (${removed.map(() => '?').join(', ')})`,
         [userId, ...removed.map((l) => l.role_id)],
@@ -164,6 +188,7 @@ export class OrmUserStore implements UserStore {
           [userId, roleId, options.source ?? null, now],
           'run',
         )
+        this.wrote = true
         result.add(name)
       }
     }
@@ -186,6 +211,7 @@ export class OrmUserStore implements UserStore {
       [userId, Number(role!.id), null, now],
       'run',
     )
+    this.wrote = true
   }
 }
 

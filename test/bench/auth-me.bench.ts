@@ -98,6 +98,11 @@ interface BenchServer {
 async function startServer(spec: BenchServerSpec, port: number): Promise<BenchServer> {
   const child = fork(serverScript, [], {
     env: { ...process.env, BENCH_SPEC: JSON.stringify(spec) },
+    // BENCH_CPU_PROF=<folder>: each OTPKI server writes a CPU profile there when it stops (node --cpu-prof).
+    execArgv:
+      process.env.BENCH_CPU_PROF && spec.mode === 'otpki'
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   children.add(child)
