@@ -243,7 +243,8 @@ export class SessionService {
     const now = this.clock.now()
     const expiresAt = now + input.maxLength * 1000
     const em = input.em ?? this.orm.em.fork()
-    em.create(SessionSchema, {
+    // A statement, not the unit of work: no flush (see inTransaction).
+    await em.insert(SessionSchema, {
       idHash,
       user: input.user.id,
       method: input.method,
@@ -258,7 +259,6 @@ export class SessionService {
       sid: input.sid ?? null,
       tokens: input.tokens ? this.vault.seal(input.tokens, { session: idHash, kind: 'tokens' }) : null,
     })
-    if (!input.em) await em.flush()
     return { id, expiresAt: Math.min(expiresAt, now + input.maxInactive * 1000) }
   }
 

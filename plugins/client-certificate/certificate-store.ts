@@ -103,8 +103,7 @@ export class CertificateStore {
       })
     }
     if (!existing) {
-      em.create(CertificateSchema, this.row(cert, user.id))
-      await em.flush()
+      await em.insert(CertificateSchema, this.row(cert, user.id))
       this.services.users.changed(user.id)
     }
     return (await this.certificates(username)).find((c) => c.fingerprint === fingerprint)!
@@ -127,8 +126,7 @@ export class CertificateStore {
     const cert = parsePem(pem)
     try {
       return await this.services.users.createUser(commonName, async (em: EntityManager, user) => {
-        em.create(CertificateSchema, this.row(cert, user.id))
-        await em.flush()
+        await em.insert(CertificateSchema, this.row(cert, user.id))
       })
     } catch (error) {
       if (isOtpkiError(error, 'USERNAME_TAKEN')) {
