@@ -31,7 +31,7 @@ import type { Explanation } from './sign-in-service.ts'
 import { CookieJar } from './http/cookies.ts'
 import { Csrf } from './http/csrf.ts'
 import type { HttpContext } from './http/http-context.ts'
-import { createHttpApp } from './http/server.ts'
+import { createHttpApp, createMetricsApp } from './http/server.ts'
 import { clientAddress } from './http/client-address.ts'
 import { withHsts } from './http/hsts.ts'
 import type { StartGate } from './http/start-gate.ts'
@@ -47,6 +47,8 @@ import { openDatabase, type Orm } from './store/orm.ts'
 import { databaseTarget, type DatabaseTarget } from './store/database.ts'
 import { UserDirectory } from './store/user-directory.ts'
 import { ChangeFeed } from './store/change-feed.ts'
+import { AuditLog } from './audit/audit-log.ts'
+import { Metrics } from './observability/metrics.ts'
 
 /** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
 const BUILTIN_PLUGINS: readonly PluginSpec[] = [
@@ -210,6 +212,19 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       for (const hook of [...registrations.onStop].reverse()) await hook()
     })
 
+    const audit = container.resolve<AuditLog>(TOKENS.AuditLog)
+    stops.push(() => audit.flush())
+    auditReloads(registry, audit)
+    const metrics = config.metrics.enabled
+      ? new Metrics({
+          orm,
+          clock: container.resolve<Clock>(TOKENS.Clock),
+          sessions: container.resolve<SessionService>(TOKENS.SessionService),
+          registry,
+        })
+      : undefined
+    if (metrics) audit.onRecord((entry) => metrics.audited(entry))
+
     await registry.reload()
     stops.push(() => registry.close())
     if (options.watch !== false) {
@@ -230,7 +245,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     endSessionsOfRevokedProviders(registry, sessions, logger)
     warnAboutConfig(config, logger)
 
-    const ctx = httpContext(composed, { orm, services, cookies })
+    const ctx = httpContext(composed, { orm, services, cookies, audit, metrics })
     // An https publicUrl: every response tells browsers to use https only.
     const app = toNodeHandler(createHttpApp(ctx))
     const handler = new URL(config.publicUrl).protocol === 'https:' ? withHsts(app) : app
@@ -243,6 +258,12 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       await listen(server, config.port, config.host, logger)
     }
     stops.push(() => closeServer(server))
+    if (metrics && config.metrics.port > 0) {
+      const metricsServer = createServer(toNodeHandler(createMetricsApp(metrics, config.metrics.token)))
+      await listen(metricsServer, config.metrics.port, config.host, logger)
+      stops.push(() => closeServer(metricsServer))
+      logger.info({ url: addressUrl('http', config.host, metricsServer) }, 'metrics listener')
+    }
     const listeners: Record<string, string> = {}
     for (const spec of registrations.listeners) {
       const started = await spec.start(handler, { host: config.host })
@@ -291,9 +312,10 @@ function startHousekeeping(container: DependencyContainer, logger: Logger): () =
   const sessions = container.resolve<SessionService>(TOKENS.SessionService)
   const transactions = container.resolve<TransactionStore>(TOKENS.TransactionStore)
   const feed = container.resolve<ChangeFeed>(TOKENS.ChangeFeed)
+  const audit = container.resolve<AuditLog>(TOKENS.AuditLog)
   const timer = setInterval(() => {
-    void Promise.all([transactions.purgeExpired(), sessions.purgeExpired(), feed.purge()]).catch((error: unknown) =>
-      logger.warn({ err: error }, 'housekeeping failed'),
+    void Promise.all([transactions.purgeExpired(), sessions.purgeExpired(), feed.purge(), audit.purge()]).catch(
+      (error: unknown) => logger.warn({ err: error }, 'housekeeping failed'),
     )
   }, 10 * 60_000)
   timer.unref()
@@ -333,7 +355,13 @@ function warnAboutConfig(config: ResolvedConfig, logger: Logger): void {
 /** What the routes need, assembled from the container and the plugins' registrations. */
 function httpContext(
   { config, container, registry, registrations, logger }: ComposedApp,
-  { orm, services, cookies }: { orm: Orm; services: PluginServices; cookies: CookieJar },
+  {
+    orm,
+    services,
+    cookies,
+    audit,
+    metrics,
+  }: { orm: Orm; services: PluginServices; cookies: CookieJar; audit: AuditLog; metrics: Metrics | undefined },
 ): HttpContext {
   const clock = container.resolve<Clock>(TOKENS.Clock)
   const trustedProxy = addressList([...config.rateLimit.trustedProxies, ...registrations.trustedProxies])
@@ -361,7 +389,32 @@ function httpContext(
     services,
     routes: registrations.routes,
     userFields: registrations.userFields,
+    permissions: config.permissions,
+    audit,
+    metrics,
+    metricsToken: config.metrics.token,
+    metricsOnPublicListener: config.metrics.enabled && config.metrics.port === 0,
   }
+}
+
+/** Every reload of the provider files in the audit trail: what changed, and each file refused. */
+function auditReloads(registry: ProviderRegistry, audit: AuditLog): void {
+  registry.onReload((report) => {
+    audit.record({
+      kind: 'reload',
+      outcome: report.issues.length > 0 ? 'failure' : 'success',
+      reason: report.issues.length > 0 ? 'PROVIDER_FILE_REJECTED' : undefined,
+      actor: 'otpki',
+      detail: {
+        generation: report.generation,
+        providers: report.providers,
+        added: report.added,
+        changed: report.changed,
+        removed: report.removed,
+        issues: report.issues.map((i) => ({ file: i.file, key: i.key, reason: i.reason })),
+      },
+    })
+  })
 }
 
 /** The database and the services over it, in the container. */
@@ -371,6 +424,9 @@ function registerServices(container: DependencyContainer, config: ResolvedConfig
   const feed = new ChangeFeed(orm, config.db, clock, container.resolve<Logger>(TOKENS.Logger))
   container.register(TOKENS.ChangeFeed, { useValue: feed })
   container.register(TOKENS.UserDirectory, { useValue: new UserDirectory(orm, clock, feed) })
+  container.register(TOKENS.AuditLog, {
+    useValue: new AuditLog(orm, clock, container.resolve<Logger>(TOKENS.Logger), config.auditRetention * 1000),
+  })
   container.register(TOKENS.TokenVault, {
     useValue: config.tokenEncryptionKey
       ? new TokenVault(config.tokenEncryptionKey)
@@ -411,6 +467,7 @@ export async function openServices(app: ComposedApp): Promise<{ services: Plugin
     services: pluginServices(app.container, orm, app.registry),
     // What this process changed is announced to the running instances before the database closes.
     close: async () => {
+      await app.container.resolve<AuditLog>(TOKENS.AuditLog).flush()
       await feed.close()
       await orm.close()
     },

@@ -357,6 +357,85 @@ users
     }),
   )
 
+program
+  .command('audit')
+  .description(
+    'the audit trail, newest first: sign-ins and refusals, sign-outs, administrative and CLI actions, reloads',
+  )
+  .option('-c, --config <file>', 'config file')
+  .option('--since <duration>', 'only events this recent (24h, 7d, 30m)', '24h')
+  .option('--user <username>', 'only events about this user')
+  .option('--provider <name>', 'only events of this provider')
+  .option('--outcome <outcome>', 'success or failure')
+  .option('--kind <kind>', 'sign-in, sign-out, admin, cli or reload')
+  .option('--limit <n>', 'at most this many events (up to 1000)', '100')
+  .option('--json', 'one JSON object per line')
+  .action(
+    (
+      opts: CommandOptions & {
+        since: string
+        user?: string
+        provider?: string
+        outcome?: string
+        kind?: string
+        limit: string
+        json?: boolean
+      },
+    ) =>
+      withPluginServices(opts, async (_services, app) => {
+        const { durationToSeconds } = await import('./config/duration.ts')
+        const { AUDIT_KINDS } = await import('./audit/audit-log.ts')
+        const { TOKENS } = await import('./di/tokens.ts')
+        let seconds: number
+        try {
+          seconds = durationToSeconds(opts.since)
+        } catch (error) {
+          throw new OtpkiError('REQUEST_INVALID', `--since ${opts.since}: ${(error as Error).message}`)
+        }
+        if (opts.outcome !== undefined && opts.outcome !== 'success' && opts.outcome !== 'failure')
+          throw new OtpkiError('REQUEST_INVALID', `--outcome must be success or failure, not ${opts.outcome}`)
+        if (opts.kind !== undefined && !(AUDIT_KINDS as readonly string[]).includes(opts.kind))
+          throw new OtpkiError('REQUEST_INVALID', `--kind must be one of ${AUDIT_KINDS.join(', ')}, not ${opts.kind}`)
+        const limit = Number(opts.limit)
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+          throw new OtpkiError('REQUEST_INVALID', `--limit must be a whole number from 1 to 1000, not ${opts.limit}`)
+        const audit = app.container.resolve<import('./audit/audit-log.ts').AuditLog>(TOKENS.AuditLog)
+        const events = await audit.query({
+          since: Date.now() - seconds * 1000,
+          user: opts.user,
+          provider: opts.provider,
+          outcome: opts.outcome as 'success' | 'failure' | undefined,
+          kind: opts.kind as import('./audit/audit-log.ts').AuditKind | undefined,
+          limit,
+        })
+        if (opts.json) {
+          for (const e of events) console.log(terminalJson({ ...e, at: new Date(e.at).toISOString() }, 0))
+          return
+        }
+        printTable(
+          events.map((e) => ({
+            at: new Date(e.at).toISOString(),
+            kind: e.kind,
+            outcome: e.outcome,
+            reason: e.reason ?? '-',
+            user: e.username ?? '-',
+            provider: e.provider ?? '-',
+            actor: e.actor ?? '-',
+          })),
+          [
+            ['TIME', 'at'],
+            ['KIND', 'kind'],
+            ['OUTCOME', 'outcome'],
+            ['REASON', 'reason'],
+            ['USER', 'user'],
+            ['PROVIDER', 'provider'],
+            ['BY', 'actor'],
+          ],
+          `no audit events in the last ${opts.since}`,
+        )
+      }),
+  )
+
 /** Adds the commands plugins register (`users attach-cert`, say) under their group. */
 function addPluginCommands(commands: readonly CommandSpec[]): void {
   for (const spec of commands) {

@@ -1,3 +1,4 @@
+import type { AuditLog } from './audit/audit-log.ts'
 import type { DependencyContainer } from 'tsyringe'
 import type { Clock } from './clock.ts'
 import type { ProviderRegistry } from './config/provider-registry.ts'
@@ -30,6 +31,7 @@ export function pluginServices(
   })
   return {
     users: container.resolve<UserDirectory>(TOKENS.UserDirectory),
+    audit: container.resolve<AuditLog>(TOKENS.AuditLog),
     em: () => orm.em.fork(),
     logger: container.resolve<Logger>(TOKENS.Logger),
     clock: container.resolve<Clock>(TOKENS.Clock),

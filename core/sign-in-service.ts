@@ -15,6 +15,7 @@ import type { Orm } from './store/orm.ts'
 import type { UserDirectory } from './store/user-directory.ts'
 import { inTransaction } from './store/transaction.ts'
 import { OrmUserStore } from './store/user-store.ts'
+import type { AuditRecorder } from './audit/audit-log.ts'
 
 export { DEFAULT_MAPPER } from './claims/chain.ts'
 
@@ -54,6 +55,7 @@ export class SignInService {
     @inject(TOKENS.UserDirectory) private readonly users: UserDirectory,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.AuditLog) private readonly audit: AuditRecorder,
   ) {
     this.mappers = new Map(mappers.map((m) => [m.name, m]))
     this.flowSteps = new Map((flowSteps ?? []).map((f) => [f.name, f]))
@@ -124,7 +126,7 @@ export class SignInService {
       ? mapped
       : await runFlow(providerFlow(provider, 'firstLoginFlow', this.flowSteps), input, mapped)
     identity = checkIdentity(await runFlow(providerFlow(provider, 'postLoginFlow', this.flowSteps), input, identity))
-    return { user: await this.userSync.sync(identity, provider, store), identity }
+    return { user: await this.userSync.sync(identity, provider, store), identity, firstLogin: !existing }
   }
 
   private refuseLinkingOnly(provider: ProviderDefinition): void {
@@ -176,7 +178,7 @@ export class SignInService {
     this.refuseLinkingOnly(provider)
     const mapped = await this.map(provider, result)
     let store: OrmUserStore | undefined
-    const { user, identity, session } = await inTransaction(this.orm, async (em) => {
+    const { user, identity, session, ...synced } = await inTransaction(this.orm, async (em) => {
       store = new OrmUserStore(em, this.clock)
       const synced = await this.syncWithFlows(provider, result, mapped, store)
       const session = await this.sessions.create({
@@ -195,7 +197,21 @@ export class SignInService {
       return { ...synced, session }
     })
     if (store?.wrote) this.users.changed(user.id)
-    this.logger.info({ provider: provider.name, user: user.username, subject: identity.subject }, 'signed in')
+    this.audit.record({
+      kind: 'sign-in',
+      outcome: 'success',
+      username: user.username,
+      provider: provider.name,
+      method: provider.strategy,
+      // What the mappers and the sync decided.
+      detail: {
+        subject: identity.subject,
+        firstLogin: synced.firstLogin,
+        changed: store?.wrote ?? false,
+        roles: user.roles,
+        mapped: { username: identity.username, email: identity.email ?? null, roles: identity.roles ?? null },
+      },
+    })
     return { user, sessionId: session.id, expiresAt: session.expiresAt }
   }
 }

@@ -16,8 +16,8 @@ export function sanitizeTerminalOutput(): void {
 }
 
 /** JSON for the terminal: C1 controls and bidi overrides, which JSON leaves raw, written as \\u escapes. */
-export function terminalJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
+export function terminalJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, null, indent).replace(
     /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )

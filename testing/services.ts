@@ -6,6 +6,7 @@ import { openDatabase, type Orm, type SchemaExtensions } from '../core/store/orm
 import { ChangeFeed } from '../core/store/change-feed.ts'
 import { databaseTarget } from '../core/store/database.ts'
 import { UserDirectory } from '../core/store/user-directory.ts'
+import { AuditLog } from '../core/audit/audit-log.ts'
 
 /** Plugin services over a fresh in-memory database, for contract suites and plugin tests. */
 export interface TestServices extends PluginServices {
@@ -33,6 +34,7 @@ export async function testServices(
   const logger = createLogger('silent')
   const users = new UserDirectory(orm, clock, new ChangeFeed(orm, databaseTarget(':memory:', '/'), clock, logger))
   const none = async () => undefined
+  const audit = new AuditLog(orm, clock, logger, 90 * 86_400_000)
   return {
     orm,
     users,
@@ -51,6 +53,10 @@ export async function testServices(
       endByLogout: async () => 0,
       useOnce: async () => true,
     },
-    close: () => orm.close(),
+    audit,
+    async close() {
+      await audit.flush()
+      await orm.close()
+    },
   }
 }

@@ -32,12 +32,34 @@ export interface ResolvedConfig {
   readonly sessionMaxLength: number
   readonly sessionCacheSize: number
   readonly transactionTtl: number
+  /** Seconds audit events are kept. */
+  readonly auditRetention: number
   readonly plugins: readonly PluginSpec[]
   readonly adminRoles: readonly string[]
   readonly rateLimit: RateLimitConfig
+  /** Roles per permission, adminRoles included in each. */
+  readonly permissions: Readonly<Record<Permission, readonly string[]>>
+  readonly metrics: { readonly enabled: boolean; readonly token: string | undefined; readonly port: number }
   /** Keys no core key claims, raw: the sections plugins own (`clientCertificate`, say), validated when they register. */
   readonly sections: Readonly<Record<string, unknown>>
 }
+
+/** What a role may do in the console and the /admin routes. */
+export type Permission =
+  | 'readProviders'
+  | 'changeProviders'
+  | 'manageUsers'
+  | 'manageCertificates'
+  | 'manageSessions'
+  | 'readAudit'
+export const PERMISSIONS: readonly Permission[] = [
+  'readProviders',
+  'changeProviders',
+  'manageUsers',
+  'manageCertificates',
+  'manageSessions',
+  'readAudit',
+]
 
 /** The `rateLimit` section. */
 export interface RateLimitConfig {
@@ -104,9 +126,10 @@ export async function loadMainConfig(
     throw new OtpkiError('CONFIG_INVALID', issues.map((i) => `${label}: ${i.key}: ${i.reason}`).join('\n'))
   }
   const baseDir = file ? dirname(file) : (options.cwd ?? process.cwd())
-  const secret = (key: 'secret' | 'tokenEncryptionKey' | 'databasePassword'): string | undefined => {
+  const secret = (key: 'secret' | 'tokenEncryptionKey' | 'databasePassword' | 'metrics.token'): string | undefined => {
+    const value = key === 'metrics.token' ? v.metrics.token : v[key]
     try {
-      return v[key] ? resolveSecret(v[key], key) : undefined
+      return value ? resolveSecret(value, key) : undefined
     } catch (cause) {
       throw new OtpkiError('CONFIG_INVALID', `${label}: ${(cause as Error).message}`, { cause })
     }
@@ -147,8 +170,13 @@ export async function loadMainConfig(
     sessionMaxLength: durationToSeconds(v.sessionMaxLength),
     sessionCacheSize: v.sessionCacheSize,
     transactionTtl: durationToSeconds(v.transactionTtl),
+    auditRetention: durationToSeconds(v.auditRetention),
     plugins: v.plugins ?? [],
     adminRoles: v.adminRoles,
+    permissions: Object.fromEntries(
+      PERMISSIONS.map((p) => [p, [...new Set([...v.adminRoles, ...v.permissions[p]])]]),
+    ) as Record<Permission, string[]>,
+    metrics: { enabled: v.metrics.enabled, token: secret('metrics.token'), port: v.metrics.port },
     sections,
     rateLimit: {
       signInPerMinute: rateLimit.signInPerMinute,

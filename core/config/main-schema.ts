@@ -82,10 +82,60 @@ export const mainConfigFields = {
     env: 'OTPKI_TRANSACTION_TTL',
     default: '10m',
   }),
+  auditRetention: field.duration({
+    doc: 'How long audit events are kept in the database (each is also a log line, kept as long as the logs are).',
+    env: 'OTPKI_AUDIT_RETENTION',
+    default: '90d',
+  }),
   adminRoles: field.stringArray({
-    doc: 'Roles whose members may administer users and their certificates (the /admin routes).',
+    doc: 'Roles whose members hold every permission of the console and the /admin routes.',
     default: ['admin'],
   }),
+  permissions: field.object(
+    {
+      readProviders: field.stringArray({
+        doc: 'Roles that may see the identity providers, their status and effective configuration (secrets masked).',
+        default: [],
+      }),
+      changeProviders: field.stringArray({
+        doc: 'Roles that may create, edit and delete provider files in the console (also needs readProviders or adminRoles to see them).',
+        default: [],
+      }),
+      manageUsers: field.stringArray({
+        doc: 'Roles that may list and search users, grant and revoke roles, unlink identities, disable, enable and delete users.',
+        default: [],
+      }),
+      manageCertificates: field.stringArray({
+        doc: "Roles that may attach and detach users' client certificates.",
+        default: [],
+      }),
+      manageSessions: field.stringArray({
+        doc: 'Roles that may list sessions and end any of them.',
+        default: [],
+      }),
+      readAudit: field.stringArray({ doc: 'Roles that may read the audit trail.', default: [] }),
+    },
+    {
+      doc: 'Which roles hold each permission of the console and the /admin routes, besides adminRoles (which hold all).',
+    },
+  ),
+  metrics: field.object(
+    {
+      enabled: field.boolean({ doc: 'Serve Prometheus metrics at GET /metrics.', env: 'OTPKI_METRICS', default: true }),
+      token: field.secret({
+        doc: 'When set, /metrics answers only requests with Authorization: Bearer <token> (a secret value).',
+        env: 'OTPKI_METRICS_TOKEN',
+      }),
+      port: field.int({
+        doc: 'Serve /metrics on this port of host instead (its own listener; the public one then has no /metrics). 0: the public listener.',
+        env: 'OTPKI_METRICS_PORT',
+        default: 0,
+        min: 0,
+        max: 65535,
+      }),
+    },
+    { doc: 'Prometheus metrics.' },
+  ),
   rateLimit: field.object(
     {
       signInPerMinute: field.int({

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts'
-import type { AuthMethod, AuthMethodIO } from '../contracts/auth-method.ts'
+import type { AuthMethod, AuthMethodIO, ProviderCounters } from '../contracts/auth-method.ts'
 import type { ProviderDefinition } from '../contracts/provider.ts'
 import { OtpkiError } from '../errors.ts'
 
@@ -13,6 +13,8 @@ export interface ProviderEntry {
   status(): ProviderStatus
   /** The method's context, initializing (or retrying after backoff) as needed. */
   context(): Promise<unknown>
+  /** What the method counts (key-set fetches), and how often preparing the provider failed. */
+  counters(): ProviderCounters & { readonly failures: number }
 }
 
 export interface ProviderStatus {
@@ -38,6 +40,7 @@ export function providerEntry(
   let pending: Promise<unknown> | undefined
   let ready: { value: unknown } | undefined
   let failures = 0
+  let failuresTotal = 0
   let retryAt = 0
   const attempt = () => {
     pending = method.initialize(definition, io).then(
@@ -50,6 +53,7 @@ export function providerEntry(
       },
       (cause: unknown) => {
         failures += 1
+        failuresTotal += 1
         const delay = Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** (failures - 1))
         retryAt = io.clock.now() + delay
         const reason = cause instanceof Error ? cause.message : String(cause)
@@ -70,6 +74,10 @@ export function providerEntry(
     method,
     generation,
     status: () => state,
+    counters: () => ({
+      ...(ready && method.counters ? method.counters(ready.value) : {}),
+      failures: failuresTotal,
+    }),
     context: async () => {
       if (ready) return ready.value
       if (pending) return pending

@@ -161,4 +161,15 @@ export interface AuthMethod<Context = unknown, Options = any, F extends Fields =
   /** New tokens from a refresh token. */
   refresh?(context: Context, provider: ProviderDefinition<Options>, refreshToken: string): Promise<ProviderTokens>
   dispose?(context: Context): Promise<void>
+
+  /** Counts this provider's context keeps, for the metrics (`otpki_provider_key_set_fetches_total`, say). */
+  counters?(context: Context): ProviderCounters
+}
+
+/** What an auth method counts per provider, exported as metrics with the provider's name. */
+export interface ProviderCounters {
+  /** Key-set (JWKS) fetches. */
+  readonly keySetFetches?: number
+  /** Key-set fetches that failed. */
+  readonly keySetFetchErrors?: number
 }

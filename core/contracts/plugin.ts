@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { EntityManager, EntitySchema, MigrationObject } from '@mikro-orm/core'
 import type { H3Event } from 'h3'
 import type { Clock } from '../clock.ts'
+import type { AuditRecorder } from '../audit/audit-log.ts'
+import type { Permission } from '../config/main-config.ts'
 import type { ProviderEntry } from '../config/provider-registry.ts'
 import type { ActiveSession, Principal } from '../sessions/session-service.ts'
 import type { AuthResult, LogoutSubject, ProviderTokens } from './auth-method.ts'
@@ -78,6 +80,8 @@ export interface PluginServices {
   readonly providers: ProviderDirectory
   readonly identities: IdentityDirectory
   readonly sessions: SessionAccess
+  /** The audit trail: record an administrative or CLI action with who did what to whom. */
+  readonly audit: AuditRecorder
 }
 
 /** What a route handler gets besides the request. */
@@ -87,6 +91,8 @@ export interface RouteServices extends PluginServices {
    * with `changes`, a session-authenticated call must come from OTPKI's own origin.
    */
   requireAdmin(event: H3Event, options: { changes: boolean }): Promise<Principal>
+  /** The caller, who must hold the permission (its roles in `permissions`, or `adminRoles`). */
+  requirePermission(event: H3Event, permission: Permission, options: { changes: boolean }): Promise<Principal>
 }
 
 /** An HTTP route a plugin adds. Errors it throws are answered as JSON by the edge. */

@@ -29,4 +29,6 @@ export const TOKENS = {
   UserDirectory: Symbol('otpki.UserDirectory'),
   /** Encrypts stored provider tokens ({@link import('../sessions/token-vault.ts').TokenVault}). */
   TokenVault: Symbol('otpki.TokenVault'),
+  /** The audit trail ({@link import('../audit/audit-log.ts').AuditLog}). */
+  AuditLog: Symbol('otpki.AuditLog'),
 } as const

@@ -11,6 +11,9 @@ import type { TransactionStore } from '../sessions/transaction-store.ts'
 import type { SignInService } from '../sign-in-service.ts'
 import type { PluginServices, RouteSpec, UserFieldSpec } from '../contracts/plugin.ts'
 import type { RateLimiter } from './rate-limit.ts'
+import type { AuditLog } from '../audit/audit-log.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import type { Permission } from '../config/main-config.ts'
 import type { Orm } from '../store/orm.ts'
 import type { CookieJar } from './cookies.ts'
 import type { Csrf } from './csrf.ts'
@@ -44,6 +47,16 @@ export interface HttpContext {
   /** Routes and user-list columns plugins added. */
   readonly routes: readonly RouteSpec[]
   readonly userFields: readonly UserFieldSpec[]
+  /** Roles per permission (adminRoles in each). */
+  readonly permissions: Readonly<Record<Permission, readonly string[]>>
+  /** The audit trail. */
+  readonly audit: AuditLog
+  /** Prometheus metrics, when enabled. */
+  readonly metrics: Metrics | undefined
+  /** Bearer token /metrics requires, if any. */
+  readonly metricsToken: string | undefined
+  /** Whether the public listener serves /metrics (else none, or its own port). */
+  readonly metricsOnPublicListener: boolean
 }
 
 export type Handler = (event: H3Event) => Promise<Response> | Response
@@ -84,13 +97,28 @@ export function guarded(
       return jsonResponse({ error: known?.code.toLowerCase() ?? 'internal', message }, { status, headers })
     return page(ctx, 'error', { title, message }, { status, cookies, headers })
   }
+  const timer = ctx.metrics?.route(route)
   // No async frame of its own: a handler that answers synchronously stays synchronous.
+  if (!timer)
+    return (event) => {
+      try {
+        const result = handler(event)
+        return result instanceof Promise ? result.catch((error: unknown) => fail(event, error)) : result
+      } catch (error) {
+        return fail(event, error)
+      }
+    }
   return (event) => {
+    const started = performance.now()
+    const done = (response: Response) => {
+      timer.observe((performance.now() - started) / 1000)
+      return response
+    }
     try {
       const result = handler(event)
-      return result instanceof Promise ? result.catch((error: unknown) => fail(event, error)) : result
+      return result instanceof Promise ? result.catch((error: unknown) => fail(event, error)).then(done) : done(result)
     } catch (error) {
-      return fail(event, error)
+      return done(fail(event, error))
     }
   }
 }

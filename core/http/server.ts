@@ -1,10 +1,12 @@
 import { H3 } from 'h3'
+import type { Metrics } from '../observability/metrics.ts'
 import { page, type HttpContext } from './http-context.ts'
-import { listUsers, pluginRoute } from './routes/admin.ts'
+import { listAudit, listUsers, pluginRoute } from './routes/admin.ts'
 import { callback } from './routes/callback.ts'
 import { link } from './routes/link.ts'
 import { healthz, readyz } from './routes/health.ts'
 import { me } from './routes/me.ts'
+import { metricsRoute } from './routes/metrics.ts'
 import { home, signedOut, stylesheet } from './routes/pages.ts'
 import { signInPage, signInSubmit } from './routes/sign-in.ts'
 import { signOut } from './routes/sign-out.ts'
@@ -38,15 +40,25 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/auth/me', me(ctx))
   app.get('/auth/static/style.css', stylesheet(ctx))
   app.get('/admin/users', listUsers(ctx))
+  app.get('/admin/audit', listAudit(ctx))
   for (const spec of ctx.routes) app.on(spec.method, spec.path, pluginRoute(ctx, spec))
   app.get(
     '/favicon.ico',
     () => new Response(null, { status: 204, headers: { 'cache-control': 'public, max-age=86400' } }),
   )
+  if (ctx.metrics && ctx.metricsOnPublicListener) app.get('/metrics', metricsRoute(ctx.metrics, ctx.metricsToken))
   app.get('/healthz', healthz())
   app.get('/readyz', readyz(ctx))
   app.all('/**', () =>
     page(ctx, 'error', { title: 'Page not found', message: 'There is nothing at this address.' }, { status: 404 }),
   )
+  return app
+}
+
+/** The metrics on a listener of their own (`metrics.port`): `/metrics` and nothing else. */
+export function createMetricsApp(metrics: Metrics, token: string | undefined): H3 {
+  const app = new H3()
+  app.get('/metrics', metricsRoute(metrics, token))
+  app.all('/**', () => new Response('not found\n', { status: 404 }))
   return app
 }

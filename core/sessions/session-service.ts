@@ -166,6 +166,8 @@ export class SessionService {
   private readonly unsavedSeen = new Map<string, number>()
   private saveTimer: NodeJS.Timeout | undefined
   private saving: Promise<void> = Promise.resolve()
+  /** Lookups answered from the cache, and sessions read from the database (the metrics read them). */
+  readonly stats = { hits: 0, misses: 0 }
 
   constructor(
     @inject(TOKENS.Orm) private readonly orm: Orm,
@@ -273,7 +275,13 @@ export class SessionService {
     if (isStale(cached, now) || isExpired(cached, now) || persistDue(cached, now) || this.isRevoked(cached))
       return undefined
     cached.lastSeenAt = now
+    this.stats.hits++
     return cached.active(now)
+  }
+
+  /** Sessions in this instance's cache. */
+  get cached(): number {
+    return this.cache.size
   }
 
   /**
@@ -432,6 +440,7 @@ export class SessionService {
   private loadOnce(id: string): Promise<CachedSession | undefined> {
     let loading = this.loading.get(id)
     if (!loading) {
+      this.stats.misses++
       loading = new Promise<CachedSession | undefined>((resolve, reject) => {
         this.queued.set(id, { resolve, reject })
       }).finally(() => this.loading.delete(id))

@@ -143,7 +143,33 @@ export const ChangeSchema = defineEntity({
   },
 })
 
+/** The audit trail: sign-ins and refusals, sign-outs, administrative and CLI actions, reloads. */
+export const AuditEventSchema = defineEntity({
+  name: 'AuditEvent',
+  tableName: 'audit_events',
+  indexes: [{ properties: ['username', 'at'] }, { properties: ['provider', 'at'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    at: p.bigint('number').index(),
+    /** `sign-in`, `sign-out`, `admin`, `cli` or `reload`. */
+    kind: p.text(),
+    /** `success` or `failure`. */
+    outcome: p.text(),
+    /** The error code of a failure (`STATE_MISMATCH`, say), or what was done (`session.end`). */
+    reason: p.text().nullable(),
+    /** Whom it concerns. */
+    username: p.text().nullable(),
+    provider: p.text().nullable(),
+    method: p.text().nullable(),
+    /** Who did it: an administrator's username, `cli`, or `otpki` for the server itself. */
+    actor: p.text().nullable(),
+    /** What else there is to know, JSON: the mapped identity, the before and after of a change, a reload's files. */
+    detail: p.text().nullable(),
+  },
+})
+
 export const entities = [
+  AuditEventSchema,
   ChangeSchema,
   UserSchema,
   RoleSchema,

@@ -49,7 +49,7 @@ export default definePlugin({
       method: 'GET',
       path: '/admin/users/:username/certificates',
       async handler(event, services) {
-        await services.requireAdmin(event, { changes: false })
+        await services.requirePermission(event, 'manageCertificates', { changes: false })
         return jsonResponse({ certificates: await new CertificateStore(services).certificates(username(event)) })
       },
     })
@@ -57,13 +57,20 @@ export default definePlugin({
       method: 'POST',
       path: '/admin/users/:username/certificates',
       async handler(event, services) {
-        await services.requireAdmin(event, { changes: true })
+        const admin = await services.requirePermission(event, 'manageCertificates', { changes: true })
         const body = await readJsonObject(event)
         if (typeof body.pem !== 'string' || body.pem.length > 65_536) {
           throw new OtpkiError('REQUEST_INVALID', 'no pem', { publicMessage: 'Send JSON: { "pem": "..." }.' })
         }
         const certificate = await new CertificateStore(services).attach(username(event), body.pem)
-        services.logger.info({ user: username(event), fingerprint: certificate.fingerprint }, 'certificate attached')
+        services.audit.record({
+          kind: 'admin',
+          outcome: 'success',
+          reason: 'certificate.attach',
+          username: username(event),
+          actor: admin.user.username,
+          detail: { fingerprint: certificate.fingerprint, subject: certificate.subject },
+        })
         return jsonResponse({ certificate }, { status: 201 })
       },
     })
@@ -71,10 +78,17 @@ export default definePlugin({
       method: 'DELETE',
       path: '/admin/users/:username/certificates/:fingerprint',
       async handler(event, services) {
-        await services.requireAdmin(event, { changes: true })
+        const admin = await services.requirePermission(event, 'manageCertificates', { changes: true })
         const fingerprint = event.context.params?.fingerprint ?? ''
         await new CertificateStore(services).detach(username(event), fingerprint)
-        services.logger.info({ user: username(event), fingerprint }, 'certificate detached')
+        services.audit.record({
+          kind: 'admin',
+          outcome: 'success',
+          reason: 'certificate.detach',
+          username: username(event),
+          actor: admin.user.username,
+          detail: { fingerprint },
+        })
         return jsonResponse({ detached: true })
       },
     })
@@ -84,6 +98,14 @@ export default definePlugin({
       description: "attach a PEM certificate to a user's account",
       async action([user, file], services) {
         const cert = await new CertificateStore(services).attach(user!, await readFile(file!, 'utf8'))
+        services.audit.record({
+          kind: 'cli',
+          outcome: 'success',
+          reason: 'certificate.attach',
+          username: user,
+          actor: 'cli',
+          detail: { fingerprint: cert.fingerprint, subject: cert.subject },
+        })
         services.print(
           `attached ${cert.fingerprint} (${cert.subject.replaceAll('\n', ', ')}, valid until ${cert.notAfter}) to ${user}`,
         )
@@ -95,6 +117,14 @@ export default definePlugin({
       description: "detach a certificate (SHA-256 fingerprint) from a user's account",
       async action([user, fingerprint], services) {
         await new CertificateStore(services).detach(user!, fingerprint!)
+        services.audit.record({
+          kind: 'cli',
+          outcome: 'success',
+          reason: 'certificate.detach',
+          username: user,
+          actor: 'cli',
+          detail: { fingerprint },
+        })
         services.print(`detached ${fingerprint} from ${user}`)
       },
     })

@@ -207,6 +207,11 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
     }
   },
 
+  counters({ verifier }) {
+    const remote = verifier?.remote
+    return remote ? { keySetFetches: remote.fetches, keySetFetchErrors: remote.fetchErrors } : {}
+  },
+
   signOutUrl({ config }, provider, idToken) {
     if (!config.serverMetadata().end_session_endpoint) return undefined
     return client.buildEndSessionUrl(config, {

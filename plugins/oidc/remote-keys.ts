@@ -15,6 +15,8 @@ export class RemoteKeys {
   private inflight: Promise<void> | undefined
   /** How many times the JWKS was fetched (for logs and tests). */
   fetches = 0
+  /** How many fetches failed. */
+  fetchErrors = 0
 
   constructor(
     private readonly url: string,
@@ -25,9 +27,14 @@ export class RemoteKeys {
 
   /** Fetches the JWKS now; throws when it cannot be fetched or is not a JWKS. */
   load(): Promise<void> {
-    this.inflight ??= this.fetchKeys().finally(() => {
-      this.inflight = undefined
-    })
+    this.inflight ??= this.fetchKeys()
+      .catch((error: unknown) => {
+        this.fetchErrors += 1
+        throw error
+      })
+      .finally(() => {
+        this.inflight = undefined
+      })
     return this.inflight
   }
 

@@ -1,23 +1,38 @@
 import type { H3Event } from 'h3'
 import type { PluginServices, RouteServices, RouteSpec } from '../../contracts/plugin.ts'
 import { OtpkiError } from '../../errors.ts'
+import { AUDIT_KINDS, type AuditFilter, type AuditKind } from '../../audit/audit-log.ts'
+import type { Permission } from '../../config/main-config.ts'
 import type { Principal } from '../../sessions/session-service.ts'
 import { authenticate } from '../authenticate.ts'
 import { guarded, type Handler, type HttpContext } from '../http-context.ts'
 import { jsonResponse } from '../respond.ts'
 
+/** Whether a principal holds a permission (adminRoles hold every one). */
+export function holds(ctx: HttpContext, principal: Principal, permission: Permission | 'admin'): boolean {
+  const roles = permission === 'admin' ? ctx.adminRoles : ctx.permissions[permission]
+  return principal.user.roles.some((r) => roles.includes(r))
+}
+
 /**
- * The administration routes: only for principals holding one of `adminRoles`
- * (any sign-in method). A session-authenticated change must come from OTPKI's
- * own origin with a JSON body, so a cross-site form cannot make it.
+ * The administration routes: only for principals holding the permission (one
+ * of its roles, or of `adminRoles`), by any sign-in method. A
+ * session-authenticated change must come from OTPKI's own origin, so a
+ * cross-site request cannot make it.
  */
-export async function requireAdmin(ctx: HttpContext, event: H3Event, changes: boolean): Promise<Principal> {
+export async function requirePermission(
+  ctx: HttpContext,
+  event: H3Event,
+  permission: Permission | 'admin',
+  changes: boolean,
+): Promise<Principal> {
   const found = await authenticate(ctx, event)
   if (!found)
     throw new OtpkiError('SESSION_INVALID', 'administration without credentials', { publicMessage: 'Sign in first.' })
-  if (!found.principal.user.roles.some((r) => ctx.adminRoles.includes(r))) {
-    throw new OtpkiError('FORBIDDEN', `${found.principal.user.username} is not an administrator`, {
-      publicMessage: 'Only administrators may do this.',
+  if (!holds(ctx, found.principal, permission)) {
+    throw new OtpkiError('FORBIDDEN', `${found.principal.user.username} lacks the ${permission} permission`, {
+      publicMessage:
+        permission === 'admin' ? 'Only administrators may do this.' : `This needs the ${permission} permission.`,
     })
   }
   if (changes && found.session) {
@@ -29,6 +44,11 @@ export async function requireAdmin(ctx: HttpContext, event: H3Event, changes: bo
     }
   }
   return found.principal
+}
+
+/** {@link requirePermission} for what only `adminRoles` may do. */
+export function requireAdmin(ctx: HttpContext, event: H3Event, changes: boolean): Promise<Principal> {
+  return requirePermission(ctx, event, 'admin', changes)
 }
 
 /** Every user with the columns plugins add (`certificates`, say), by user id. */
@@ -47,7 +67,7 @@ export function listUsers(ctx: HttpContext): Handler {
     ctx,
     'admin',
     async (event) => {
-      await requireAdmin(ctx, event, false)
+      await requirePermission(ctx, event, 'manageUsers', false)
       const rows = await usersWithFields(ctx.services, ctx.userFields)
       return jsonResponse({
         users: rows.map(({ user: u, fields }) => ({
@@ -69,6 +89,64 @@ export function pluginRoute(ctx: HttpContext, spec: RouteSpec): Handler {
   const services: RouteServices = {
     ...ctx.services,
     requireAdmin: (event, options) => requireAdmin(ctx, event, options.changes),
+    requirePermission: (event, permission, options) => requirePermission(ctx, event, permission, options.changes),
   }
   return guarded(ctx, spec.path.split('/')[1] ?? 'plugin', (event) => spec.handler(event, services), { json: true })
+}
+
+/** A time in a query: ISO 8601 or epoch milliseconds. */
+function queryTime(value: string | null, name: string): number | undefined {
+  if (value === null || value === '') return undefined
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value)
+  if (!Number.isFinite(ms))
+    throw new OtpkiError('REQUEST_INVALID', `${name} is not a time: ${value.slice(0, 40)}`, {
+      publicMessage: `${name} must be an ISO 8601 time or epoch milliseconds.`,
+    })
+  return ms
+}
+
+function queryInt(value: string | null, name: string, max: number): number | undefined {
+  if (value === null || value === '') return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new OtpkiError('REQUEST_INVALID', `${name} out of range: ${value.slice(0, 40)}`, {
+      publicMessage: `${name} must be a whole number from 1 to ${max}.`,
+    })
+  return n
+}
+
+/** Reads the audit filter from a query string (the JSON route and the console page). */
+export function auditFilter(query: URLSearchParams): AuditFilter {
+  const outcome = query.get('outcome') || undefined
+  if (outcome !== undefined && outcome !== 'success' && outcome !== 'failure')
+    throw new OtpkiError('REQUEST_INVALID', 'bad outcome', { publicMessage: 'outcome must be success or failure.' })
+  const kind = query.get('kind') || undefined
+  if (kind !== undefined && !(AUDIT_KINDS as readonly string[]).includes(kind))
+    throw new OtpkiError('REQUEST_INVALID', 'bad kind', {
+      publicMessage: `kind must be one of ${AUDIT_KINDS.join(', ')}.`,
+    })
+  return {
+    user: query.get('user') || undefined,
+    provider: query.get('provider') || undefined,
+    outcome,
+    kind: kind as AuditKind | undefined,
+    since: queryTime(query.get('since'), 'since'),
+    until: queryTime(query.get('until'), 'until'),
+    before: queryInt(query.get('before'), 'before', Number.MAX_SAFE_INTEGER),
+    limit: queryInt(query.get('limit'), 'limit', 1000),
+  }
+}
+
+/** `GET /admin/audit`: audit events, newest first (permission readAudit). */
+export function listAudit(ctx: HttpContext): Handler {
+  return guarded(
+    ctx,
+    'admin',
+    async (event) => {
+      await requirePermission(ctx, event, 'readAudit', false)
+      const events = await ctx.audit.query(auditFilter(event.url.searchParams))
+      return jsonResponse({ events: events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) })
+    },
+    { json: true },
+  )
 }

@@ -1,5 +1,5 @@
-import { getCookie } from 'h3'
-import { OtpkiError } from '../../errors.ts'
+import { getCookie, type H3Event } from 'h3'
+import { isOtpkiError, OtpkiError } from '../../errors.ts'
 import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse } from '../respond.ts'
 import { readForm } from '../body.ts'
@@ -12,8 +12,30 @@ import { returnWithError } from './sign-in.ts'
  */
 export function callback(ctx: HttpContext): Handler {
   const handler: Handler = async (event) => {
+    const started = performance.now()
+    let provider: string | undefined
+    try {
+      const answer = await finishSignIn(event, (name) => {
+        provider = name
+      })
+      ctx.metrics?.signInDuration(provider, (performance.now() - started) / 1000)
+      return answer
+    } catch (error) {
+      // Every refused sign-in is in the audit trail with its reason; the page says why in neutral words.
+      ctx.audit.record({
+        kind: 'sign-in',
+        outcome: 'failure',
+        reason: isOtpkiError(error) ? error.code : 'INTERNAL',
+        provider,
+        detail: isOtpkiError(error) ? { message: error.message.slice(0, 500) } : undefined,
+      })
+      throw error
+    }
+  }
+  const finishSignIn = async (event: H3Event, at: (provider: string) => void): Promise<Response> => {
     ctx.limits.callback.spend(ctx.clientAddress(event))
     const tx = await ctx.transactions.consume(getCookie(event, ctx.cookies.transaction))
+    at(tx.provider)
     const entry = ctx.registry.get(tx.provider)
     const finish = entry?.method.finish?.bind(entry.method)
     if (!entry || !finish || !entry.definition.enabled || entry.definition.issuer !== tx.issuer) {

@@ -21,7 +21,13 @@ export function signOut(ctx: HttpContext): Handler {
       })
     }
     const ended = await ctx.sessions.revoke(id)
-    ctx.logger.info({ user: session.principal.user.username, provider: ended?.provider }, 'signed out')
+    ctx.audit.record({
+      kind: 'sign-out',
+      outcome: 'success',
+      username: session.principal.user.username,
+      provider: ended?.provider ?? undefined,
+      method: session.principal.method,
+    })
     const entry = ended?.provider ? ctx.registry.get(ended.provider) : undefined
     if (entry?.method.signOutUrl) {
       try {

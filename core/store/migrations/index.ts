@@ -4,6 +4,7 @@ import { SessionIdentityAndTokens } from './002-session-identity-and-tokens.ts'
 import { AttributesAndRoleSources } from './003-attributes-and-role-sources.ts'
 import { Hardening } from './005-hardening.ts'
 import { Changes } from './006-changes.ts'
+import { Audit } from './007-audit.ts'
 
 /** Every schema migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrations: MigrationObject[] = [
   { name: '003-attributes-and-role-sources', class: AttributesAndRoleSources },
   { name: '005-hardening', class: Hardening },
   { name: '006-changes', class: Changes },
+  { name: '007-audit', class: Audit },
 ]

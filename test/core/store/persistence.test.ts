@@ -74,6 +74,7 @@ describe('persistence', () => {
         '003-attributes-and-role-sources',
         '005-hardening',
         '006-changes',
+        '007-audit',
         '004-certificates',
       ])
     } finally {

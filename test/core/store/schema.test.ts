@@ -53,6 +53,7 @@ describe('migrations produce exactly the schema the entities declare', () => {
             '003-attributes-and-role-sources',
             '005-hardening',
             '006-changes',
+            '007-audit',
           ])
         } finally {
           await Promise.all(orms.map((o) => o.close()))
