@@ -55,6 +55,7 @@ export class ProviderRegistry {
   private running: Promise<ReloadReport> | undefined
   private again = false
   private listeners = new Set<(report: ReloadReport) => void>()
+  private last: (ReloadReport & { at: number }) | undefined
   /** Issues already logged, so a file that stays broken is reported once, not at every reload. */
   private loggedIssues = new Set<string>()
 
@@ -79,6 +80,11 @@ export class ProviderRegistry {
 
   currentGeneration(): number {
     return this.generation
+  }
+
+  /** The last reload's report, and when it ran (epoch ms). */
+  lastReport(): (ReloadReport & { at: number }) | undefined {
+    return this.last
   }
 
   /** Called after every reload with its report. Returns an unsubscribe function. */
@@ -217,6 +223,7 @@ export class ProviderRegistry {
     report.generation = this.generation
     report.providers = [...this.entries.keys()]
     this.logReport(report)
+    this.last = { ...report, at: Date.now() }
     for (const listener of this.listeners) listener(report)
     return report
   }

@@ -29,12 +29,13 @@ export interface UserStore {
    * Makes the user's roles exactly `names`. Unknown names are created as
    * system roles when `createUnknown`, else ignored. With `source`, only the
    * roles that came from that source change, and new ones are recorded as
-   * coming from it. Returns the user's roles afterwards.
+   * coming from it; with `recordSource` alone, every role may change and new
+   * ones are recorded as coming from it. Returns the user's roles afterwards.
    */
   setRoles(
     userId: number,
     names: readonly string[],
-    options: { createUnknown: boolean; source?: string | undefined },
+    options: { createUnknown: boolean; source?: string | undefined; recordSource?: string | undefined },
   ): Promise<string[]>
 }
 

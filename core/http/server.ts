@@ -1,7 +1,18 @@
-import { H3 } from 'h3'
+import { H3, type H3Event } from 'h3'
 import type { Metrics } from '../observability/metrics.ts'
-import { page, type HttpContext } from './http-context.ts'
-import { listAudit, listUsers, pluginRoute } from './routes/admin.ts'
+import { guarded, page, type Handler, type HttpContext } from './http-context.ts'
+import { listAudit, listSessions, listUsers, pluginRoute } from './routes/admin.ts'
+import {
+  auditPage,
+  consoleHome,
+  providersPage,
+  sessionEnd,
+  sessionsPage,
+  userChange,
+  userPage,
+  usersPage,
+  wantsPage,
+} from './routes/console.ts'
 import { callback } from './routes/callback.ts'
 import { link } from './routes/link.ts'
 import { healthz, readyz } from './routes/health.ts'
@@ -39,8 +50,19 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.post('/auth/link', link(ctx))
   app.get('/auth/me', me(ctx))
   app.get('/auth/static/style.css', stylesheet(ctx))
-  app.get('/admin/users', listUsers(ctx))
-  app.get('/admin/audit', listAudit(ctx))
+  // The console's pages for browsers; the same paths answer JSON to everyone else.
+  const negotiated = (pageFor: (c: HttpContext, e: H3Event) => Promise<Response>, json: Handler): Handler => {
+    const html = guarded(ctx, 'console', (event) => pageFor(ctx, event))
+    return (event) => (wantsPage(event) ? html(event) : json(event))
+  }
+  app.get('/admin', consoleHome(ctx))
+  app.get('/admin/users', negotiated(usersPage, listUsers(ctx)))
+  app.get('/admin/users/:username', userPage(ctx))
+  app.post('/admin/users/:username', userChange(ctx))
+  app.get('/admin/sessions', negotiated(sessionsPage, listSessions(ctx)))
+  app.post('/admin/sessions', sessionEnd(ctx))
+  app.get('/admin/providers', providersPage(ctx))
+  app.get('/admin/audit', negotiated(auditPage, listAudit(ctx)))
   for (const spec of ctx.routes) app.on(spec.method, spec.path, pluginRoute(ctx, spec))
   app.get(
     '/favicon.ico',

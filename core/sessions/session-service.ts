@@ -49,6 +49,18 @@ export function principalOf(
   }
 }
 
+/** A session as the console lists it. */
+export interface SessionSummary {
+  readonly idHash: string
+  readonly username: string
+  readonly method: string
+  readonly provider: string | null
+  readonly createdAt: number
+  readonly lastSeenAt: number
+  /** When it ends unless used again (idle) or at the latest. */
+  readonly expiresAt: number
+}
+
 export interface ActiveSession {
   readonly idHash: string
   readonly principal: Principal
@@ -407,6 +419,59 @@ export class SessionService {
     // Also drops what a lookup read before the delete.
     await this.feed.publish({ kind: 'provider', name: provider })
     return ended
+  }
+
+  /** Ends one session by its hash (an administrator's action); answers whether it existed. */
+  async endByHash(idHash: string): Promise<boolean> {
+    const ended = await this.orm.em.fork().nativeDelete(SessionSchema, { idHash })
+    await this.feed.publish({ kind: 'session', hash: idHash })
+    return ended > 0
+  }
+
+  /** Ends every session of a user ("sign out everywhere"); answers how many. */
+  async endByUser(userId: number): Promise<number> {
+    const ended = await this.orm.em.fork().nativeDelete(SessionSchema, { user: userId })
+    await this.feed.publish({ kind: 'user', id: userId })
+    return ended
+  }
+
+  /** Active sessions, most recently used first (as far as the database knows: last use is written in batches). */
+  async list(options: { userId?: number; limit?: number } = {}): Promise<SessionSummary[]> {
+    const now = this.clock.now()
+    const limit = Math.min(Math.max(1, Math.trunc(options.limit ?? 100)), 1000)
+    const rows = await this.orm.em.getConnection().execute<
+      {
+        id_hash: string
+        username: string
+        method: string
+        provider: string | null
+        created_at: number | string
+        last_seen_at: number | string
+        expires_at: number | string
+        max_inactive: number
+      }[]
+    >(
+      `select s.id_hash, u.username, s.method, s.provider, s.created_at, s.last_seen_at, s.expires_at, s.max_inactive
+        from sessions s join users u on u.id = s.user_id
+        where s.expires_at > ?${options.userId !== undefined ? ' and s.user_id = ?' : ''}
+        order by s.last_seen_at desc limit ${limit}`,
+      options.userId !== undefined ? [now, options.userId] : [now],
+      'all',
+    )
+    return rows
+      .map((r) => {
+        const lastSeenAt = Math.max(Number(r.last_seen_at), this.unsavedSeen.get(r.id_hash) ?? 0)
+        return {
+          idHash: r.id_hash,
+          username: r.username,
+          method: r.method,
+          provider: r.provider,
+          createdAt: Number(r.created_at),
+          lastSeenAt,
+          expiresAt: Math.min(Number(r.expires_at), lastSeenAt + r.max_inactive * 1000),
+        }
+      })
+      .filter((s) => s.expiresAt > now)
   }
 
   /** Drops cached sessions of a user whose data changed, so the next request reads it anew. */

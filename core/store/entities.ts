@@ -14,7 +14,7 @@ export const UserSchema = defineEntity({
     usernameKey: p.text().unique().nullable(),
     firstName: p.text().nullable(),
     lastName: p.text().nullable(),
-    email: p.text().nullable(),
+    email: p.text().nullable().index(),
     emailVerified: p.boolean().onCreate(() => false),
     /** Attributes set by attribute mappers, JSON. */
     attributes: p.json<Record<string, unknown>>().columnType('text').nullable(),

@@ -141,7 +141,7 @@ export class OrmUserStore implements UserStore {
   async setRoles(
     userId: number,
     names: readonly string[],
-    options: { createUnknown: boolean; source?: string | undefined },
+    options: { createUnknown: boolean; source?: string | undefined; recordSource?: string | undefined },
   ): Promise<string[]> {
     const wanted = new Set(names)
     const current = await this.query<{ role_id: number; source: string | null; name: string }>(
@@ -185,7 +185,7 @@ export class OrmUserStore implements UserStore {
         }
         await this.em.execute(
           'insert into user_roles (user_id, role_id, source, created_at) values (?, ?, ?, ?)',
-          [userId, roleId, options.source ?? null, now],
+          [userId, roleId, options.source ?? options.recordSource ?? null, now],
           'run',
         )
         this.wrote = true

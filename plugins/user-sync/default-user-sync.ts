@@ -73,6 +73,7 @@ export const defaultUserSync: UserSync = {
         await store.setRoles(user.id, identity.roles, {
           createUnknown: provider.createUnknownRoles,
           source: roleSource,
+          recordSource: provider.name,
         })
     } else {
       const changes: Parameters<UserStore['updateUser']>[1] = {}
@@ -88,6 +89,7 @@ export const defaultUserSync: UserSync = {
         await store.setRoles(user.id, identity.roles, {
           createUnknown: provider.createUnknownRoles,
           source: roleSource,
+          recordSource: provider.name,
         })
       }
     }

@@ -150,3 +150,28 @@ export function listAudit(ctx: HttpContext): Handler {
     { json: true },
   )
 }
+
+/** `GET /admin/sessions`: active sessions, most recently used first (permission manageSessions). */
+export function listSessions(ctx: HttpContext): Handler {
+  return guarded(
+    ctx,
+    'admin',
+    async (event) => {
+      await requirePermission(ctx, event, 'manageSessions', false)
+      const limit = queryInt(event.url.searchParams.get('limit'), 'limit', 1000)
+      const sessions = await ctx.sessions.list({ limit: limit ?? 100 })
+      return jsonResponse({
+        sessions: sessions.map((s) => ({
+          id: s.idHash,
+          username: s.username,
+          method: s.method,
+          provider: s.provider,
+          createdAt: new Date(s.createdAt).toISOString(),
+          lastSeenAt: new Date(s.lastSeenAt).toISOString(),
+          expiresAt: new Date(s.expiresAt).toISOString(),
+        })),
+      })
+    },
+    { json: true },
+  )
+}

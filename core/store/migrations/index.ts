@@ -5,6 +5,7 @@ import { AttributesAndRoleSources } from './003-attributes-and-role-sources.ts'
 import { Hardening } from './005-hardening.ts'
 import { Changes } from './006-changes.ts'
 import { Audit } from './007-audit.ts'
+import { UserSearch } from './008-user-search.ts'
 
 /** Every schema migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const migrations: MigrationObject[] = [
   { name: '005-hardening', class: Hardening },
   { name: '006-changes', class: Changes },
   { name: '007-audit', class: Audit },
+  { name: '008-user-search', class: UserSearch },
 ]

@@ -75,6 +75,7 @@ describe('persistence', () => {
         '005-hardening',
         '006-changes',
         '007-audit',
+        '008-user-search',
         '004-certificates',
       ])
     } finally {

@@ -54,6 +54,7 @@ describe('migrations produce exactly the schema the entities declare', () => {
             '005-hardening',
             '006-changes',
             '007-audit',
+            '008-user-search',
           ])
         } finally {
           await Promise.all(orms.map((o) => o.close()))

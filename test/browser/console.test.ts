@@ -1,0 +1,169 @@
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM, SCREENSHOTS, launchChromium } from '../support/chromium.ts'
+import { TestBrowser } from '../support/browser.ts'
+import { closeAfterEach, signIn, startHarness, type Harness } from '../support/harness.ts'
+import { needs } from '../support/needs.ts'
+
+const USERS = {
+  admin: { password: 'admin', claims: { preferred_username: 'admin', given_name: 'Ada', roles: ['admin'] } },
+  alice: {
+    password: 'alice',
+    claims: { preferred_username: 'alice', email: 'alice@example.test', email_verified: true, roles: ['staff'] },
+  },
+  helen: { password: 'helen', claims: { preferred_username: 'helen', roles: ['helpdesk'] } },
+}
+
+describe('the administration console in a real browser (Chromium)', () => {
+  if (!needs('chromium', Boolean(CHROMIUM), 'apt-get install chromium')) return
+  const track = closeAfterEach()
+  let browser: Browser
+  beforeAll(async () => {
+    browser = await launchChromium()
+  })
+  afterAll(() => browser?.close())
+
+  const start = () =>
+    startHarness({
+      users: USERS,
+      providers: ({ providerJson }) => ({
+        'dev.json': providerJson({ createUnknownRoles: true, roleSyncScope: 'provider' }),
+      }),
+      overrides: { permissions: { manageSessions: ['helpdesk'] } },
+    })
+  const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
+  /** Signs in through the pages, as a person would, and lands on `path`. */
+  const signedIn = async (h: Harness, username: keyof typeof USERS, width = 1200): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width, height: 800 } })
+    const p = await context.newPage()
+    p.setDefaultTimeout(8000)
+    await p.goto(`${h.url}/admin`)
+    await p.getByRole('button', { name: 'Sign in with Test SSO' }).click()
+    await p.getByLabel('Username').fill(username)
+    await p.getByLabel('Password').fill(USERS[username].password)
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    return p
+  }
+  /** Presses Tab until the element is focused (at most 60 times): the page works from the keyboard. */
+  const tabTo = async (p: Page, selector: string) => {
+    const target = p.locator(selector).first()
+    for (let i = 0; i < 60; i++) {
+      await p.keyboard.press('Tab')
+      if (await target.evaluate((el) => el === el.ownerDocument.activeElement)) return
+    }
+    expect.fail(`Tab never reached ${selector}`)
+  }
+  const noHorizontalOverflow = async (p: Page) =>
+    expect(await p.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+      await p.evaluate('window.innerWidth'),
+    )
+
+  it('an administrator finds a user, grants and revokes a role, ends a session, and reads the audit, by keyboard', async () => {
+    const h = track(await start())
+    // Alice signs in elsewhere first: she has a session and a role from the provider.
+    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
+
+    const p = await signedIn(h, 'admin')
+    await p.waitForURL(`${h.url}/admin/users`)
+    await p.getByRole('heading', { name: 'Users' }).waitFor()
+    expect(await p.locator('[aria-current="page"]').textContent()).toBe('Users')
+    await shot(p, 'console-users')
+
+    // Search by keyboard: type a prefix of the email, Enter.
+    await tabTo(p, '#q')
+    await p.keyboard.type('alice@')
+    await p.keyboard.press('Enter')
+    await p.waitForURL(/q=alice%40/)
+    const rows = p.locator('tbody tr')
+    expect(await rows.count()).toBe(1)
+    expect(await rows.first().locator('td').first().textContent()).toBe('alice')
+
+    await tabTo(p, 'a[href="/admin/users/alice"]')
+    await p.keyboard.press('Enter')
+    await p.getByRole('heading', { name: 'alice' }).waitFor()
+    expect(await p.locator('[data-role="staff"]').textContent()).toBe('staff')
+    expect(await p.getByText('from Test SSO').count()).toBe(1)
+
+    await tabTo(p, '#grant-role')
+    await p.keyboard.type('pki-operator')
+    await p.keyboard.press('Enter')
+    await p.getByRole('status').waitFor()
+    expect(await p.getByRole('status').textContent()).toBe('The role was granted.')
+    expect(await p.locator('ul.chips [data-role="pki-operator"]').count()).toBe(1)
+    await shot(p, 'console-user')
+
+    // The grant is live: alice's cached session now carries the role (it survives her next sign-in too).
+    const again = new TestBrowser()
+    expect((await signIn(again, h, 'alice')).status).toBe(200)
+    const me = JSON.parse((await again.request(`${h.url}/auth/me`)).body)
+    expect(me.user.roles).toEqual(['pki-operator', 'staff'])
+
+    await tabTo(p, 'button[aria-label="Revoke pki-operator"]')
+    await p.keyboard.press('Enter')
+    await p.getByText('The role was revoked.').waitFor()
+    expect(await p.locator('ul.chips [data-role="pki-operator"]').count()).toBe(0)
+
+    // Two sessions of alice: end one, then all.
+    expect(await p.locator('button[aria-label^="End session"]').count()).toBe(2)
+    await tabTo(p, 'button[aria-label^="End session"]')
+    await p.keyboard.press('Enter')
+    await p.getByText('The session was ended.').waitFor()
+    expect(await p.locator('button[aria-label^="End session"]').count()).toBe(1)
+    await tabTo(p, 'button:has-text("Sign out everywhere")')
+    await p.keyboard.press('Enter')
+    await p.getByText('Every session of the user was ended.').waitFor()
+    expect((await again.request(`${h.url}/auth/me`)).status).toBe(401)
+
+    await p.goto(`${h.url}/admin/audit?user=alice`)
+    await p.getByRole('heading', { name: 'Audit' }).waitFor()
+    const reasons = await p.locator('td[data-label="Reason"]').allTextContents()
+    expect(reasons).toEqual(expect.arrayContaining(['session.end-all', 'session.end', 'role.revoke', 'role.grant']))
+    await shot(p, 'console-audit')
+
+    await p.goto(`${h.url}/admin/providers`)
+    expect(await p.locator('td[data-label="Status"] .state').first().textContent()).toBe('ready')
+    expect(await p.locator('td[data-label="Sign-ins (24 h)"]').first().textContent()).toBe('3')
+    await shot(p, 'console-providers')
+
+    await p.goto(`${h.url}/admin/sessions`)
+    expect(await p.locator('td[data-label="User"]').first().textContent()).toContain('admin')
+    await shot(p, 'console-sessions')
+  })
+
+  it('at 375 px every console page fits the width', async () => {
+    const h = track(await start())
+    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
+    const p = await signedIn(h, 'admin', 375)
+    await p.waitForURL(`${h.url}/admin/users`)
+    for (const path of ['/admin/users', '/admin/users/alice', '/admin/sessions', '/admin/audit', '/admin/providers']) {
+      await p.goto(`${h.url}${path}`)
+      await p.locator('#page-title').waitFor()
+      await noHorizontalOverflow(p)
+      await shot(p, `console-375${path.replaceAll('/', '-')}`)
+    }
+  })
+
+  it('each permission opens only its pages; a post without the token is refused', async () => {
+    const h = track(await start())
+    const p = await signedIn(h, 'helen')
+    // Helen holds manageSessions only: /admin leads there, and the navigation shows nothing else.
+    await p.waitForURL(`${h.url}/admin/sessions`)
+    expect(await p.locator('nav[aria-label="Administration"] a').allTextContents()).toEqual(['Sessions'])
+    for (const path of ['/admin/users', '/admin/audit', '/admin/providers', '/admin/users/alice']) {
+      const answer = await p.goto(`${h.url}${path}`)
+      expect(answer?.status(), path).toBe(403)
+    }
+    // The page's own cookies, a forged token: refused, and so is a post from another origin.
+    const forged = await p.context().request.post(`${h.url}/admin/sessions`, { form: { session: 'x', csrf: 'forged' } })
+    expect(forged.status()).toBe(403)
+    const crossSite = await p
+      .context()
+      .request.post(`${h.url}/admin/sessions`, { form: { session: 'x' }, headers: { origin: 'https://evil.example' } })
+    expect(crossSite.status()).toBe(403)
+    // Someone with no permission at all is told so.
+    const alice = await signedIn(h, 'alice')
+    await alice.waitForURL(`${h.url}/admin`)
+    expect(await alice.locator('body').textContent()).toContain('holds no administration permission')
+  })
+})
