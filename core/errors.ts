@@ -29,6 +29,7 @@ export type OtpkiErrorCode =
   | 'CLAIM_MISSING'
   | 'CLAIM_INVALID'
   | 'USER_UNKNOWN'
+  | 'USER_DISABLED'
   | 'USERNAME_TAKEN'
   | 'USERNAME_INVALID'
   | 'IDENTITY_INVALID'

@@ -11,6 +11,8 @@ export interface StoredUser {
   readonly emailVerified: boolean
   readonly roles: readonly string[]
   readonly attributes: Readonly<Record<string, unknown>>
+  /** Disabled by an administrator: every sign-in is refused with USER_DISABLED. */
+  readonly disabled?: boolean
 }
 
 /**

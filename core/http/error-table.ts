@@ -59,6 +59,11 @@ export const ERROR_TABLE: Readonly<Record<OtpkiErrorCode, ErrorAnswer>> = {
     title: 'Access denied',
     message: 'There is no OTPKI account for you. Please contact an administrator.',
   },
+  USER_DISABLED: {
+    status: 403,
+    title: 'Access denied',
+    message: 'This OTPKI account is disabled. Please contact an administrator.',
+  },
   LINKING_ONLY: {
     status: 403,
     title: 'Access denied',

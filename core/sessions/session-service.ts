@@ -630,7 +630,7 @@ const sessionQuery = (
   s.max_inactive, s.issuer, s.subject, s.sid, u.username, u.first_name, u.last_name, u.email, r.name as role
   from sessions s join users u on u.id = s.user_id
   left join user_roles ur on ur.user_id = u.id left join roles r on r.id = ur.role_id
-  where s.id_hash in (${Array.from({ length: count }, () => '?').join(', ')})`
+  where u.disabled = false and s.id_hash in (${Array.from({ length: count }, () => '?').join(', ')})`
 
 interface SessionRow {
   id_hash: string

@@ -16,6 +16,8 @@ export const UserSchema = defineEntity({
     lastName: p.text().nullable(),
     email: p.text().nullable().index(),
     emailVerified: p.boolean().onCreate(() => false),
+    /** Disabled by an administrator: no sign-in by any method. */
+    disabled: p.boolean().default(false),
     /** Attributes set by attribute mappers, JSON. */
     attributes: p.json<Record<string, unknown>>().columnType('text').nullable(),
     createdAt: epochMs(),

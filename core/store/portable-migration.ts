@@ -51,7 +51,7 @@ export function dialectOf(driverName: string): SqlDialect {
 export function toDialect(statement: string, dialect: SqlDialect): string {
   if (dialect === 'sqlite')
     return statement
-      .replace(/ boolean not null default false/g, ' integer not null default 0')
+      .replace(/ boolean not null default false/g, ' integer not null default false')
       .replace(/ boolean not null/g, ' integer not null')
   return statement.replace(/`/g, '"').replace(/ integer not null primary key autoincrement/g, ' serial primary key')
 }

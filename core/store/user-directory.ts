@@ -252,4 +252,18 @@ export class UserDirectory {
     if (deleted) this.changed(userId)
     return deleted
   }
+
+  /** Disables or enables an account; answers whether it changed. Caches of the user drop it everywhere. */
+  async setDisabled(userId: number, disabled: boolean): Promise<boolean> {
+    const result = await this.orm.em
+      .getConnection()
+      .execute<{ affectedRows?: number }>(
+        'update users set disabled = ?, updated_at = ? where id = ? and disabled = ?',
+        [disabled, this.clock.now(), userId, !disabled],
+        'run',
+      )
+    const changed = Number(result.affectedRows ?? 0) > 0
+    if (changed) this.changed(userId)
+    return changed
+  }
 }

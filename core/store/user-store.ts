@@ -13,10 +13,11 @@ interface UserRow {
   email: string | null
   email_verified: boolean | number
   attributes: string | null
+  disabled: boolean | number
   role: string | null
 }
 
-const USER_WITH_ROLES = `select u.id, u.username, u.first_name, u.last_name, u.email, u.email_verified, u.attributes, r.name as role
+const USER_WITH_ROLES = `select u.id, u.username, u.first_name, u.last_name, u.email, u.email_verified, u.attributes, u.disabled, r.name as role
   from users u left join user_roles ur on ur.user_id = u.id left join roles r on r.id = ur.role_id`
 
 /**
@@ -233,6 +234,7 @@ function fromRows(rows: UserRow[]): StoredUser | undefined {
     emailVerified: Boolean(first.email_verified),
     roles: rows.flatMap((r) => (r.role === null ? [] : [r.role])).sort(),
     attributes: parseAttributes(first.attributes),
+    disabled: Boolean(first.disabled),
   }
 }
 
@@ -247,5 +249,6 @@ export function storedUser(user: User, roles: readonly string[]): StoredUser {
     emailVerified: user.emailVerified,
     roles: [...roles].sort(),
     attributes: user.attributes ?? {},
+    disabled: user.disabled,
   }
 }

@@ -26,6 +26,7 @@ interface ParsedCertificate {
 }
 
 const NOT_ATTACHED = 'This client certificate is not attached to any OTPKI user.'
+const DISABLED = 'The OTPKI account of this client certificate is disabled.'
 
 /** How long a certificate-to-user answer is reused before asking the database again. */
 const USER_CACHE_MS = 60_000
@@ -158,6 +159,10 @@ export function clientCertificateAuthenticator(
       }
       user = await store.createUserWith(singleCommonName(cert.der), cert.pem)
       logger.info({ user: user.username, fingerprint: cert.fingerprint }, 'user created from a client certificate')
+    }
+    if (user.disabled) {
+      usersByFingerprint.set(cert.fingerprint, { answer: undefined, at: now })
+      throw refuse(DISABLED)
     }
     const answer = { user, method: 'client-certificate' }
     usersByFingerprint.set(cert.fingerprint, { answer, at: now })

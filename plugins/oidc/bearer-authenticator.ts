@@ -81,6 +81,7 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
     const user =
       (await identities.find(definition.issuer, String(verified.claims.sub))) ??
       (await identities.resolve(definition, { claims: verified.claims, idTokenClaims: undefined, userinfo: undefined }))
+    if (user.disabled) throw unauthorized(`user ${user.username} is disabled`)
     const principal: RequestPrincipal = { user, method: 'bearer', provider: definition.name }
     cache.set(token, {
       principal,

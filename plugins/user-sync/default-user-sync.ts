@@ -76,6 +76,11 @@ export const defaultUserSync: UserSync = {
           recordSource: provider.name,
         })
     } else {
+      if (user.disabled) {
+        throw new OtpkiError('USER_DISABLED', `user ${user.username} is disabled`, {
+          publicMessage: 'Your OTPKI account is disabled. Please contact an administrator.',
+        })
+      }
       const changes: Parameters<UserStore['updateUser']>[1] = {}
       if (refreshes('firstName', identity, provider)) changes.firstName = identity.firstName
       if (refreshes('lastName', identity, provider)) changes.lastName = identity.lastName

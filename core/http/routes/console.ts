@@ -32,6 +32,8 @@ const DONE: Record<string, string> = {
   'session-ended': 'The session was ended.',
   'sessions-ended': 'Every session of the user was ended.',
   'user-deleted': 'The user was deleted.',
+  'user-disabled': 'The account is disabled: its sessions ended, and it signs in by no method until enabled.',
+  'user-enabled': 'The account is enabled again.',
 }
 
 /** Whether the request comes from a browser asking for a page (else the JSON route answers). */
@@ -151,6 +153,7 @@ export async function usersPage(ctx: HttpContext, event: H3Event): Promise<Respo
       name: [u.firstName, u.lastName].filter(Boolean).join(' '),
       email: u.email ?? '',
       emailVerified: u.emailVerified,
+      disabled: u.disabled ?? false,
       roles: u.roles,
       fields: counts.map(([f, values]) => ({ header: f.header, value: values.get(u.id) ?? 0 })),
     })),
@@ -176,6 +179,7 @@ export function userPage(ctx: HttpContext): Handler {
         name: [user.firstName, user.lastName].filter(Boolean).join(' '),
         email: user.email ?? '',
         emailVerified: user.emailVerified,
+        disabled: user.disabled ?? false,
         attributes: Object.entries(user.attributes).map(([k, v]) => ({ key: k, value: JSON.stringify(v) })),
       },
       manualRoles: details.roles.filter((r) => r.source === null).map((r) => r.name),
@@ -246,6 +250,19 @@ export function userChange(ctx: HttpContext): Handler {
         const ended = await ctx.sessions.endByUser(user.id)
         audit('session.end-all', { ended })
         return back('sessions-ended')
+      }
+      case 'disable':
+      case 'enable': {
+        const disabled = action === 'disable'
+        if (disabled && user.id === session.principal.user.id)
+          throw new OtpkiError('REQUEST_INVALID', 'an administrator cannot disable their own account', {
+            publicMessage: 'You cannot disable your own account.',
+          })
+        if (await ctx.services.users.setDisabled(user.id, disabled)) {
+          const ended = disabled ? await ctx.sessions.endByUser(user.id) : 0
+          audit(disabled ? 'user.disable' : 'user.enable', disabled ? { sessionsEnded: ended } : {})
+        }
+        return back(disabled ? 'user-disabled' : 'user-enabled')
       }
       case 'delete': {
         if (user.id === session.principal.user.id)

@@ -6,6 +6,7 @@ import { Hardening } from './005-hardening.ts'
 import { Changes } from './006-changes.ts'
 import { Audit } from './007-audit.ts'
 import { UserSearch } from './008-user-search.ts'
+import { UserDisabled } from './009-user-disabled.ts'
 
 /** Every schema migration, in order. Names are stable: they are recorded in the database. */
 export const migrations: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const migrations: MigrationObject[] = [
   { name: '006-changes', class: Changes },
   { name: '007-audit', class: Audit },
   { name: '008-user-search', class: UserSearch },
+  { name: '009-user-disabled', class: UserDisabled },
 ]

@@ -76,6 +76,7 @@ describe('persistence', () => {
         '006-changes',
         '007-audit',
         '008-user-search',
+        '009-user-disabled',
         '004-certificates',
       ])
     } finally {

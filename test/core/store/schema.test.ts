@@ -55,6 +55,7 @@ describe('migrations produce exactly the schema the entities declare', () => {
             '006-changes',
             '007-audit',
             '008-user-search',
+            '009-user-disabled',
           ])
         } finally {
           await Promise.all(orms.map((o) => o.close()))
