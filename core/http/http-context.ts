@@ -98,8 +98,9 @@ export function guarded(
     return page(ctx, 'error', { title, message }, { status, cookies, headers })
   }
   const timer = ctx.metrics?.route(route)
+  const logRequests = ctx.logger.isLevelEnabled('debug')
   // No async frame of its own: a handler that answers synchronously stays synchronous.
-  if (!timer)
+  if (!timer && !logRequests)
     return (event) => {
       try {
         const result = handler(event)
@@ -111,7 +112,13 @@ export function guarded(
   return (event) => {
     const started = performance.now()
     const done = (response: Response) => {
-      timer.observe((performance.now() - started) / 1000)
+      const seconds = (performance.now() - started) / 1000
+      timer?.observe(seconds)
+      if (logRequests)
+        ctx.logger.debug(
+          { route, method: event.req.method, path: event.url.pathname, status: response.status, ms: seconds * 1000 },
+          'request',
+        )
       return response
     }
     try {

@@ -66,6 +66,10 @@ export interface ActiveSession {
   readonly principal: Principal
   /** Epoch ms at which the session ends unless used again (idle) or at the latest (absolute). */
   readonly expiresAt: number
+  /** Its idle limit: how long it may go unused, ms. */
+  readonly maxInactiveMs: number
+  /** Its absolute end, epoch ms, however much it is used. */
+  readonly endsAt: number
 }
 
 /** A session in the cache: one object per session, its methods on the prototype (the cache may hold 100,000). */
@@ -98,6 +102,8 @@ class CachedSession {
       idHash: this.idHash,
       principal: this.principal,
       expiresAt: Math.min(this.expiresAt, now + this.maxInactiveMs),
+      maxInactiveMs: this.maxInactiveMs,
+      endsAt: this.expiresAt,
     }
   }
 }

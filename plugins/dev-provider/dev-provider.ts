@@ -87,8 +87,8 @@ const page = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
 <style>
-body{font:16px/1.5 system-ui,sans-serif;background:#f3f4f6;color:#111827;display:grid;place-items:center;min-height:100vh;margin:0}
-main{background:#fff;padding:2rem;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.15);width:min(24rem,90vw)}
+*{box-sizing:border-box}body{font:16px/1.5 system-ui,sans-serif;background:#f3f4f6;color:#111827;display:grid;place-items:center;min-height:100vh;margin:0}
+main{background:#fff;padding:1.5rem;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.15);width:min(24rem,92vw);overflow-wrap:break-word}
 h1{font-size:1.25rem;margin:0 0 .25rem}p.note{color:#6b7280;font-size:.9rem}
 label{display:block;margin-top:1rem;font-weight:600}input{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #d1d5db;border-radius:6px;font:inherit}
 button{margin-top:1.25rem;width:100%;padding:.6rem;border:0;border-radius:6px;background:#7c3aed;color:#fff;font:inherit;font-weight:600;cursor:pointer}

@@ -76,11 +76,7 @@ describe('pages in a real browser (Chromium)', () => {
     const select = p.getByLabel('Identity provider')
     await select.waitFor({ state: 'visible' })
     const options = await select.locator('option').allTextContents()
-    expect(options.map((o) => o.replace(/ \(not reachable right now\)$/, ''))).toEqual([
-      'Test SSO',
-      'Alpha IdP',
-      'Beta IdP',
-    ])
+    expect(options.map((o) => o.replace(/ \(unavailable\)$/, ''))).toEqual(['Test SSO', 'Alpha IdP', 'Beta IdP'])
     await p.getByRole('button', { name: 'Sign in with SSO' }).waitFor({ state: 'visible' })
     await shot(p, 'sign-in-several-providers')
   })
@@ -152,5 +148,107 @@ describe('pages in a real browser (Chromium)', () => {
       expect(name.trim(), await control.evaluate((el) => el.outerHTML)).not.toBe('')
     }
     await shot(p, 'signed-in-keyboard')
+  })
+
+  it('a signed-in visitor on the sign-in page may continue or sign out; the signed-in page states the limits', async () => {
+    const h = track(
+      await startHarness({
+        providers: ({ providerJson }) => ({
+          'dev.json': providerJson({ sessionMaxInactive: '20m', sessionMaxLength: '8h' }),
+        }),
+      }),
+    )
+    const p = await page()
+    await p.goto(`${h.url}/auth/sign-in`)
+    await p.getByRole('button', { name: 'Sign in with Test SSO' }).click()
+    await p.getByLabel('Username').fill('alice')
+    await p.getByLabel('Password').fill('alice')
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(`${h.url}/`)
+    expect(await text(p.locator('[data-field="idle-limit"]'))).toMatch(
+      /^Signed out after 20 minutes without use \(if unused from now: \d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/,
+    )
+    expect(await text(p.locator('[data-field="absolute-limit"]'))).toMatch(
+      /^Signed out at \d{4}-\d\d-\d\d \d\d:\d\d UTC at the latest, in (8 hours|7 hours 59 minutes), however much you use it$/,
+    )
+    await shot(p, 'signed-in-limits')
+
+    await p.goto(`${h.url}/auth/sign-in?returnTo=%2Fsomewhere`)
+    expect(await text(p.locator('[data-field="signed-in-as"]'))).toBe('alice')
+    expect(await p.getByRole('link', { name: 'Continue as alice' }).getAttribute('href')).toBe('/somewhere')
+    await shot(p, 'sign-in-while-signed-in')
+    await p.getByRole('button', { name: 'Sign out' }).click()
+    await p.waitForURL(/\/interaction\/|\/session\/end|\/auth\/signed-out/)
+    expect((await p.request.get(`${h.url}/auth/me`)).status()).toBe(401)
+  })
+
+  it('an unreachable provider is shown as unavailable and cannot be chosen', async () => {
+    const h = track(await startHarness())
+    await h.writeProvider(
+      'down.json',
+      JSON.stringify({ displayName: 'Down IdP', issuer: 'http://127.0.0.9:9', clientId: 'c', clientSecret: 's' }),
+    )
+    // The reload prepares it once: wait until it is known to be unavailable.
+    await h.logs.waitFor((l) => l.msg === 'provider unavailable' && l.issuer === 'http://127.0.0.9:9')
+    const p = await page()
+    await p.goto(`${h.url}/auth/sign-in`)
+    const down = p.locator('option', { hasText: 'Down IdP' })
+    expect(await down.textContent()).toBe('Down IdP (unavailable)')
+    expect(await down.isDisabled()).toBe(true)
+    expect(await p.locator('option', { hasText: 'Test SSO' }).isDisabled()).toBe(false)
+    await shot(p, 'sign-in-provider-unavailable')
+
+    // The only provider, unavailable: its button is disabled and the page says why.
+    await h.removeProvider('dev.json')
+    await p.goto(`${h.url}/auth/sign-in`)
+    expect(await p.getByRole('button', { name: 'Sign in with Down IdP' }).isDisabled()).toBe(true)
+    expect(await text(p.getByRole('alert'))).toBe('Down IdP is unavailable right now. Please try again in a moment.')
+  })
+
+  it('at 375 px nothing overflows or breaks mid-word: sign-in, the provider login, signed in, an error', async () => {
+    const h = track(await startHarness())
+    await h.writeProvider(
+      'long.json',
+      JSON.stringify({
+        displayName: 'Corporate Single Sign-On for Engineering',
+        issuer: 'http://127.0.0.9:9',
+        clientId: 'c',
+        clientSecret: 's',
+      }),
+    )
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 } })
+    const p = await context.newPage()
+    const fits = async (name: string) => {
+      expect(await p.evaluate('document.documentElement.scrollWidth'), name).toBeLessThanOrEqual(375)
+      // A word broken across two lines renders as two boxes: every word must render as one.
+      const broken = await p.evaluate(`(() => {
+        const out = []
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          for (const match of node.textContent.matchAll(/\\S+/g)) {
+            const range = document.createRange()
+            range.setStart(node, match.index)
+            range.setEnd(node, match.index + match[0].length)
+            const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)))
+            if (lines.size > 1) out.push(match[0])
+          }
+        }
+        return out
+      })()`)
+      await shot(p, `375-${name}`)
+      expect(broken, name).toEqual([])
+    }
+    await p.goto(`${h.url}/auth/sign-in`)
+    await fits('sign-in')
+    await p.getByRole('button', { name: 'Sign in with SSO' }).click()
+    await p.getByLabel('Username').waitFor()
+    await fits('provider-login')
+    await p.getByLabel('Username').fill('alice')
+    await p.getByLabel('Password').fill('alice')
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.waitForURL(`${h.url}/`)
+    await fits('signed-in')
+    await p.goto(`${h.url}/auth/callback?state=x&code=y`)
+    await fits('error')
   })
 })

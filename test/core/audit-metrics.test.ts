@@ -181,6 +181,11 @@ describe('metrics', () => {
     expect(value('otpki_provider_last_good_reload_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60)
     expect(value('otpki_http_request_duration_seconds_count{route="me"}')).toBe(3)
     expect(text).toContain('otpki_process_cpu_seconds_total')
+    // At debug level every request is a log line, without the query.
+    expect(
+      h.logs.lines.filter((l) => l.msg === 'request' && l.route === 'me' && l.status === 200 && l.path === '/auth/me'),
+    ).toHaveLength(3)
+    expect(h.logs.lines.some((l) => l.msg === 'request' && String(l.path).includes('?'))).toBe(false)
 
     await h.writeProvider('broken.json', '{ "issuer": 42 }')
     const after = await (await fetch(`${h.url}/metrics`)).text()

@@ -23,6 +23,7 @@ export function home(ctx: HttpContext): Handler {
       user: session.principal.user,
       provider: session.principal.provider ? displayName(session.principal.provider) : undefined,
       expiresAt: new Date(session.expiresAt).toISOString(),
+      limits: sessionLimits(session, ctx.clock.now()),
       csrfToken: ctx.csrf.token(session.idHash, 'sign-out'),
       identities: identities.map((i) => ({ provider: displayName(i.provider), subject: i.subject })),
       linkable: linkable.map((e) => ({ name: e.definition.name, displayName: e.definition.displayName })),
@@ -48,4 +49,30 @@ export function signedOut(ctx: HttpContext): Handler {
 export function stylesheet(ctx: HttpContext): Handler {
   const builtin = readFileSync(join(BUILTIN_TEMPLATES, 'static', 'style.css'), 'utf8')
   return () => textResponse(ctx.renderer.asset('static/style.css') ?? builtin, 'text/css; charset=utf-8')
+}
+
+/** A duration as people say it: "30 minutes", "10 hours", "1 hour 30 minutes", "2 days". */
+export function spokenDuration(ms: number): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000))
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+  if (minutes < 60) return unit(minutes, 'minute')
+  const hours = Math.floor(minutes / 60)
+  const rest = minutes % 60
+  if (hours < 48) return rest === 0 ? unit(hours, 'hour') : `${unit(hours, 'hour')} ${unit(rest, 'minute')}`
+  return unit(Math.round(hours / 24), 'day')
+}
+
+/** A time in UTC to the minute, for a page (the exact instant goes in the `datetime` attribute). */
+const utc = (ms: number) => `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`
+
+/** The session's idle and absolute limits, said plainly. */
+function sessionLimits(session: { maxInactiveMs: number; endsAt: number; expiresAt: number }, now: number) {
+  return {
+    idle: spokenDuration(session.maxInactiveMs),
+    idleEndsIso: new Date(session.expiresAt).toISOString(),
+    idleEnds: utc(session.expiresAt),
+    absoluteIso: new Date(session.endsAt).toISOString(),
+    absolute: utc(session.endsAt),
+    absoluteIn: spokenDuration(session.endsAt - now),
+  }
 }

@@ -3,7 +3,8 @@ import { getCookie, getQuery, type H3Event } from 'h3'
 import { readForm } from '../body.ts'
 import { OtpkiError } from '../../errors.ts'
 import type { ProviderEntry } from '../../config/provider-registry.ts'
-import { guarded, page, type Handler, type HttpContext } from '../http-context.ts'
+import { guarded, page, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
+import type { ActiveSession } from '../../sessions/session-service.ts'
 import { redirectResponse, type Cookie } from '../respond.ts'
 import { safeReturnTo } from '../return-to.ts'
 
@@ -26,18 +27,32 @@ function csrfBinding(ctx: HttpContext, event: H3Event): { binding: string; cooki
 export function renderSignIn(
   ctx: HttpContext,
   event: H3Event,
-  options: { returnTo: string; notice?: string; status?: number },
+  options: { returnTo: string; notice?: string; status?: number; signedIn?: ActiveSession | undefined },
 ): Response {
   const { binding, cookie } = csrfBinding(ctx, event)
-  const providers = visibleProviders(ctx).map((e) => ({
-    name: e.definition.name,
-    displayName: e.definition.displayName,
-    available: e.status().state !== 'unavailable',
-  }))
+  const providers = visibleProviders(ctx).map((e) => {
+    const available = e.status().state !== 'unavailable'
+    // An unavailable provider cannot be chosen; showing the page tries it again (after its back-off).
+    if (!available) void e.context().catch(() => undefined)
+    return { name: e.definition.name, displayName: e.definition.displayName, available }
+  })
+  const signedIn = options.signedIn
   return page(
     ctx,
     'sign-in',
-    { providers, csrfToken: ctx.csrf.token(binding, 'sign-in'), returnTo: options.returnTo, notice: options.notice },
+    {
+      providers,
+      anyAvailable: providers.some((p) => p.available),
+      csrfToken: ctx.csrf.token(binding, 'sign-in'),
+      returnTo: options.returnTo,
+      notice: options.notice,
+      signedIn: signedIn
+        ? {
+            username: signedIn.principal.user.username,
+            signOutCsrf: ctx.csrf.token(signedIn.idHash, 'sign-out'),
+          }
+        : undefined,
+    },
     { status: options.status ?? 200, ...(cookie ? { cookies: [cookie] } : {}) },
   )
 }
@@ -120,7 +135,9 @@ export function signInPage(ctx: HttpContext): Handler {
     }
     if (typeof query.provider === 'string' && query.provider !== '')
       return startAt(ctx, event, query.provider, returnTo)
-    return renderSignIn(ctx, event, { returnTo })
+    // A visitor who is signed in already may continue, or sign out (or sign in as someone else).
+    const signedIn = await ctx.sessions.lookup(sessionCookie(ctx, event))
+    return renderSignIn(ctx, event, { returnTo, signedIn })
   })
 }
 

@@ -46,7 +46,7 @@ describe('provider files reload while the server runs', () => {
     const page = await signInPage(h)
     expect(page).toContain('Sign in with SSO')
     expect(page.indexOf('Second IdP')).toBeLessThan(page.indexOf('Test SSO'))
-    expect(page).toContain('Second IdP (not reachable right now)')
+    expect(page).toContain('Second IdP (unavailable)')
     const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { providers: Record<string, { state: string }> }
     expect(ready.providers.dev!.state).toBe('ready')
     expect(ready.providers.second!.state).toBe('unavailable')
