@@ -389,6 +389,7 @@ function httpContext(
     services,
     routes: registrations.routes,
     userFields: registrations.userFields,
+    adminSections: registrations.adminSections,
     permissions: config.permissions,
     audit,
     metrics,

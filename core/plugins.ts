@@ -14,6 +14,7 @@ import type {
   ProviderRule,
   RouteSpec,
   UserFieldSpec,
+  AdminSectionSpec,
 } from './contracts/plugin.ts'
 import type { FlowStep } from './contracts/flow-step.ts'
 import type { RequestAuthenticatorFactory } from './contracts/request-authenticator.ts'
@@ -42,6 +43,7 @@ export interface Registrations {
   routes: RouteSpec[]
   commands: CommandSpec[]
   userFields: UserFieldSpec[]
+  adminSections: AdminSectionSpec[]
   providerRules: ProviderRule[]
   plugins: string[]
 }
@@ -79,6 +81,7 @@ function emptyRegistrations(): Omit<Registrations, 'plugins'> {
     routes: [],
     commands: [],
     userFields: [],
+    adminSections: [],
     providerRules: [],
   }
 }
@@ -191,6 +194,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
       route: (spec) => void staged.routes.push(spec),
       command: (spec) => void staged.commands.push(spec),
       userField: (spec) => void staged.userFields.push(spec),
+      adminSection: (spec) => void staged.adminSections.push(spec),
       providerRule: (rule) => void staged.providerRules.push(rule),
       adjustSection: (key, adjust) => {
         const raw = sections[key]
@@ -255,6 +259,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
     all.routes.push(...staged.routes)
     all.commands.push(...staged.commands)
     all.userFields.push(...staged.userFields)
+    all.adminSections.push(...staged.adminSections)
     all.providerRules.push(...staged.providerRules)
   }
   for (const key of Object.keys(sections)) {

@@ -123,6 +123,34 @@ export interface UserFieldSpec {
 }
 
 /**
+ * A section a plugin adds to a user's console page (client certificates, say):
+ * a table of what the user holds, optionally with a file to add and a way to
+ * remove a row. The console checks the permission and the CSRF token, and
+ * records each change in the audit trail as `NAME.add` or `NAME.remove`.
+ */
+export interface AdminSectionSpec {
+  /** A short name, in URLs and audit reasons (`certificates`). */
+  readonly name: string
+  readonly title: string
+  /** Who may see and change it. */
+  readonly permission: Permission
+  readonly columns: readonly { readonly key: string; readonly label: string }[]
+  /** The user's rows: an id (what `remove` gets) and a text per column. */
+  rows(user: StoredUser, services: PluginServices): Promise<{ id: string; cells: Record<string, string> }[]>
+  /** Adds from an uploaded file (its bytes), answering what to record in the audit trail. */
+  readonly add?: {
+    readonly label: string
+    /** The file input's `accept`, for example `.pem,.crt,.cer,.der`. */
+    readonly accept: string
+    run(user: StoredUser, file: Uint8Array, services: PluginServices): Promise<Record<string, unknown>>
+  }
+  readonly remove?: {
+    readonly label: string
+    run(user: StoredUser, id: string, services: PluginServices): Promise<void>
+  }
+}
+
+/**
  * A rule between providers: two providers whose `uniqueBy` values are equal
  * conflict. The one already in force keeps its place; otherwise both are
  * refused (`both`, the default) or only the later one (`later`).
@@ -163,6 +191,8 @@ export interface PluginContext<Options = Record<string, unknown>, Config = Recor
   command(spec: CommandSpec): void
   /** Adds a column to user lists. */
   userField(spec: UserFieldSpec): void
+  /** Adds a section to each user's page in the console. */
+  adminSection(spec: AdminSectionSpec): void
   /** Adds a rule between providers (two providers with one issuer conflict, say). */
   providerRule(rule: ProviderRule): void
   /**

@@ -17,10 +17,22 @@ function tooLarge(limit: number): OtpkiError {
  * connection is then closed, so the rest is never read).
  */
 export async function readBodyText(event: H3Event, limit: number): Promise<string> {
+  const bytes = await readBodyBytes(event, limit)
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new OtpkiError('REQUEST_INVALID', 'request body is not UTF-8', {
+      publicMessage: 'The request could not be read.',
+    })
+  }
+}
+
+/** {@link readBodyText}'s bytes, whatever they are. */
+export async function readBodyBytes(event: H3Event, limit: number): Promise<Buffer> {
   const declared = event.req.headers.get('content-length')
   if (declared !== null && !(Number(declared) <= limit)) throw tooLarge(limit)
   const stream = event.req.body
-  if (!stream) return ''
+  if (!stream) return Buffer.alloc(0)
   const reader = stream.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -34,11 +46,23 @@ export async function readBodyText(event: H3Event, limit: number): Promise<strin
     }
     chunks.push(value)
   }
+  return Buffer.concat(chunks)
+}
+
+/** An upload: a `multipart/form-data` or urlencoded form, read within `limit` bytes. */
+export async function readUploadForm(event: H3Event, limit: number): Promise<FormData> {
+  const type = event.req.headers.get('content-type') ?? ''
+  if (!type.startsWith('multipart/form-data') && !type.startsWith('application/x-www-form-urlencoded')) {
+    throw new OtpkiError('UNSUPPORTED_MEDIA_TYPE', `unexpected content type ${type.slice(0, 64)}`, {
+      publicMessage: 'Unsupported request.',
+    })
+  }
+  const bytes = await readBodyBytes(event, limit)
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
+    return await new Response(bytes, { headers: { 'content-type': type } }).formData()
   } catch {
-    throw new OtpkiError('REQUEST_INVALID', 'request body is not UTF-8', {
-      publicMessage: 'The request could not be read.',
+    throw new OtpkiError('REQUEST_INVALID', 'the form could not be read', {
+      publicMessage: 'The form could not be read.',
     })
   }
 }

@@ -9,7 +9,7 @@ import type { Renderer } from '../render/renderer.ts'
 import type { SessionService } from '../sessions/session-service.ts'
 import type { TransactionStore } from '../sessions/transaction-store.ts'
 import type { SignInService } from '../sign-in-service.ts'
-import type { PluginServices, RouteSpec, UserFieldSpec } from '../contracts/plugin.ts'
+import type { AdminSectionSpec, PluginServices, RouteSpec, UserFieldSpec } from '../contracts/plugin.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { Metrics } from '../observability/metrics.ts'
@@ -47,6 +47,8 @@ export interface HttpContext {
   /** Routes and user-list columns plugins added. */
   readonly routes: readonly RouteSpec[]
   readonly userFields: readonly UserFieldSpec[]
+  /** Sections plugins add to a user's console page. */
+  readonly adminSections: readonly AdminSectionSpec[]
   /** Roles per permission (adminRoles in each). */
   readonly permissions: Readonly<Record<Permission, readonly string[]>>
   /** The audit trail. */

@@ -6,6 +6,7 @@ import {
   auditPage,
   consoleHome,
   providersPage,
+  sectionChange,
   sessionEnd,
   sessionsPage,
   userChange,
@@ -59,6 +60,7 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/admin/users', negotiated(usersPage, listUsers(ctx)))
   app.get('/admin/users/:username', userPage(ctx))
   app.post('/admin/users/:username', userChange(ctx))
+  app.post('/admin/users/:username/sections/:name', sectionChange(ctx))
   app.get('/admin/sessions', negotiated(sessionsPage, listSessions(ctx)))
   app.post('/admin/sessions', sessionEnd(ctx))
   app.get('/admin/providers', providersPage(ctx))

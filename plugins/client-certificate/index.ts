@@ -45,6 +45,40 @@ export default definePlugin({
       values: (services) => new CertificateStore(services).counts(),
     })
 
+    ctx.adminSection({
+      name: 'certificates',
+      title: 'Client certificates',
+      permission: 'manageCertificates',
+      columns: [
+        { key: 'subject', label: 'Subject' },
+        { key: 'issuer', label: 'Issuer' },
+        { key: 'validity', label: 'Valid' },
+        { key: 'fingerprint', label: 'SHA-256 fingerprint' },
+      ],
+      async rows(user, services) {
+        return (await new CertificateStore(services).certificates(user.username)).map((c) => ({
+          id: c.fingerprint,
+          cells: {
+            subject: c.subject.replaceAll('\n', ', '),
+            issuer: c.issuer.replaceAll('\n', ', '),
+            validity: `${c.notBefore.slice(0, 10)} to ${c.notAfter.slice(0, 10)}`,
+            fingerprint: c.fingerprint,
+          },
+        }))
+      },
+      add: {
+        label: 'Attach a certificate (PEM or DER file)',
+        accept: '.pem,.crt,.cer,.der',
+        async run(user, file, services) {
+          const certificate = await new CertificateStore(services).attach(user.username, pemOf(file))
+          return { fingerprint: certificate.fingerprint, subject: certificate.subject }
+        },
+      },
+      remove: {
+        label: 'Detach',
+        run: (user, fingerprint, services) => new CertificateStore(services).detach(user.username, fingerprint),
+      },
+    })
     ctx.route({
       method: 'GET',
       path: '/admin/users/:username/certificates',
@@ -158,3 +192,11 @@ export default definePlugin({
     }
   },
 })
+
+/** A certificate file as PEM text: PEM as it is, DER wrapped. */
+function pemOf(file: Uint8Array): string {
+  const text = Buffer.from(file).toString('latin1')
+  if (text.includes('-----BEGIN')) return Buffer.from(file).toString('utf8')
+  const base64 = Buffer.from(file).toString('base64')
+  return `-----BEGIN CERTIFICATE-----\n${base64.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END CERTIFICATE-----\n`
+}

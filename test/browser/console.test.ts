@@ -1,9 +1,12 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, SCREENSHOTS, launchChromium } from '../support/chromium.ts'
 import { TestBrowser } from '../support/browser.ts'
-import { closeAfterEach, signIn, startHarness, type Harness } from '../support/harness.ts'
+import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
+import { closeAfterEach, forwardedCertificates, signIn, startHarness, type Harness } from '../support/harness.ts'
 import { needs } from '../support/needs.ts'
 
 const USERS = {
@@ -165,5 +168,59 @@ describe('the administration console in a real browser (Chromium)', () => {
     const alice = await signedIn(h, 'alice')
     await alice.waitForURL(`${h.url}/admin`)
     expect(await alice.locator('body').textContent()).toContain('holds no administration permission')
+  })
+
+  it("a plugin's section: client certificates uploaded as DER or PEM, listed and detached", async () => {
+    const h = track(
+      await startHarness({
+        users: USERS,
+        providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
+        overrides: { clientCertificate: forwardedCertificates() },
+      }),
+    )
+    expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
+    const ca = await TestCa.create()
+    const cert = await ca.client('CN=alice')
+    const der = Buffer.from(cert.certPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
+    const dir = await mkdtemp(join(tmpdir(), 'otpki-upload-'))
+    await writeFile(join(dir, 'alice.der'), der)
+    await writeFile(join(dir, 'junk.pem'), 'not a certificate')
+
+    const p = await signedIn(h, 'admin')
+    await p.waitForURL(`${h.url}/admin/users`)
+    await p.goto(`${h.url}/admin/users/alice`)
+    await p.getByRole('heading', { name: 'Client certificates' }).waitFor()
+    await p.getByLabel('Attach a certificate (PEM or DER file)').setInputFiles(join(dir, 'alice.der'))
+    await p.getByRole('button', { name: 'Upload' }).click()
+    await p.getByText('Added.').waitFor()
+    const fingerprint = await p.locator('td[data-label="SHA-256 fingerprint"]').textContent()
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/)
+    expect(
+      await p.locator('section[aria-labelledby="section-certificates"] td[data-label="Subject"]').textContent(),
+    ).toContain('CN=alice')
+    await shot(p, 'console-user-certificates')
+    // The certificate signs alice in at once.
+    const asAlice = () =>
+      fetch(`${h.url}/auth/me`, {
+        headers: { 'ssl-client-cert': encodeURIComponent(cert.certPem), 'ssl-client-verify': 'SUCCESS' },
+      })
+    expect((await asAlice()).status).toBe(200)
+
+    // Not a certificate: a clear refusal, nothing attached.
+    await p.getByLabel('Attach a certificate (PEM or DER file)').setInputFiles(join(dir, 'junk.pem'))
+    await p.getByRole('button', { name: 'Upload' }).click()
+    expect(await p.locator('main').textContent()).toMatch(/certificate/i)
+    await p.goto(`${h.url}/admin/users/alice`)
+    expect(await p.locator('td[data-label="SHA-256 fingerprint"]').count()).toBe(1)
+
+    await p.getByRole('button', { name: `Detach ${fingerprint}` }).click()
+    await p.getByText('Removed.').waitFor()
+    expect(await p.locator('td[data-label="SHA-256 fingerprint"]').count()).toBe(0)
+    expect((await asAlice()).status).toBe(401)
+    const audit = await p.context().request.get(`${h.url}/admin/audit?kind=admin`, {
+      headers: { accept: 'application/json' },
+    })
+    const reasons = (await audit.json()).events.map((e: { reason: string }) => e.reason)
+    expect(reasons).toEqual(['certificates.remove', 'certificates.add'])
   })
 })

@@ -218,7 +218,12 @@ describe('JWT bearer tokens and logout tokens: timing claims and single use', ()
     const replay = await backchannel(h, token)
     expect(replay.status).toBe(400)
     expect(replay.headers.get('cache-control')).toBe('no-store')
-    expect(h.logs.messages().filter((m) => m !== 'request').at(-1)).toMatch(/used before \(replay\)/)
+    expect(
+      h.logs
+        .messages()
+        .filter((m) => m !== 'request')
+        .at(-1),
+    ).toMatch(/used before \(replay\)/)
     expect((await me(second, h)).status).toBe(200)
 
     for (const claims of [{ iat: now() + 600 }, { nbf: now() + 600 }, { jti: undefined }]) {

@@ -4,7 +4,7 @@ import type { Permission } from '../../config/main-config.ts'
 import type { StoredUser } from '../../contracts/user-sync.ts'
 import { OtpkiError } from '../../errors.ts'
 import type { ActiveSession } from '../../sessions/session-service.ts'
-import { readForm } from '../body.ts'
+import { readForm, readUploadForm } from '../body.ts'
 import { guarded, page, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse } from '../respond.ts'
 import { auditFilter, holds } from './admin.ts'
@@ -32,6 +32,8 @@ const DONE: Record<string, string> = {
   'session-ended': 'The session was ended.',
   'sessions-ended': 'Every session of the user was ended.',
   'user-deleted': 'The user was deleted.',
+  'section-added': 'Added.',
+  'section-removed': 'Removed.',
   'user-disabled': 'The account is disabled: its sessions ended, and it signs in by no method until enabled.',
   'user-enabled': 'The account is enabled again.',
 }
@@ -171,8 +173,22 @@ export function userPage(ctx: HttpContext): Handler {
     const mayEndSessions = holds(ctx, seen.session.principal, 'manageSessions')
     const sessions = mayEndSessions ? await ctx.sessions.list({ userId: user.id }) : []
     const displayName = (name: string) => ctx.registry.get(name)?.definition.displayName ?? name
+    const sections = await Promise.all(
+      ctx.adminSections
+        .filter((s) => holds(ctx, seen.session.principal, s.permission))
+        .map(async (s) => ({
+          name: s.name,
+          title: s.title,
+          path: `/admin/users/${encodeURIComponent(user.username)}/sections/${encodeURIComponent(s.name)}`,
+          columns: s.columns,
+          rows: await s.rows(user, ctx.services),
+          add: s.add ? { label: s.add.label, accept: s.add.accept } : undefined,
+          remove: s.remove ? { label: s.remove.label } : undefined,
+        })),
+    )
     return page(ctx, 'admin-user', {
       ...seen.view,
+      sections,
       user: {
         username: user.username,
         path: `/admin/users/${encodeURIComponent(user.username)}`,
@@ -398,6 +414,75 @@ export function providersPage(ctx: HttpContext): Handler {
           signIns: signIns.get(d.name) ?? 0,
         }
       }),
+    })
+  })
+}
+
+/** The largest file a console section accepts (a certificate chain fits many times). */
+const UPLOAD_LIMIT = 262_144
+
+/** `POST /admin/users/:username/sections/:name?action=add|remove`: a plugin section's change. */
+export function sectionChange(ctx: HttpContext): Handler {
+  return guarded(ctx, 'console', async (event) => {
+    const name = event.context.params?.name ?? ''
+    const section = ctx.adminSections.find((s) => s.name === name)
+    if (!section) throw new OtpkiError('NOT_FOUND', `no console section ${name.slice(0, 40)}`)
+    const action = event.url.searchParams.get('action')
+    const origin = event.req.headers.get('origin')
+    const site = event.req.headers.get('sec-fetch-site')
+    if (
+      (origin !== null && origin !== 'null' && origin !== new URL(ctx.publicUrl).origin) ||
+      (site !== null && site !== 'same-origin' && site !== 'none')
+    ) {
+      throw new OtpkiError('CSRF_INVALID', 'cross-origin console post', {
+        publicMessage: 'Cross-site requests are refused.',
+      })
+    }
+    const form = await readUploadForm(event, UPLOAD_LIMIT)
+    const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
+    if (!session)
+      throw new OtpkiError('SESSION_INVALID', 'console change without a session', { publicMessage: 'Sign in first.' })
+    if (!holds(ctx, session.principal, section.permission))
+      throw new OtpkiError(
+        'FORBIDDEN',
+        `${session.principal.user.username} lacks the ${section.permission} permission`,
+        {
+          publicMessage: `This needs the ${section.permission} permission.`,
+        },
+      )
+    const token = form.get('csrf')
+    if (!ctx.csrf.verify(typeof token === 'string' ? token : undefined, session.idHash, 'admin'))
+      throw new OtpkiError('CSRF_INVALID', 'console change without a valid CSRF token', {
+        publicMessage: 'This form has expired. Please reload the page and try again.',
+      })
+    const user = await userByName(ctx, event)
+    const record = (reason: string, detail: Record<string, unknown>) =>
+      ctx.audit.record({
+        kind: 'admin',
+        outcome: 'success',
+        reason: `${section.name}.${reason}`,
+        username: user.username,
+        actor: session.principal.user.username,
+        detail,
+      })
+    const back = (done: string) => redirectResponse(`/admin/users/${encodeURIComponent(user.username)}?done=${done}`)
+    if (action === 'add' && section.add) {
+      const file = form.get('file')
+      if (!file || typeof file === 'string' || file.size === 0)
+        throw new OtpkiError('REQUEST_INVALID', 'no file uploaded', { publicMessage: 'Choose a file to upload.' })
+      record('add', await section.add.run(user, new Uint8Array(await file.arrayBuffer()), ctx.services))
+      return back('section-added')
+    }
+    if (action === 'remove' && section.remove) {
+      const id = form.get('id')
+      if (typeof id !== 'string' || id === '')
+        throw new OtpkiError('REQUEST_INVALID', 'no row named', { publicMessage: 'Nothing to remove.' })
+      await section.remove.run(user, id, ctx.services)
+      record('remove', { id })
+      return back('section-removed')
+    }
+    throw new OtpkiError('REQUEST_INVALID', `unknown section action ${String(action).slice(0, 40)}`, {
+      publicMessage: 'Unknown action.',
     })
   })
 }

@@ -237,7 +237,12 @@ describe.each(testDatabases())('back-channel logout (%s)', (database) => {
       const res = await backchannel(h, `logout_token=${await token()}`)
       expect(res.status).toBe(400)
       expect(res.headers.get('cache-control')).toBe('no-store')
-      expect(h.logs.messages().filter((m) => m !== 'request').at(-1)).toMatch(/back-channel logout refused/)
+      expect(
+        h.logs
+          .messages()
+          .filter((m) => m !== 'request')
+          .at(-1),
+      ).toMatch(/back-channel logout refused/)
       expect((await me(browser, h)).status).toBe(200)
     })
     it('no logout_token at all', async () => {
