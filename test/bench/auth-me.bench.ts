@@ -30,14 +30,14 @@ import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../support/browser.ts'
 import { CLIENT, freePort, LogCapture, POSTGRES_SECRETS, signIn } from '../support/harness.ts'
 import { JoseProvider } from '../support/jose-provider.ts'
-import type { BenchServerSpec, SessionsRequest } from './bench-server.ts'
+import type { BenchServerSpec, SessionsRequest, UsersRequest } from './bench-server.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0'
 const LOAD_CPU = process.env.BENCH_LOAD_CPU ?? '1'
-/** Which parts run (comma-separated: requests, memory, sign-in, start, propagation); all by default. */
+/** Which parts run (comma-separated: requests, memory, users, sign-in, start, propagation); all by default. */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const section = (name: string) => !ONLY || ONLY.includes(name)
 /** The miss path: more sessions than the cache holds, visited in turn. */
@@ -91,6 +91,7 @@ interface BenchServer {
   pid: number
   child: ChildProcess
   sessions(username: string, count: number): Promise<string[]>
+  users(count: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -117,6 +118,13 @@ async function startServer(spec: BenchServerSpec, port: number): Promise<BenchSe
     url: ready.issuer ?? `http://127.0.0.1:${port}`,
     pid: child.pid!,
     child,
+    users: (count) =>
+      new Promise((resolve, reject) => {
+        child.once('message', (m: { cookies?: string[]; error?: string }) =>
+          m.cookies ? resolve() : reject(new Error(m.error)),
+        )
+        child.send({ cmd: 'users', count } satisfies UsersRequest)
+      }),
     sessions: (username, count) =>
       new Promise((resolve, reject) => {
         child.once('message', (m: { cookies?: string[]; error?: string }) =>
@@ -488,6 +496,43 @@ if (section('memory')) {
       `lookup ${few.cpuUs.toFixed(1)} µs/req over 1,000 sessions, ${all.cpuUs.toFixed(1)} µs/req over ${MANY.toLocaleString('en')} (${few.rps.toFixed(0)} and ${all.rps.toFixed(0)} req/s)`,
   )
   await server.close()
+}
+
+// --- The console's users page and its search: the same cost with 100,000 users as with 1,000.
+if (section('users')) {
+  const rows: string[] = []
+  for (const count of [1_000, 100_000]) {
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const server = await startServer(
+      { mode: 'otpki', overrides: settings(join(dir, `users-${count}.sqlite`), port, url, false) },
+      port,
+    )
+    await server.users(count)
+    const [cookie] = await server.sessions('admin', 1)
+    const headers = { Cookie: `otpki_session=${cookie}`, Accept: 'text/html' }
+    const check = await fetch(`${url}/admin/users?q=user-0005`, { headers })
+    if (check.status !== 200 || !(await check.text()).includes('user-000500'))
+      throw new Error(`the users page on ${count} users answered ${check.status}`)
+    const measured = []
+    for (const path of [
+      '/admin/users',
+      '/admin/users?q=user-0005',
+      `/admin/users?after=user-${String(count / 2).padStart(6, '0')}`,
+    ]) {
+      await runWrk(server, path, { headers }, 2)
+      const samples = []
+      for (let round = 0; round < ROUNDS; round++) samples.push(await runWrk(server, path, { headers }, SECONDS))
+      measured.push({ path, rps: median(samples.map((s) => s.rps)), cpuUs: median(samples.map((s) => s.cpuUs)) })
+    }
+    rows.push(
+      `  ${count.toLocaleString('en')} users: ${measured.map((m) => `${m.path} ${m.rps.toFixed(0)} req/s, ${m.cpuUs.toFixed(0)} µs CPU`).join('; ')}`,
+    )
+    await server.close()
+  }
+  console.log(
+    `\nthe console's users page (50 a page; first page, a search, a page deep in the list):\n${rows.join('\n')}`,
+  )
 }
 
 // --- A complete sign-in (start, the provider's login, callback, code exchange, user sync, session): OTPKI's CPU against the provider's.

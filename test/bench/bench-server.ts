@@ -21,6 +21,12 @@ export interface SessionsRequest {
   count: number
 }
 
+/** Asks an OTPKI bench server to add `count` users (user-000001, ...) and an administrator `admin`. */
+export interface UsersRequest {
+  cmd: 'users'
+  count: number
+}
+
 const spec = JSON.parse(process.env.BENCH_SPEC ?? '{}') as BenchServerSpec
 const send = (message: unknown) => process.send?.(message)
 
@@ -43,7 +49,47 @@ if (spec.mode === 'provider') {
   const { startApp } = await import('../../core/app.ts')
   const app = await startApp({ configFile: false, env: {}, overrides: spec.overrides })
   const { hashId, newId } = await import('../../core/sessions/ids.ts')
-  process.on('message', (message: SessionsRequest) => {
+  process.on('message', (message: SessionsRequest | UsersRequest) => {
+    if (message.cmd === 'users') {
+      void (async () => {
+        const knex = app.orm.em.getKnex()
+        const now = Date.now()
+        for (let i = 0; i < message.count; i += 100) {
+          const rows = []
+          for (let j = i; j < Math.min(message.count, i + 100); j++) {
+            const name = `user-${String(j).padStart(6, '0')}`
+            rows.push({
+              username: name,
+              username_key: name,
+              email: `${name}@example.test`,
+              email_verified: true,
+              disabled: false,
+              created_at: now,
+              updated_at: now,
+            })
+          }
+          await knex('users').insert(rows)
+        }
+        const [admin] = await knex('users')
+          .insert({
+            username: 'admin',
+            username_key: 'admin',
+            email_verified: true,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+          })
+          .returning('id')
+        const [role] = await knex('roles').insert({ name: 'admin', system: false, created_at: now }).returning('id')
+        await knex('user_roles').insert({
+          user_id: (admin as { id: number }).id,
+          role_id: (role as { id: number }).id,
+          created_at: now,
+        })
+        send({ cookies: [] })
+      })().catch((error: unknown) => send({ error: String(error).slice(0, 500) }))
+      return
+    }
     void (async () => {
       // Written straight into the table, a batch at a time: 100,000 sessions in seconds.
       const user = await app.users.requireUser(message.username)
@@ -69,7 +115,7 @@ if (spec.mode === 'provider') {
         await knex('sessions').insert(rows)
       }
       send({ cookies })
-    })().catch((error: unknown) => send({ error: String(error) }))
+    })().catch((error: unknown) => send({ error: String(error).slice(0, 500) }))
   })
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)))
   send({ ready: true })
