@@ -5,6 +5,7 @@ import { listAudit, listSessions, listUsers, pluginRoute } from './routes/admin.
 import {
   auditPage,
   consoleHome,
+  providerPage,
   providersPage,
   sectionChange,
   sessionEnd,
@@ -64,6 +65,7 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/admin/sessions', negotiated(sessionsPage, listSessions(ctx)))
   app.post('/admin/sessions', sessionEnd(ctx))
   app.get('/admin/providers', providersPage(ctx))
+  app.get('/admin/providers/:name', providerPage(ctx))
   app.get('/admin/audit', negotiated(auditPage, listAudit(ctx)))
   for (const spec of ctx.routes) app.on(spec.method, spec.path, pluginRoute(ctx, spec))
   app.get(

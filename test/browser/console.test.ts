@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, SCREENSHOTS, launchChromium } from '../support/chromium.ts'
 import { TestBrowser } from '../support/browser.ts'
 import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
-import { closeAfterEach, forwardedCertificates, signIn, startHarness, type Harness } from '../support/harness.ts'
+import {
+  CLIENT,
+  closeAfterEach,
+  forwardedCertificates,
+  signIn,
+  startHarness,
+  type Harness,
+} from '../support/harness.ts'
 import { needs } from '../support/needs.ts'
 
 const USERS = {
@@ -128,6 +135,15 @@ describe('the administration console in a real browser (Chromium)', () => {
     expect(await p.locator('td[data-label="Status"] .state').first().textContent()).toBe('ready')
     expect(await p.locator('td[data-label="Sign-ins (24 h)"]').first().textContent()).toBe('3')
     await shot(p, 'console-providers')
+    await p.getByRole('link', { name: 'Test SSO' }).click()
+    await p.getByRole('heading', { name: 'Effective configuration' }).waitFor()
+    const effective = (await p.locator('[data-field="effective"]').textContent()) ?? ''
+    expect(JSON.parse(effective)).toMatchObject({
+      name: 'dev',
+      options: { clientId: CLIENT.clientId, clientSecret: '********' },
+    })
+    expect(effective).not.toContain(CLIENT.clientSecret)
+    await shot(p, 'console-provider')
 
     await p.goto(`${h.url}/admin/sessions`)
     expect(await p.locator('td[data-label="User"]').first().textContent()).toContain('admin')

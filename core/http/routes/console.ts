@@ -403,7 +403,9 @@ export function providersPage(ctx: HttpContext): Handler {
           displayName: d.displayName,
           strategy: d.strategy,
           issuer: d.issuer,
-          clientId: 'clientId' in d.options ? String((d.options as { clientId?: unknown }).clientId ?? '') : '',
+          clientId: String((d.options as { clientId?: unknown }).clientId ?? ''),
+          redirectUrl: String((d.options as { redirectUrl?: unknown }).redirectUrl ?? ''),
+          discovery: discoveryText(d.options as { discovery?: unknown; endpoints?: Record<string, unknown> }),
           enabled: d.enabled,
           hidden: d.hideOnLoginPage,
           createUsers: d.createUnknownUsers,
@@ -485,4 +487,54 @@ export function sectionChange(ctx: HttpContext): Handler {
       publicMessage: 'Unknown action.',
     })
   })
+}
+
+/** Keys whose values are never shown, whatever their schema says. */
+const SECRET_NAME = /secret|password|private|token|key$/i
+
+/** A provider's effective configuration with every secret value masked. */
+export function maskedDefinition(definition: object, secretKeys: ReadonlySet<string>): unknown {
+  const mask = (value: unknown, key: string): unknown => {
+    if (value === undefined || value === null) return value
+    if (secretKeys.has(key) || (SECRET_NAME.test(key) && typeof value !== 'boolean')) return '********'
+    if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, mask(v, String(k))]))
+    if (Array.isArray(value)) return value.map((v) => mask(v, ''))
+    if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]))
+    if (typeof value === 'function') return undefined
+    return value
+  }
+  return mask(definition, '')
+}
+
+/** `GET /admin/providers/:name`: one provider's effective configuration, secrets masked. */
+export function providerPage(ctx: HttpContext): Handler {
+  return guarded(ctx, 'console', async (event) => {
+    const seen = await visit(ctx, event, 'readProviders', '/admin/providers')
+    if (seen instanceof Response) return seen
+    const entry = ctx.registry.get(decodeURIComponent(event.context.params?.name ?? ''))
+    if (!entry) throw new OtpkiError('NOT_FOUND', 'no such provider', { publicMessage: 'No such provider.' })
+    const fields = (entry.method as { optionsSchema?: Record<string, { kind?: string }> }).optionsSchema ?? {}
+    const secretKeys = new Set(
+      Object.entries(fields)
+        .filter(([, f]) => f?.kind === 'secret')
+        .map(([k]) => k),
+    )
+    const status = entry.status()
+    return page(ctx, 'admin-provider', {
+      ...seen.view,
+      name: entry.definition.name,
+      displayName: entry.definition.displayName,
+      state: status.state,
+      error: status.error ?? '',
+      source: entry.definition.source,
+      effective: JSON.stringify(maskedDefinition(entry.definition, secretKeys), null, 2),
+    })
+  })
+}
+
+/** How a provider finds its endpoints: `auto`, `auto+overrides` or `manual` (as `otpki providers` says). */
+function discoveryText(options: { discovery?: unknown; endpoints?: Record<string, unknown> }): string {
+  if (options.discovery === undefined) return ''
+  if (options.discovery === false) return 'manual'
+  return options.endpoints && Object.keys(options.endpoints).length > 0 ? 'auto+overrides' : 'auto'
 }
