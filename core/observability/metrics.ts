@@ -28,7 +28,11 @@ export class Metrics {
   readonly registry: PromClient.Registry
   private readonly signIns: PromClient.Counter<'provider' | 'method' | 'outcome'>
   private readonly signInSeconds: PromClient.Histogram<'provider'>
-  private readonly requestSeconds: PromClient.Histogram<'route'>
+  private readonly requestSeconds = new RouteTimings(
+    'otpki_http_request_duration_seconds',
+    'Time to answer a request, by route.',
+    REQUEST_BUCKETS,
+  )
   private readonly reloads: PromClient.Counter<'result'>
   private readonly lastGoodReload: PromClient.Gauge
   private readonly lastReloadFailed: PromClient.Gauge
@@ -50,13 +54,6 @@ export class Metrics {
       help: 'Time OTPKI takes to finish a sign-in at the callback (code exchange, user sync, session), by provider.',
       labelNames: ['provider'],
       buckets: SIGN_IN_BUCKETS,
-      registers: [registry],
-    })
-    this.requestSeconds = new prom.Histogram({
-      name: 'otpki_http_request_duration_seconds',
-      help: 'Time to answer a request, by route.',
-      labelNames: ['route'],
-      buckets: REQUEST_BUCKETS,
       registers: [registry],
     })
     this.reloads = new prom.Counter({
@@ -165,15 +162,72 @@ export class Metrics {
     this.signInSeconds.observe({ provider: provider ?? '' }, seconds)
   }
 
-  /** The duration histogram of one route, bound once (the request path only observes). */
+  /** The duration histogram of one route, bound once (the request path only counts). */
   route(route: string): { observe(seconds: number): void } {
-    return this.requestSeconds.labels({ route })
+    return this.requestSeconds.route(route)
   }
 
   /** The exposition text, and its content type. */
   async text(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType }
+    return {
+      body: (await this.registry.metrics()) + this.requestSeconds.text(),
+      contentType: this.registry.contentType,
+    }
   }
 }
 
 type ProviderCounterSource = ReturnType<ProviderRegistry['list']>[number]['counters']
+
+/**
+ * A histogram by route that the request path feeds with two additions: every
+ * request passes it, and prom-client's labelled histogram hashed the labels on
+ * each observation (a quarter of OTPKI's own per-request CPU). Written out in
+ * the Prometheus text format when scraped.
+ */
+class RouteTimings {
+  private readonly routes = new Map<string, { counts: Float64Array; sum: number; count: number }>()
+
+  constructor(
+    private readonly name: string,
+    private readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {}
+
+  route(route: string): { observe(seconds: number): void } {
+    let timing = this.routes.get(route)
+    if (!timing) {
+      timing = { counts: new Float64Array(this.bounds.length), sum: 0, count: 0 }
+      this.routes.set(route, timing)
+    }
+    const t = timing
+    const bounds = this.bounds
+    return {
+      observe(seconds: number) {
+        t.sum += seconds
+        t.count++
+        for (let i = 0; i < bounds.length; i++) {
+          if (seconds <= bounds[i]!) {
+            t.counts[i]!++
+            return
+          }
+        }
+      },
+    }
+  }
+
+  text(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]
+    for (const [route, t] of this.routes) {
+      const label = route.replace(/[\\"\n]/g, '_')
+      let cumulative = 0
+      this.bounds.forEach((bound, i) => {
+        cumulative += t.counts[i]!
+        lines.push(`${this.name}_bucket{le="${bound}",route="${label}"} ${cumulative}`)
+      })
+      lines.push(`${this.name}_bucket{le="+Inf",route="${label}"} ${t.count}`)
+      lines.push(`${this.name}_sum{route="${label}"} ${t.sum}`)
+      lines.push(`${this.name}_count{route="${label}"} ${t.count}`)
+    }
+    return `${lines.join('\n')}\n`
+  }
+}

@@ -180,6 +180,17 @@ describe('metrics', () => {
     expect(value('otpki_provider_reloads_total{result="ok"}')).toBe(1)
     expect(value('otpki_provider_last_good_reload_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60)
     expect(value('otpki_http_request_duration_seconds_count{route="me"}')).toBe(3)
+    // A well-formed histogram: its own HELP and TYPE lines, cumulative buckets ending at +Inf = count.
+    expect(text).toMatch(
+      /\n# HELP otpki_http_request_duration_seconds .+\n# TYPE otpki_http_request_duration_seconds histogram\n/,
+    )
+    const buckets = text
+      .split('\n')
+      .filter((l) => l.startsWith('otpki_http_request_duration_seconds_bucket{') && l.includes('route="me"'))
+      .map((l) => Number(l.split(' ').at(-1)))
+    expect(buckets.length).toBeGreaterThan(5)
+    expect([...buckets].sort((a, b) => a - b)).toEqual(buckets)
+    expect(buckets.at(-1)).toBe(3)
     expect(text).toContain('otpki_process_cpu_seconds_total')
     // At debug level every request is a log line, without the query.
     expect(
