@@ -35,10 +35,18 @@ export function addressList(
     if (bits !== undefined) list.addSubnet(address!, Number(bits), type)
     else list.addAddress(address!, type)
   }
+  // The answers by address: the peers of a deployment are few (its ingress, its balancer), and
+  // BlockList.check builds a native address each time, on every request's path. Bounded.
+  const answers = new Map<string, boolean>()
   return (address) => {
     if (!address) return false
+    const known = answers.get(address)
+    if (known !== undefined) return known
     const plain = unmapped(address)
-    return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4')
+    const answer = list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4')
+    if (answers.size >= 4096) answers.clear()
+    answers.set(address, answer)
+    return answer
   }
 }
 
