@@ -119,7 +119,8 @@ export interface UserFieldSpec {
   readonly name: string
   /** The column header in `otpki users list`. */
   readonly header: string
-  values(services: PluginServices): Promise<ReadonlyMap<number, string | number>>
+  /** The values by user id: of every user, or of `userIds` only when given (a page of the console). */
+  values(services: PluginServices, userIds?: readonly number[]): Promise<ReadonlyMap<number, string | number>>
 }
 
 /**

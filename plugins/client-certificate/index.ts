@@ -42,7 +42,7 @@ export default definePlugin({
     ctx.userField({
       name: 'certificates',
       header: 'CERTIFICATES',
-      values: (services) => new CertificateStore(services).counts(),
+      values: (services, userIds) => new CertificateStore(services).counts(userIds),
     })
 
     ctx.adminSection({

@@ -145,7 +145,18 @@ export async function usersPage(ctx: HttpContext, event: H3Event): Promise<Respo
   const q = (event.url.searchParams.get('q') ?? '').slice(0, 128)
   const after = event.url.searchParams.get('after') ?? undefined
   const { users, next } = await ctx.services.users.search({ q, after, limit: 50 })
-  const counts = await Promise.all(ctx.userFields.map(async (f) => [f, await f.values(ctx.services)] as const))
+  const counts = await Promise.all(
+    ctx.userFields.map(
+      async (f) =>
+        [
+          f,
+          await f.values(
+            ctx.services,
+            users.map((u) => u.id),
+          ),
+        ] as const,
+    ),
+  )
   return page(ctx, 'admin-users', {
     ...seen.view,
     q,
