@@ -155,7 +155,14 @@ describe('the administration console in a real browser (Chromium)', () => {
     expect((await signIn(new TestBrowser(), h, 'alice')).status).toBe(200)
     const p = await signedIn(h, 'admin', 375)
     await p.waitForURL(`${h.url}/admin/users`)
-    for (const path of ['/admin/users', '/admin/users/alice', '/admin/sessions', '/admin/audit', '/admin/providers']) {
+    for (const path of [
+      '/admin/users',
+      '/admin/users/alice',
+      '/admin/sessions',
+      '/admin/audit',
+      '/admin/providers',
+      '/admin/providers/dev',
+    ]) {
       await p.goto(`${h.url}${path}`)
       await p.locator('#page-title').waitFor()
       await noHorizontalOverflow(p)

@@ -59,9 +59,10 @@ describe.each(testDatabases())('the audit trail (%s)', (database) => {
           admin: { password: 'admin', claims: { preferred_username: 'admin', roles: ['admin'] } },
           alice: { password: 'alice', claims: { preferred_username: 'alice', email: 'alice@example.test', roles: [] } },
           audra: { password: 'audra', claims: { preferred_username: 'audra', roles: ['auditor'] } },
+          percy: { password: 'percy', claims: { preferred_username: 'percy', roles: ['pki-operator'] } },
         },
         providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
-        overrides: { permissions: { readAudit: ['auditor'] } },
+        overrides: { permissions: { readAudit: ['auditor'], manageCertificates: ['pki-operator'] } },
       }),
     )
     const alice = await signedIn(h, 'alice')
@@ -123,6 +124,15 @@ describe.each(testDatabases())('the audit trail (%s)', (database) => {
     const audra = await signedIn(h, 'audra')
     expect((await audra.request(`${h.url}/admin/audit`)).status).toBe(200)
     expect((await audra.request(`${h.url}/admin/users`)).status).toBe(403)
+    expect((await audra.request(`${h.url}/admin/users/alice/certificates`)).status).toBe(403)
+    expect((await audra.request(`${h.url}/admin/sessions`)).status).toBe(403)
+    // A PKI operator manages certificates, and nothing else.
+    const percy = await signedIn(h, 'percy')
+    const certificates = await percy.request(`${h.url}/admin/users/alice/certificates`)
+    expect(certificates.status).toBe(200)
+    expect(JSON.parse(certificates.body)).toEqual({ certificates: [] })
+    expect((await percy.request(`${h.url}/admin/audit`)).status).toBe(403)
+    expect((await percy.request(`${h.url}/admin/users`)).status).toBe(403)
     const other = await signedIn(h, 'alice')
     expect((await other.request(`${h.url}/admin/audit`)).status).toBe(403)
     expect((await fetch(`${h.url}/admin/audit`)).status).toBe(401)
