@@ -1,27 +1,14 @@
-import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { packageRoot } from '../../core/paths.ts'
 import { startDevProvider, type DevProvider } from '../../plugins/dev-provider/dev-provider.ts'
 import { ensureBuilt } from '../support/build.ts'
+import { otpki } from '../support/cli.ts'
 import { withServices } from '../../core/app.ts'
 import { CertificateStore } from '../../plugins/client-certificate/certificate-store.ts'
 import { openDatabase } from '../../core/store/orm.ts'
 import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
-
-const root = packageRoot()
-const cli = join(root, 'dist/core/cli.js')
-
-function otpki(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env, cwd: root }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
-    })
-  })
-}
 
 describe('otpki CLI (compiled)', () => {
   let dir: string

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { otpki } from '../support/cli.ts'
 import { describe, expect, it } from 'vitest'
-import { packageRoot } from '../../core/paths.ts'
 import { CertificateStore } from '../../plugins/client-certificate/certificate-store.ts'
 import { TestCa, type Issued } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { ensureBuilt } from '../support/build.ts'
@@ -14,17 +13,6 @@ import {
   type Harness,
 } from '../support/harness.ts'
 import { testDatabases } from '../support/postgres.ts'
-
-const cli = join(packageRoot(), 'dist/core/cli.js')
-
-function otpki(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
-    })
-  })
-}
 
 const nginx = (i: Issued) => ({ 'ssl-client-cert': encodeURIComponent(i.certPem), 'ssl-client-verify': 'SUCCESS' })
 

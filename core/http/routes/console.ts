@@ -3,7 +3,7 @@ import type { AuditRecord } from '../../audit/audit-log.ts'
 import type { Permission } from '../../config/main-config.ts'
 import type { StoredUser } from '../../contracts/user-sync.ts'
 import { OtpkiError } from '../../errors.ts'
-import type { ActiveSession } from '../../sessions/session-service.ts'
+import type { ActiveSession, SessionSummary } from '../../sessions/session-service.ts'
 import { readForm, readUploadForm } from '../body.ts'
 import { guarded, page, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse } from '../respond.ts'
@@ -81,13 +81,11 @@ async function visit(
   }
 }
 
-/** A console form post: the visitor with the permission, its fields, checked for CSRF and origin. */
-async function change(
-  ctx: HttpContext,
-  event: H3Event,
-  permission: Permission,
-): Promise<{ session: ActiveSession; form: URLSearchParams }> {
-  // Pages send no referrer, so a browser's own form post says `Origin: null`; the token below decides then.
+/**
+ * Refuses a post another site made. Pages send no referrer, so a browser's own form post
+ * says `Origin: null`; the CSRF token decides then.
+ */
+function refuseCrossSite(ctx: HttpContext, event: H3Event): void {
   const origin = event.req.headers.get('origin')
   const site = event.req.headers.get('sec-fetch-site')
   if (
@@ -98,6 +96,15 @@ async function change(
       publicMessage: 'Cross-site requests are refused.',
     })
   }
+}
+
+/** A console form post: the visitor with the permission, its fields, checked for CSRF and origin. */
+async function change(
+  ctx: HttpContext,
+  event: H3Event,
+  permission: Permission,
+): Promise<{ session: ActiveSession; form: URLSearchParams }> {
+  refuseCrossSite(ctx, event)
   const form = await readForm(event)
   const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
   if (!session)
@@ -221,16 +228,7 @@ export function userPage(ctx: HttpContext): Handler {
         lastLogin: shown(i.lastLoginAt),
       })),
       mayEndSessions,
-      sessions: sessions.map((s) => ({
-        hash: s.idHash,
-        short: s.idHash.slice(0, 10),
-        method: s.method,
-        provider: s.provider ? displayName(s.provider) : '—',
-        started: shown(s.createdAt),
-        lastSeen: shown(s.lastSeenAt),
-        ends: shown(s.expiresAt),
-        current: s.idHash === seen.session.idHash,
-      })),
+      sessions: sessions.map((s) => sessionRow(ctx, s, seen.session)),
     })
   })
 }
@@ -312,23 +310,27 @@ export function userChange(ctx: HttpContext): Handler {
 export async function sessionsPage(ctx: HttpContext, event: H3Event): Promise<Response> {
   const seen = await visit(ctx, event, 'manageSessions', '/admin/sessions')
   if (seen instanceof Response) return seen
-  const displayName = (name: string) => ctx.registry.get(name)?.definition.displayName ?? name
   const sessions = await ctx.sessions.list({ limit: 200 })
   return page(ctx, 'admin-sessions', {
     ...seen.view,
-    sessions: sessions.map((s) => ({
-      hash: s.idHash,
-      short: s.idHash.slice(0, 10),
-      username: s.username,
-      userPath: `/admin/users/${encodeURIComponent(s.username)}`,
-      method: s.method,
-      provider: s.provider ? displayName(s.provider) : '—',
-      started: shown(s.createdAt),
-      lastSeen: shown(s.lastSeenAt),
-      ends: shown(s.expiresAt),
-      current: s.idHash === seen.session.idHash,
-    })),
+    sessions: sessions.map((s) => sessionRow(ctx, s, seen.session)),
   })
+}
+
+/** A session as the console's tables show it. */
+function sessionRow(ctx: HttpContext, s: SessionSummary, current: ActiveSession) {
+  return {
+    hash: s.idHash,
+    short: s.idHash.slice(0, 10),
+    username: s.username,
+    userPath: `/admin/users/${encodeURIComponent(s.username)}`,
+    method: s.method,
+    provider: s.provider ? (ctx.registry.get(s.provider)?.definition.displayName ?? s.provider) : '—',
+    started: shown(s.createdAt),
+    lastSeen: shown(s.lastSeenAt),
+    ends: shown(s.expiresAt),
+    current: s.idHash === current.idHash,
+  }
 }
 
 /** `POST /admin/sessions` (form: csrf, session): ends any session. */
@@ -441,16 +443,7 @@ export function sectionChange(ctx: HttpContext): Handler {
     const section = ctx.adminSections.find((s) => s.name === name)
     if (!section) throw new OtpkiError('NOT_FOUND', `no console section ${name.slice(0, 40)}`)
     const action = event.url.searchParams.get('action')
-    const origin = event.req.headers.get('origin')
-    const site = event.req.headers.get('sec-fetch-site')
-    if (
-      (origin !== null && origin !== 'null' && origin !== new URL(ctx.publicUrl).origin) ||
-      (site !== null && site !== 'same-origin' && site !== 'none')
-    ) {
-      throw new OtpkiError('CSRF_INVALID', 'cross-origin console post', {
-        publicMessage: 'Cross-site requests are refused.',
-      })
-    }
+    refuseCrossSite(ctx, event)
     const form = await readUploadForm(event, UPLOAD_LIMIT)
     const session = await ctx.sessions.lookup(sessionCookie(ctx, event))
     if (!session)

@@ -1,28 +1,16 @@
-import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type RunningApp } from '../../../core/app.ts'
-import { packageRoot } from '../../../core/paths.ts'
 import { CertificateStore } from '../../../plugins/client-certificate/certificate-store.ts'
 import { startDevProvider, type DevProvider } from '../../../plugins/dev-provider/dev-provider.ts'
 import { TestCa } from '../../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../../support/browser.ts'
 import { ensureBuilt } from '../../support/build.ts'
+import { otpki } from '../../support/cli.ts'
 import { forwardedCertificates, freePort, LogCapture, POSTGRES_SECRETS, signIn } from '../../support/harness.ts'
 import { freshPostgres, needsPostgres } from '../../support/postgres.ts'
-
-const cli = join(packageRoot(), 'dist/core/cli.js')
-
-function otpki(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
-    })
-  })
-}
 
 describe('otpki db copy: from the embedded SQLite to PostgreSQL', () => {
   if (!needsPostgres()) return
