@@ -49,6 +49,7 @@ import { UserDirectory } from './store/user-directory.ts'
 import { ChangeFeed } from './store/change-feed.ts'
 import { AuditLog } from './audit/audit-log.ts'
 import { Metrics } from './observability/metrics.ts'
+import { InFlight } from './http/in-flight.ts'
 
 /** The built-in plugins, registered exactly like plugins listed in otpki.config.ts. */
 const BUILTIN_PLUGINS: readonly PluginSpec[] = [
@@ -257,7 +258,11 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       server = createServer(handler)
       await listen(server, config.port, config.host, logger)
     }
-    stops.push(() => closeServer(server))
+    // Stopping: no new connections, then the requests still being answered finish (5 s at most), then the rest.
+    stops.push(async () => {
+      await closeServer(server)
+      await ctx.inFlight.idle(5_000)
+    })
     if (metrics && config.metrics.port > 0) {
       const metricsServer = createServer(toNodeHandler(createMetricsApp(metrics, config.metrics.token)))
       await listen(metricsServer, config.metrics.port, config.host, logger)
@@ -395,6 +400,7 @@ function httpContext(
     metrics,
     metricsToken: config.metrics.token,
     metricsOnPublicListener: config.metrics.enabled && config.metrics.port === 0,
+    inFlight: new InFlight(),
   }
 }
 

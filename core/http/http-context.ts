@@ -11,6 +11,7 @@ import type { TransactionStore } from '../sessions/transaction-store.ts'
 import type { SignInService } from '../sign-in-service.ts'
 import type { AdminSectionSpec, PluginServices, RouteSpec, UserFieldSpec } from '../contracts/plugin.ts'
 import type { RateLimiter } from './rate-limit.ts'
+import type { InFlight } from './in-flight.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Permission } from '../config/main-config.ts'
@@ -55,6 +56,8 @@ export interface HttpContext {
   readonly audit: AuditLog
   /** Prometheus metrics, when enabled. */
   readonly metrics: Metrics | undefined
+  /** The requests being answered (a shutdown waits for them before it closes the database). */
+  readonly inFlight: InFlight
   /** Bearer token /metrics requires, if any. */
   readonly metricsToken: string | undefined
   /** Whether the public listener serves /metrics (else none, or its own port). */
@@ -106,7 +109,9 @@ export function guarded(
     return (event) => {
       try {
         const result = handler(event)
-        return result instanceof Promise ? result.catch((error: unknown) => fail(event, error)) : result
+        return result instanceof Promise
+          ? ctx.inFlight.track(result.catch((error: unknown) => fail(event, error)))
+          : result
       } catch (error) {
         return fail(event, error)
       }
@@ -125,7 +130,9 @@ export function guarded(
     }
     try {
       const result = handler(event)
-      return result instanceof Promise ? result.catch((error: unknown) => fail(event, error)).then(done) : done(result)
+      return result instanceof Promise
+        ? ctx.inFlight.track(result.catch((error: unknown) => fail(event, error)).then(done))
+        : done(result)
     } catch (error) {
       return done(fail(event, error))
     }
