@@ -442,9 +442,19 @@ export class SessionService {
   }
 
   /** Active sessions, most recently used first (as far as the database knows: last use is written in batches). */
-  async list(options: { userId?: number; limit?: number } = {}): Promise<SessionSummary[]> {
+  async list(options: { userId?: number; idHash?: string; limit?: number } = {}): Promise<SessionSummary[]> {
     const now = this.clock.now()
     const limit = Math.min(Math.max(1, Math.trunc(options.limit ?? 100)), 1000)
+    const where = ['s.expires_at > ?']
+    const params: unknown[] = [now]
+    if (options.userId !== undefined) {
+      where.push('s.user_id = ?')
+      params.push(options.userId)
+    }
+    if (options.idHash !== undefined) {
+      where.push('s.id_hash = ?')
+      params.push(options.idHash)
+    }
     const rows = await this.orm.em.getConnection().execute<
       {
         id_hash: string
@@ -459,9 +469,9 @@ export class SessionService {
     >(
       `select s.id_hash, u.username, s.method, s.provider, s.created_at, s.last_seen_at, s.expires_at, s.max_inactive
         from sessions s join users u on u.id = s.user_id
-        where s.expires_at > ?${options.userId !== undefined ? ' and s.user_id = ?' : ''}
+        where ${where.join(' and ')}
         order by s.last_seen_at desc limit ${limit}`,
-      options.userId !== undefined ? [now, options.userId] : [now],
+      params,
       'all',
     )
     return rows

@@ -265,7 +265,7 @@ export function userChange(ctx: HttpContext): Handler {
       }
       case 'session-end': {
         const hash = form.get('session') ?? ''
-        const mine = (await ctx.sessions.list({ userId: user.id })).some((s) => s.idHash === hash)
+        const mine = (await ctx.sessions.list({ userId: user.id, idHash: hash })).length > 0
         if (!mine || !(await ctx.sessions.endByHash(hash)))
           throw new OtpkiError('NOT_FOUND', 'no such session of the user', { publicMessage: 'No such session.' })
         audit('session.end', { session: hash.slice(0, 12) })
@@ -338,7 +338,7 @@ export function sessionEnd(ctx: HttpContext): Handler {
   return guarded(ctx, 'console', async (event) => {
     const { session, form } = await change(ctx, event, 'manageSessions')
     const hash = form.get('session') ?? ''
-    const target = (await ctx.sessions.list({ limit: 1000 })).find((s) => s.idHash === hash)
+    const [target] = await ctx.sessions.list({ idHash: hash })
     if (!target || !(await ctx.sessions.endByHash(hash)))
       throw new OtpkiError('NOT_FOUND', 'no such session', { publicMessage: 'No such session.' })
     ctx.audit.record({
