@@ -217,14 +217,11 @@ export class UserDirectory {
 
   /** Revokes a role however it came; answers false when the user did not hold it. */
   async revokeRole(userId: number, role: string): Promise<boolean> {
-    const result = await this.orm.em
-      .getConnection()
-      .execute<{ affectedRows?: number }>(
-        'delete from user_roles where user_id = ? and role_id in (select id from roles where name = ?)',
-        [userId, role],
-        'run',
-      )
-    const revoked = Number(result.affectedRows ?? 0) > 0
+    const revoked =
+      (await this.run('delete from user_roles where user_id = ? and role_id in (select id from roles where name = ?)', [
+        userId,
+        role,
+      ])) > 0
     if (revoked) this.changed(userId)
     return revoked
   }
@@ -245,25 +242,27 @@ export class UserDirectory {
 
   /** Deletes a user with everything that is theirs (sessions, identities, roles, credentials). */
   async deleteUser(userId: number): Promise<boolean> {
-    const result = await this.orm.em
-      .getConnection()
-      .execute<{ affectedRows?: number }>('delete from users where id = ?', [userId], 'run')
-    const deleted = Number(result.affectedRows ?? 0) > 0
+    const deleted = (await this.run('delete from users where id = ?', [userId])) > 0
     if (deleted) this.changed(userId)
     return deleted
   }
 
   /** Disables or enables an account; answers whether it changed. Caches of the user drop it everywhere. */
   async setDisabled(userId: number, disabled: boolean): Promise<boolean> {
-    const result = await this.orm.em
-      .getConnection()
-      .execute<{ affectedRows?: number }>(
-        'update users set disabled = ?, updated_at = ? where id = ? and disabled = ?',
-        [disabled, this.clock.now(), userId, !disabled],
-        'run',
-      )
-    const changed = Number(result.affectedRows ?? 0) > 0
+    const changed =
+      (await this.run('update users set disabled = ?, updated_at = ? where id = ? and disabled = ?', [
+        disabled,
+        this.clock.now(),
+        userId,
+        !disabled,
+      ])) > 0
     if (changed) this.changed(userId)
     return changed
+  }
+
+  /** Runs a statement; answers how many rows it changed. */
+  private async run(sql: string, params: unknown[]): Promise<number> {
+    const result = await this.orm.em.getConnection().execute<{ affectedRows?: number }>(sql, params, 'run')
+    return Number(result.affectedRows ?? 0)
   }
 }

@@ -196,6 +196,17 @@ describe('metrics', () => {
     ).toHaveLength(3)
     expect(h.logs.lines.some((l) => l.msg === 'request' && String(l.path).includes('?'))).toBe(false)
 
+    // A provider that cannot be reached: not ready, and its failure counted.
+    await h.writeProvider(
+      'down.json',
+      JSON.stringify({ displayName: 'Down IdP', issuer: 'http://127.0.0.9:9', clientId: 'c', clientSecret: 's' }),
+    )
+    await h.logs.waitFor((l) => l.msg === 'provider unavailable' && l.issuer === 'http://127.0.0.9:9')
+    const down = await (await fetch(`${h.url}/metrics`)).text()
+    expect(down).toMatch(/^otpki_provider_ready\{provider="down"\} 0$/m)
+    expect(down).toMatch(/^otpki_provider_errors_total\{provider="down"\} [1-9]/m)
+    expect(down).toMatch(/^otpki_provider_errors_total\{provider="dev"\} 0$/m)
+
     await h.writeProvider('broken.json', '{ "issuer": 42 }')
     const after = await (await fetch(`${h.url}/metrics`)).text()
     expect(after).toMatch(/^otpki_provider_reloads_total\{result="rejected"\} 1$/m)

@@ -35,15 +35,25 @@ export async function requirePermission(
         permission === 'admin' ? 'Only administrators may do this.' : `This needs the ${permission} permission.`,
     })
   }
-  if (changes && found.session) {
-    const origin = event.req.headers.get('origin')
-    if (origin !== null && origin !== new URL(ctx.publicUrl).origin) {
-      throw new OtpkiError('CSRF_INVALID', `cross-origin administration from ${origin.slice(0, 100)}`, {
-        publicMessage: 'Cross-site requests are refused.',
-      })
-    }
-  }
+  if (changes && found.session) refuseCrossSite(ctx, event)
   return found.principal
+}
+
+/**
+ * Refuses a post another site made. Pages send no referrer, so a browser's own form post
+ * says `Origin: null`; the CSRF token decides then.
+ */
+export function refuseCrossSite(ctx: HttpContext, event: H3Event): void {
+  const origin = event.req.headers.get('origin')
+  const site = event.req.headers.get('sec-fetch-site')
+  if (
+    (origin !== null && origin !== 'null' && origin !== new URL(ctx.publicUrl).origin) ||
+    (site !== null && site !== 'same-origin' && site !== 'none')
+  ) {
+    throw new OtpkiError('CSRF_INVALID', `cross-origin administration from ${(origin ?? site ?? '').slice(0, 100)}`, {
+      publicMessage: 'Cross-site requests are refused.',
+    })
+  }
 }
 
 /** {@link requirePermission} for what only `adminRoles` may do. */

@@ -7,7 +7,7 @@ import type { ActiveSession, SessionSummary } from '../../sessions/session-servi
 import { readForm, readUploadForm } from '../body.ts'
 import { guarded, page, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse } from '../respond.ts'
-import { auditFilter, holds } from './admin.ts'
+import { auditFilter, holds, refuseCrossSite } from './admin.ts'
 
 /**
  * The administration console: server-rendered pages over the same permissions
@@ -78,23 +78,6 @@ async function visit(
       csrf: ctx.csrf.token(session.idHash, 'admin'),
       notice: done ? DONE[done] : undefined,
     },
-  }
-}
-
-/**
- * Refuses a post another site made. Pages send no referrer, so a browser's own form post
- * says `Origin: null`; the CSRF token decides then.
- */
-function refuseCrossSite(ctx: HttpContext, event: H3Event): void {
-  const origin = event.req.headers.get('origin')
-  const site = event.req.headers.get('sec-fetch-site')
-  if (
-    (origin !== null && origin !== 'null' && origin !== new URL(ctx.publicUrl).origin) ||
-    (site !== null && site !== 'same-origin' && site !== 'none')
-  ) {
-    throw new OtpkiError('CSRF_INVALID', `cross-origin console post from ${(origin ?? site ?? '').slice(0, 100)}`, {
-      publicMessage: 'Cross-site requests are refused.',
-    })
   }
 }
 
