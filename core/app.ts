@@ -398,6 +398,13 @@ function httpContext(
     permissions: config.permissions,
     audit,
     metrics,
+    providerFiles: {
+      dir: config.providersDir,
+      writable: config.providerFilesWritable,
+      defaults: container.resolve<ProviderSources>(TOKENS.ProviderSources).defaults,
+      canAdministrate: (providers) =>
+        canAdministrate(providers, registrations.adminAccess, config.adminRoles, services),
+    },
     metricsToken: config.metrics.token,
     metricsOnPublicListener: config.metrics.enabled && config.metrics.port === 0,
     inFlight: new InFlight(),
@@ -534,12 +541,12 @@ export const LOCKOUT_WARNING =
 
 /** Whether an administrator can still sign in: a provider that signs people in, or a plugin's other way in. */
 export async function canAdministrate(
-  registry: ProviderRegistry,
+  providers: readonly ProviderDefinition[],
   checks: readonly AdminAccessCheck[],
   adminRoles: readonly string[],
   services: PluginServices | (() => Promise<PluginServices | undefined>),
 ): Promise<boolean> {
-  if (registry.list().some((e) => e.definition.enabled && !e.definition.accountLinkingOnly)) return true
+  if (providers.some((p) => p.enabled && !p.accountLinkingOnly)) return true
   if (checks.length === 0) return false
   const resolved = typeof services === 'function' ? await services() : services
   if (!resolved) return false
@@ -559,7 +566,8 @@ function watchForLockout(
   logger: Logger,
 ): void {
   const check = async () => {
-    if (await canAdministrate(registry, checks, config.adminRoles, services)) return
+    const providers = registry.list().map((e) => e.definition)
+    if (await canAdministrate(providers, checks, config.adminRoles, services)) return
     logger.warn({ adminRoles: config.adminRoles }, LOCKOUT_WARNING)
   }
   registry.onReload(() => void check().catch(() => undefined))

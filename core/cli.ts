@@ -107,7 +107,7 @@ program
         !(await (
           await appModule()
         ).canAdministrate(
-          app.registry,
+          app.registry.list().map((e) => e.definition),
           app.registrations.adminAccess,
           app.config.adminRoles,
           async () => opened?.services,

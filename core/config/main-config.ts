@@ -39,6 +39,8 @@ export interface ResolvedConfig {
   readonly rateLimit: RateLimitConfig
   /** Roles per permission, adminRoles included in each. */
   readonly permissions: Readonly<Record<Permission, readonly string[]>>
+  /** Whether the console may write, replace and remove files in providersDir. */
+  readonly providerFilesWritable: boolean
   readonly metrics: { readonly enabled: boolean; readonly token: string | undefined; readonly port: number }
   /** Keys no core key claims, raw: the sections plugins own (`clientCertificate`, say), validated when they register. */
   readonly sections: Readonly<Record<string, unknown>>
@@ -176,6 +178,7 @@ export async function loadMainConfig(
     permissions: Object.fromEntries(
       PERMISSIONS.map((p) => [p, [...new Set([...v.adminRoles, ...v.permissions[p]])]]),
     ) as Record<Permission, string[]>,
+    providerFilesWritable: v.providerFilesWritable,
     metrics: { enabled: v.metrics.enabled, token: secret('metrics.token'), port: v.metrics.port },
     sections,
     rateLimit: {

@@ -119,6 +119,11 @@ export const mainConfigFields = {
       doc: 'Which roles hold each permission of the console and the /admin routes, besides adminRoles (which hold all).',
     },
   ),
+  providerFilesWritable: field.boolean({
+    doc: 'Let the console write provider files: Create, Edit and Delete then save into providersDir (else they only produce the file to commit).',
+    env: 'OTPKI_PROVIDER_FILES_WRITABLE',
+    default: false,
+  }),
   metrics: field.object(
     {
       enabled: field.boolean({ doc: 'Serve Prometheus metrics at GET /metrics.', env: 'OTPKI_METRICS', default: true }),

@@ -2,6 +2,8 @@ import type { H3Event } from 'h3'
 import { getCookie } from 'h3'
 import type { Clock } from '../clock.ts'
 import type { RequestAuthenticator } from '../contracts/request-authenticator.ts'
+import type { ProviderDefaults } from '../config/provider-loader.ts'
+import type { ProviderDefinition } from '../contracts/provider.ts'
 import type { ProviderRegistry } from '../config/provider-registry.ts'
 import { isOtpkiError, type OtpkiError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -58,6 +60,14 @@ export interface HttpContext {
   readonly metrics: Metrics | undefined
   /** The requests being answered (a shutdown waits for them before it closes the database). */
   readonly inFlight: InFlight
+  /** Where the console's provider forms read and write: the main providers directory, the defaults files get. */
+  readonly providerFiles: {
+    readonly dir: string
+    readonly writable: boolean
+    readonly defaults: ProviderDefaults
+    /** Whether an administrator could still sign in with these providers (the last-provider warning). */
+    canAdministrate(providers: readonly ProviderDefinition[]): Promise<boolean>
+  }
   /** Bearer token /metrics requires, if any. */
   readonly metricsToken: string | undefined
   /** Whether the public listener serves /metrics (else none, or its own port). */

@@ -15,6 +15,7 @@ import {
   usersPage,
   wantsPage,
 } from './routes/console.ts'
+import { providerDelete, providerDeletePost, providerForm, providerFormPost } from './routes/provider-forms.ts'
 import { callback } from './routes/callback.ts'
 import { link } from './routes/link.ts'
 import { healthz, readyz } from './routes/health.ts'
@@ -65,7 +66,13 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/admin/sessions', negotiated(sessionsPage, listSessions(ctx)))
   app.post('/admin/sessions', sessionEnd(ctx))
   app.get('/admin/providers', providersPage(ctx))
+  app.get('/admin/providers/new', providerForm(ctx, 'create'))
+  app.post('/admin/providers/new', providerFormPost(ctx, 'create'))
   app.get('/admin/providers/:name', providerPage(ctx))
+  app.get('/admin/providers/:name/edit', providerForm(ctx, 'edit'))
+  app.post('/admin/providers/:name/edit', providerFormPost(ctx, 'edit'))
+  app.get('/admin/providers/:name/delete', providerDelete(ctx))
+  app.post('/admin/providers/:name/delete', providerDeletePost(ctx))
   app.get('/admin/audit', negotiated(auditPage, listAudit(ctx)))
   for (const spec of ctx.routes) app.on(spec.method, spec.path, pluginRoute(ctx, spec))
   app.get(

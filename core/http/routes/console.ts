@@ -36,6 +36,8 @@ const DONE: Record<string, string> = {
   'section-removed': 'Removed.',
   'user-disabled': 'The account is disabled: its sessions ended, and it signs in by no method until enabled.',
   'user-enabled': 'The account is enabled again.',
+  'provider-saved': 'The provider file was saved and reloaded.',
+  'provider-deleted': 'The provider file was removed; the provider is gone.',
 }
 
 /** Whether the request comes from a browser asking for a page (else the JSON route answers). */
@@ -50,7 +52,7 @@ interface ConsoleVisit {
 }
 
 /** The signed-in visitor holding `permission`, or a redirect to sign in. */
-async function visit(
+export async function visit(
   ctx: HttpContext,
   event: H3Event,
   permission: Permission,
@@ -82,7 +84,7 @@ async function visit(
 }
 
 /** A console form post: the visitor with the permission, its fields, checked for CSRF and origin. */
-async function change(
+export async function change(
   ctx: HttpContext,
   event: H3Event,
   permission: Permission,
@@ -389,6 +391,7 @@ export function providersPage(ctx: HttpContext): Handler {
     const report = ctx.registry.lastReport()
     return page(ctx, 'admin-providers', {
       ...seen.view,
+      canChange: holds(ctx, seen.session.principal, 'changeProviders'),
       lastReload: report ? shown(report.at) : undefined,
       rejected: (report?.issues ?? []).map((i) => ({ file: i.file, key: i.key ?? '', reason: i.reason })),
       providers: ctx.registry.list().map((e) => {
@@ -509,6 +512,7 @@ export function providerPage(ctx: HttpContext): Handler {
     const status = entry.status()
     return page(ctx, 'admin-provider', {
       ...seen.view,
+      canChange: holds(ctx, seen.session.principal, 'changeProviders'),
       name: entry.definition.name,
       displayName: entry.definition.displayName,
       state: status.state,
