@@ -5,7 +5,7 @@ import { durationToSeconds } from './duration.ts'
 import { forbiddenKeys, resolveOptions, type FieldIssue, type Fields } from './fields.ts'
 import { loadDataModule } from './module-loader.ts'
 import { envelopeFields } from './provider-schema.ts'
-import { resolveSecret } from './secrets.ts'
+import { resolveSecret, type SecretRef } from './secrets.ts'
 import { parseClaimPath } from '../claims/claim-path.ts'
 
 /** Provider file extensions, in the order they are read. */
@@ -142,7 +142,13 @@ function splitKeys(input: Record<string, unknown>): [Record<string, unknown>, Re
 }
 
 /** Validates a provider object as read from `file`: the envelope here, the rest by its strategy. */
-export function validateProvider(input: unknown, file: string, defaults: ProviderDefaults): ProviderLoadResult {
+export function validateProvider(
+  input: unknown,
+  file: string,
+  defaults: ProviderDefaults,
+  /** Reads a secret reference; the default reads the environment or the file now. */
+  secret: (ref: SecretRef, key: string) => string = resolveSecret,
+): ProviderLoadResult {
   if (input === null || typeof input !== 'object' || Array.isArray(input))
     return { ok: false, file, issues: [{ key: '(root)', reason: 'must be an object' }] }
   // `$schema` points editors at the published JSON Schema; it is not a setting.
@@ -177,7 +183,7 @@ export function validateProvider(input: unknown, file: string, defaults: Provide
     ? method.resolveOptions(checked.value, {
         name,
         publicUrl: defaults.publicUrl,
-        secret: (ref, key) => resolveSecret(ref, key),
+        secret: (ref, key) => secret(ref, key),
       })
     : { options: checked.value, issues: [] }
   issues.push(...resolved.issues)

@@ -239,6 +239,24 @@ export class ProviderRegistry {
     return this.lastGood.get(result.file)
   }
 
+  /**
+   * What the plugins' uniqueness rules (one issuer, one provider) would say of
+   * `definition` beside the providers in force, other than the one in its own file.
+   */
+  conflicts(definition: ProviderDefinition): FieldIssue[] {
+    const issues: FieldIssue[] = []
+    for (const rule of this.sources.rules) {
+      const value = rule.uniqueBy(definition)
+      if (value === undefined) continue
+      for (const entry of this.entries.values()) {
+        const other = entry.definition
+        if (other.source === definition.source || other.name === definition.name) continue
+        if (rule.uniqueBy(other) === value) issues.push({ key: rule.key, reason: rule.reason(other) })
+      }
+    }
+    return issues
+  }
+
   /** Two files with one name or one issuer: the one already in force keeps it, the other is refused. */
   private resolveConflicts(candidates: Map<string, ProviderDefinition>, issues: ReloadIssue[]): ProviderDefinition[] {
     // Names are unique for every strategy; the rest of the rules come from the plugins.

@@ -7,7 +7,7 @@ import { loadDataModule } from '../../config/module-loader.ts'
 import { PROVIDER_EXTENSIONS, validateProvider } from '../../config/provider-loader.ts'
 import type { ProviderEntry } from '../../config/provider-registry.ts'
 import { envelopeFields } from '../../config/provider-schema.ts'
-import { isSecretRef } from '../../config/secrets.ts'
+import { isSecretRef, resolveSecret, type SecretRef } from '../../config/secrets.ts'
 import { OtpkiError } from '../../errors.ts'
 import { guarded, page, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse, textResponse } from '../respond.ts'
@@ -344,7 +344,13 @@ function formPage(
   ctx: HttpContext,
   view: Record<string, unknown>,
   target: Target,
-  state: { form?: URLSearchParams; issues?: FieldIssue[]; file?: { name: string; text: string }; status?: number },
+  state: {
+    form?: URLSearchParams
+    issues?: FieldIssue[]
+    warnings?: string[]
+    file?: { name: string; text: string }
+    status?: number
+  },
 ): Response {
   const fields = fieldsFor(ctx, target.strategy)
   const issues = state.issues ?? []
@@ -365,6 +371,7 @@ function formPage(
       other: state.form ? (state.form.get('other') ?? '') : otherKeys(fields, target),
       otherErrors: errorsByField(fields, issues).get('other') ?? [],
       invalid: issues.length > 0,
+      warnings: state.warnings ?? [],
       file: state.file,
       target: file,
       typescript: target.file !== undefined && !target.file.endsWith('.json'),
@@ -379,7 +386,7 @@ async function checkPosted(
   ctx: HttpContext,
   form: URLSearchParams,
   target: Target,
-): Promise<{ issues: FieldIssue[]; file?: { path: string; name: string; text: string } }> {
+): Promise<{ issues: FieldIssue[]; warnings: string[]; file?: { path: string; name: string; text: string } }> {
   const fields = fieldsFor(ctx, target.strategy)
   const { input, issues } = inputFrom(form, fields, target)
   const name = target.mode === 'edit' ? (target.name ?? '') : String(input.name ?? '')
@@ -391,11 +398,33 @@ async function checkPosted(
         if (await exists(join(ctx.providerFiles.dir, `${name}${ext}`)))
           issues.push({ key: 'name', reason: `${name}${ext} exists in the providers directory` })
   }
-  const checked = validateProvider(input, path, ctx.providerFiles.defaults)
+  // A file to commit may name a secret that only the deployment has: checking
+  // and downloading warn of it; saving here needs it here.
+  const warnings: string[] = []
+  const secret =
+    form.get('action') === 'save'
+      ? resolveSecret
+      : (ref: SecretRef, key: string) => {
+          try {
+            return resolveSecret(ref, key)
+          } catch (cause) {
+            warnings.push(`${(cause as Error).message} on this server: set it where the file is deployed.`)
+            return 'x'.repeat(64)
+          }
+        }
+  const checked = validateProvider(input, path, ctx.providerFiles.defaults, secret)
   if (!checked.ok) issues.push(...checked.issues)
-  if (issues.length > 0) return { issues }
-  return { issues, file: { path, name: `${name}${extname(path)}`, text: fileText(path, input) } }
+  else issues.push(...ctx.registry.conflicts(checked.provider))
+  if (checked.ok) warnings.push(...checked.warnings)
+  if (issues.length > 0) return { issues, warnings }
+  return { issues, warnings, file: { path, name: `${name}${extname(path)}`, text: fileText(path, input) } }
 }
+
+const notWritable = () =>
+  new OtpkiError('FORBIDDEN', 'provider files are not writable from the console', {
+    publicMessage:
+      'The console does not write provider files here (providerFilesWritable is off, or the file is outside the providers directory): download the file and commit it.',
+  })
 
 /** `GET /admin/providers/new` and `GET /admin/providers/:name/edit`: the form. */
 export function providerForm(ctx: HttpContext, mode: 'create' | 'edit'): Handler {
@@ -413,9 +442,10 @@ export function providerFormPost(ctx: HttpContext, mode: 'create' | 'edit'): Han
     const seen = await visit(ctx, event, 'changeProviders', '/admin/providers')
     if (seen instanceof Response) return seen
     const target = await targetOf(ctx, event, mode)
-    const { issues, file } = await checkPosted(ctx, form, target)
-    if (!file) return formPage(ctx, seen.view, target, { form, issues, status: 422 })
     const action = form.get('action')
+    if (action === 'save' && !ctx.providerFiles.writable) throw notWritable()
+    const { issues, warnings, file } = await checkPosted(ctx, form, target)
+    if (!file) return formPage(ctx, seen.view, target, { form, issues, warnings, status: 422 })
     if (action === 'download') {
       return textResponse(
         file.text,
@@ -426,10 +456,7 @@ export function providerFormPost(ctx: HttpContext, mode: 'create' | 'edit'): Han
       )
     }
     if (action === 'save') {
-      if (!writableFile(ctx, file.path))
-        throw new OtpkiError('FORBIDDEN', 'provider files are not writable from the console', {
-          publicMessage: 'The console does not write provider files here: download the file and commit it.',
-        })
+      if (!writableFile(ctx, file.path)) throw notWritable()
       await writeWhole(file.path, file.text)
       const report = await ctx.registry.reload()
       const name = target.name ?? String(form.get('name') ?? '').trim()
@@ -449,7 +476,7 @@ export function providerFormPost(ctx: HttpContext, mode: 'create' | 'edit'): Han
       if (refused.length > 0) return formPage(ctx, seen.view, target, { form, issues: refused, status: 422 })
       return redirectResponse(`/admin/providers/${encodeURIComponent(name)}?done=provider-saved`)
     }
-    return formPage(ctx, seen.view, target, { form, file })
+    return formPage(ctx, seen.view, target, { form, file, warnings })
   })
 }
 
