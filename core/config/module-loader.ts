@@ -1,11 +1,31 @@
+import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { createJiti } from 'jiti'
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser'
 
-const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: true })
+import { packageRoot } from '../paths.ts'
+
+/**
+ * `import ... from 'otpki'` in a config, provider or plugin file resolves to the
+ * running OTPKI wherever the file is (`/etc/otpki/`, say), not to a copy that
+ * the file's own directory may or may not have.
+ */
+function otpkiAliases(): Record<string, string> {
+  const root = packageRoot(import.meta.url)
+  const entry = (built: string, source: string) =>
+    existsSync(join(root, built)) ? join(root, built) : join(root, source)
+  return {
+    'otpki/testing': entry('dist/testing/index.js', 'testing/index.ts'),
+    otpki: entry('dist/index.js', 'index.ts'),
+  }
+}
+const JITI_OPTIONS = { moduleCache: false, fsCache: false, interopDefault: true, alias: otpkiAliases() }
+
+const jiti = createJiti(import.meta.url, JITI_OPTIONS)
 
 /** How long an operator's `.ts`/`.js` file may take to load before it is reported and abandoned. */
 export const MODULE_LOAD_TIMEOUT_MS = 5_000
@@ -152,7 +172,11 @@ class ModuleWorker {
     if (this.worker) return this.worker
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { jiti: pathToFileURL(createRequire(import.meta.url).resolve('jiti')).href, base: import.meta.url },
+      workerData: {
+        jiti: pathToFileURL(createRequire(import.meta.url).resolve('jiti')).href,
+        base: import.meta.url,
+        options: JITI_OPTIONS,
+      },
       stdout: false,
       stderr: false,
     })
@@ -226,7 +250,7 @@ const plain = (value, seen = new Map()) => {
 }
 parentPort.on('message', async ({ id, path, mode }) => {
   try {
-    jiti ??= (await import(workerData.jiti)).createJiti(workerData.base, { moduleCache: false, fsCache: false, interopDefault: true })
+    jiti ??= (await import(workerData.jiti)).createJiti(workerData.base, workerData.options)
     const value = await jiti.import(path, { default: true })
     parentPort.postMessage({ id, ok: true, value: mode === 'data' ? plain(value) : undefined })
   } catch (error) {

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
@@ -34,13 +34,13 @@ describe('the administration console in a real browser (Chromium)', () => {
   })
   afterAll(() => browser?.close())
 
-  const start = () =>
+  const start = (overrides: Record<string, unknown> = {}) =>
     startHarness({
       users: USERS,
       providers: ({ providerJson }) => ({
         'dev.json': providerJson({ createUnknownRoles: true, roleSyncScope: 'provider' }),
       }),
-      overrides: { permissions: { manageSessions: ['helpdesk'] } },
+      overrides: { permissions: { manageSessions: ['helpdesk'] }, ...overrides },
     })
   const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
   /** Signs in through the pages, as a person would, and lands on `path`. */
@@ -135,7 +135,7 @@ describe('the administration console in a real browser (Chromium)', () => {
     expect(await p.locator('td[data-label="Status"] .state').first().textContent()).toBe('ready')
     expect(await p.locator('td[data-label="Sign-ins (24 h)"]').first().textContent()).toBe('3')
     await shot(p, 'console-providers')
-    await p.getByRole('link', { name: 'Test SSO' }).click()
+    await p.getByRole('link', { name: 'Test SSO', exact: true }).click()
     await p.getByRole('heading', { name: 'Effective configuration' }).waitFor()
     const effective = (await p.locator('[data-field="effective"]').textContent()) ?? ''
     expect(JSON.parse(effective)).toMatchObject({
@@ -162,12 +162,70 @@ describe('the administration console in a real browser (Chromium)', () => {
       '/admin/audit',
       '/admin/providers',
       '/admin/providers/dev',
+      '/admin/providers/new',
+      '/admin/providers/dev/edit',
+      '/admin/providers/dev/delete',
     ]) {
       await p.goto(`${h.url}${path}`)
       await p.locator('#page-title').waitFor()
       await noHorizontalOverflow(p)
       await shot(p, `console-375${path.replaceAll('/', '-')}`)
     }
+  })
+
+  it('an administrator writes a new provider file from the form, by keyboard: errors at their fields, the file shown, saved and live', async () => {
+    const h = track(await start({ providerFilesWritable: true }))
+    const p = await signedIn(h, 'admin')
+    await p.waitForURL(`${h.url}/admin/users`)
+    await p.goto(`${h.url}/admin/providers`)
+    await tabTo(p, 'a[href="/admin/providers/new"]')
+    await p.keyboard.press('Enter')
+    await p.getByRole('heading', { name: 'New identity provider' }).waitFor()
+
+    await tabTo(p, '#field-name')
+    await p.keyboard.type('partner')
+    await p.keyboard.press('Tab')
+    await p.keyboard.type('Partner SSO')
+    await p.keyboard.press('Tab')
+    await p.keyboard.type('not a url')
+    await tabTo(p, '#field-clientId')
+    await p.keyboard.type('otpki')
+    await tabTo(p, 'button[value="check"]')
+    await p.keyboard.press('Enter')
+    await p.locator('#form-errors').waitFor()
+    expect(await p.locator('[data-error-for="issuer"]').count()).toBe(1)
+    expect(await p.locator('#field-issuer').getAttribute('aria-invalid')).toBe('true')
+    // What was typed is still there.
+    expect(await p.locator('#field-displayName').inputValue()).toBe('Partner SSO')
+    await shot(p, 'console-provider-form-errors')
+
+    await p.locator('#field-issuer').focus()
+    await p.keyboard.press('ControlOrMeta+a')
+    await p.keyboard.type('http://127.0.0.1:9/realms/partner')
+    await tabTo(p, '#field-clientSecret-mode')
+    await p.keyboard.press('Tab')
+    await p.keyboard.type('PARTNER_SECRET')
+    await tabTo(p, 'button[value="check"]')
+    await p.keyboard.press('Enter')
+    await p.getByRole('heading', { name: /The file:/ }).waitFor()
+    const text = JSON.parse((await p.locator('[data-field="file"]').textContent()) ?? '')
+    expect(text).toMatchObject({ name: 'partner', issuer: 'http://127.0.0.1:9/realms/partner', clientId: 'otpki' })
+    expect(text.clientSecret).toEqual({ env: 'PARTNER_SECRET' })
+    await shot(p, 'console-provider-form-file')
+    // The secret lives in the deployment's environment: saving here needs it here.
+    process.env.PARTNER_SECRET = 'partner-secret-value'
+    try {
+      await tabTo(p, 'button[value="save"]')
+      await p.keyboard.press('Enter')
+      await p.waitForURL(`${h.url}/admin/providers/partner?done=provider-saved`)
+    } finally {
+      delete process.env.PARTNER_SECRET
+    }
+    expect(await p.getByRole('status').first().textContent()).toContain('saved')
+    expect(h.app.registry.get('partner')?.definition.displayName).toBe('Partner SSO')
+    const file = JSON.parse(await readFile(join(h.providersDir, 'partner.json'), 'utf8'))
+    expect(file.clientSecret).toEqual({ env: 'PARTNER_SECRET' })
+    await shot(p, 'console-provider-saved')
   })
 
   it('each permission opens only its pages; a post without the token is refused', async () => {

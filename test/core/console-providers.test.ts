@@ -220,6 +220,40 @@ describe('the console creates, edits and deletes provider files', () => {
     )
   })
 
+  it('edits a TypeScript provider file as TypeScript, with defineProvider', async () => {
+    const h = track(
+      await startHarness({
+        users: USERS,
+        providers: ({ providerJson }) => ({
+          'dev.ts': `import { defineProvider } from 'otpki'\n// a comment\nexport default defineProvider(${providerJson({ createUnknownRoles: true })})\n`,
+        }),
+        overrides: { providerFilesWritable: true },
+      }),
+    )
+    const { b, csrf } = await admin(h)
+    const edit = await b.request(`${h.url}/admin/providers/dev/edit`, { headers: HTML })
+    expect(edit.body).toContain('written anew: comments and computed values in it are not kept')
+    const saved = await b.request(`${h.url}/admin/providers/dev/edit`, {
+      headers: HTML,
+      form: {
+        csrf,
+        action: 'save',
+        ...second(h.provider.issuer, {
+          displayName: 'Renamed SSO',
+          'clientSecret.mode': 'keep',
+          createUnknownRoles: 'on',
+          scopes: 'openid profile email roles',
+        }),
+      },
+    })
+    expect(saved.status).toBe(303)
+    const text = await readFile(join(h.providersDir, 'dev.ts'), 'utf8')
+    expect(text).toMatch(/^import \{ defineProvider \} from 'otpki'\n\nexport default defineProvider\(\{/)
+    expect(text).toContain(`"clientSecret": "${CLIENT.clientSecret}"`)
+    expect(h.app.registry.get('dev')?.definition.displayName).toBe('Renamed SSO')
+    expect((await signIn(new TestBrowser(), h, 'admin')).status).toBe(200)
+  })
+
   it('refuses a reader without changeProviders, a wrong CSRF token and a cross-site post', async () => {
     const h = track(await start(true))
     const { b, csrf } = await admin(h)
