@@ -237,7 +237,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const sessions = container.resolve<SessionService>(TOKENS.SessionService)
     stops.push(() => sessions.flush())
     stops.push(startHousekeeping(container, logger))
-    const cookies = new CookieJar(config.publicUrl)
+    const cookies = new CookieJar(config.publicUrl, config.forwardAuth.cookieDomain)
     const services = pluginServices(container, orm, registry, cookies)
     // Changes other processes make (instances, the CLI) reach these caches within a second.
     const feed = container.resolve<ChangeFeed>(TOKENS.ChangeFeed)
@@ -406,6 +406,7 @@ function httpContext(
         canAdministrate(providers, registrations.adminAccess, config.adminRoles, services),
     },
     metricsToken: config.metrics.token,
+    forwardAuth: config.forwardAuth,
     metricsOnPublicListener: config.metrics.enabled && config.metrics.port === 0,
     inFlight: new InFlight(),
   }

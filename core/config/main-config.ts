@@ -42,8 +42,17 @@ export interface ResolvedConfig {
   /** Whether the console may write, replace and remove files in providersDir. */
   readonly providerFilesWritable: boolean
   readonly metrics: { readonly enabled: boolean; readonly token: string | undefined; readonly port: number }
+  readonly forwardAuth: ForwardAuthConfig
   /** Keys no core key claims, raw: the sections plugins own (`clientCertificate`, say), validated when they register. */
   readonly sections: Readonly<Record<string, unknown>>
+}
+
+/** Forward authentication: where `/auth/verify` may send visitors back to, the shared cookie, the identity headers. */
+export interface ForwardAuthConfig {
+  /** Host names, exact or `*.domain` (publicUrl's host included). */
+  readonly allowedHosts: readonly string[]
+  readonly cookieDomain: string | undefined
+  readonly headers: Readonly<Record<'user' | 'email' | 'name' | 'roles' | 'method' | 'provider', string>>
 }
 
 /** What a role may do in the console and the /admin routes. */
@@ -155,12 +164,13 @@ export async function loadMainConfig(
       )
   }
   const rateLimit = v.rateLimit
+  const publicUrl = (v.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, '')
   return {
     file,
     baseDir,
     host: v.host,
     port,
-    publicUrl: (v.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    publicUrl,
     database: describeDatabase(db),
     db,
     providersDir: resolve(baseDir, v.providersDir),
@@ -180,6 +190,7 @@ export async function loadMainConfig(
     ) as Record<Permission, string[]>,
     providerFilesWritable: v.providerFilesWritable,
     metrics: { enabled: v.metrics.enabled, token: secret('metrics.token'), port: v.metrics.port },
+    forwardAuth: labelled(label, () => forwardAuthConfig(v.forwardAuth, publicUrl)),
     sections,
     rateLimit: {
       signInPerMinute: rateLimit.signInPerMinute,
@@ -189,6 +200,52 @@ export async function loadMainConfig(
       trustedProxies: labelled(label, () => checkAddresses(rateLimit.trustedProxies, 'rateLimit.trustedProxies')),
     },
   }
+}
+
+const HOST_NAME = /^(\*\.)?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
+
+function forwardAuthConfig(
+  v: { allowedHosts: string[]; cookieDomain?: string | undefined; headers: ForwardAuthConfig['headers'] },
+  publicUrl: string,
+): ForwardAuthConfig {
+  const publicHost = new URL(publicUrl).hostname.toLowerCase()
+  const allowedHosts = v.allowedHosts.map((h) => h.trim().toLowerCase())
+  for (const host of allowedHosts)
+    if (!HOST_NAME.test(host))
+      throw new OtpkiError(
+        'CONFIG_INVALID',
+        `forwardAuth.allowedHosts: "${host}" is not a host name (app.example.com, or *.example.com)`,
+      )
+  for (const [key, name] of Object.entries(v.headers))
+    if (name !== '' && !HEADER_NAME.test(name))
+      throw new OtpkiError('CONFIG_INVALID', `forwardAuth.headers.${key}: "${name}" is not a header name`)
+  let cookieDomain: string | undefined
+  if (v.cookieDomain) {
+    cookieDomain = v.cookieDomain.trim().toLowerCase().replace(/^\./, '')
+    if (!HOST_NAME.test(cookieDomain) || cookieDomain.startsWith('*.') || !cookieDomain.includes('.'))
+      throw new OtpkiError(
+        'CONFIG_INVALID',
+        `forwardAuth.cookieDomain: "${cookieDomain}" is not a domain (example.com)`,
+      )
+    if (!publicUrl.startsWith('https:'))
+      throw new OtpkiError(
+        'CONFIG_INVALID',
+        'forwardAuth.cookieDomain: needs an https publicUrl (the cookie is Secure)',
+      )
+    if (publicHost !== cookieDomain && !publicHost.endsWith(`.${cookieDomain}`))
+      throw new OtpkiError(
+        'CONFIG_INVALID',
+        `forwardAuth.cookieDomain: publicUrl's host ${publicHost} is not in ${cookieDomain}`,
+      )
+  }
+  return { allowedHosts: [...new Set([publicHost, ...allowedHosts])], cookieDomain, headers: v.headers }
+}
+
+/** Whether `host` is one of `allowed` (exact names, or `*.domain` for its subdomains). */
+export function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  const h = host.toLowerCase()
+  return allowed.some((a) => (a.startsWith('*.') ? h.endsWith(a.slice(1)) && h.length > a.length - 1 : h === a))
 }
 
 /** Runs a check whose error then names the config file too. */

@@ -124,6 +124,44 @@ export const mainConfigFields = {
     env: 'OTPKI_PROVIDER_FILES_WRITABLE',
     default: false,
   }),
+  forwardAuth: field.object(
+    {
+      allowedHosts: field.stringArray({
+        doc: "Hosts GET /auth/verify may send a visitor back to after sign-in (Traefik, Caddy), and that returnTo may then name: app.example.com, or *.example.com for every subdomain. publicUrl's own host is always allowed.",
+        default: [],
+      }),
+      cookieDomain: field.string({
+        doc: "Share the sign-in with applications on other hosts under this domain (example.com): the session cookie is set for it (as __Secure-otpki_session). Needs an https publicUrl whose host is in the domain. Unset: the cookie is publicUrl's host's only.",
+        env: 'OTPKI_FORWARD_AUTH_COOKIE_DOMAIN',
+      }),
+      headers: field.object(
+        {
+          user: field.string({ doc: 'Header with the username; empty: not sent.', default: 'X-Auth-Request-User' }),
+          email: field.string({
+            doc: 'Header with the email address; empty: not sent.',
+            default: 'X-Auth-Request-Email',
+          }),
+          name: field.string({ doc: 'Header with the full name; empty: not sent.', default: 'X-Auth-Request-Name' }),
+          roles: field.string({
+            doc: 'Header with the roles, comma-separated; empty: not sent.',
+            default: 'X-Auth-Request-Groups',
+          }),
+          method: field.string({
+            doc: 'Header with how the visitor signed in (oidc, client-certificate, ...); empty: not sent.',
+            default: 'X-Auth-Request-Method',
+          }),
+          provider: field.string({
+            doc: "Header with the identity provider's name; empty: not sent.",
+            default: 'X-Auth-Request-Provider',
+          }),
+        },
+        { doc: 'The identity headers GET /auth/verify answers with.' },
+      ),
+    },
+    {
+      doc: 'Forward authentication (GET /auth/verify) for nginx auth_request, Traefik ForwardAuth and Caddy forward_auth.',
+    },
+  ),
   metrics: field.object(
     {
       enabled: field.boolean({ doc: 'Serve Prometheus metrics at GET /metrics.', env: 'OTPKI_METRICS', default: true }),

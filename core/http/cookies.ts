@@ -4,7 +4,9 @@ import type { Cookie } from './respond.ts'
 /**
  * Cookie names and attributes. With an https public URL every cookie is
  * Secure, Path=/, without Domain, under the `__Host-` prefix; plain-http
- * localhost development drops Secure and the prefix.
+ * localhost development drops Secure and the prefix. With
+ * `forwardAuth.cookieDomain`, the session cookie alone is set for that
+ * domain, as `__Secure-otpki_session` (the sign-in's own cookies stay the host's).
  */
 export class CookieJar {
   readonly secure: boolean
@@ -12,10 +14,13 @@ export class CookieJar {
   readonly transaction: string
   readonly csrf: string
 
-  constructor(publicUrl: string) {
+  private readonly sessionDomain: string | undefined
+
+  constructor(publicUrl: string, sessionDomain?: string) {
     this.secure = new URL(publicUrl).protocol === 'https:'
     const prefix = this.secure ? '__Host-' : ''
-    this.session = `${prefix}otpki_session`
+    this.sessionDomain = this.secure ? sessionDomain : undefined
+    this.session = this.sessionDomain ? '__Secure-otpki_session' : `${prefix}otpki_session`
     this.transaction = `${prefix}otpki_tx`
     this.csrf = `${prefix}otpki_csrf`
   }
@@ -23,10 +28,19 @@ export class CookieJar {
   set(name: string, value: string, maxAgeSeconds?: number): Cookie {
     const options: CookieSerializeOptions = { httpOnly: true, sameSite: 'lax', path: '/', secure: this.secure }
     if (maxAgeSeconds !== undefined) options.maxAge = maxAgeSeconds
+    if (name === this.session && this.sessionDomain) options.domain = this.sessionDomain
     return { name, value, options }
   }
 
   clear(name: string): Cookie {
-    return { name, value: '', options: { httpOnly: true, sameSite: 'lax', path: '/', secure: this.secure, maxAge: 0 } }
+    const options: CookieSerializeOptions = {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/',
+      secure: this.secure,
+      maxAge: 0,
+    }
+    if (name === this.session && this.sessionDomain) options.domain = this.sessionDomain
+    return { name, value: '', options }
   }
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts'
 import type { RequestAuthenticator } from '../contracts/request-authenticator.ts'
 import type { ProviderDefaults } from '../config/provider-loader.ts'
 import type { ProviderDefinition } from '../contracts/provider.ts'
+import type { ForwardAuthConfig } from '../config/main-config.ts'
 import type { ProviderRegistry } from '../config/provider-registry.ts'
 import { isOtpkiError, type OtpkiError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -70,6 +71,8 @@ export interface HttpContext {
   }
   /** Bearer token /metrics requires, if any. */
   readonly metricsToken: string | undefined
+  /** Forward authentication (`GET /auth/verify`). */
+  readonly forwardAuth: ForwardAuthConfig
   /** Whether the public listener serves /metrics (else none, or its own port). */
   readonly metricsOnPublicListener: boolean
 }

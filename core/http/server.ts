@@ -20,6 +20,7 @@ import { callback } from './routes/callback.ts'
 import { link } from './routes/link.ts'
 import { healthz, readyz } from './routes/health.ts'
 import { me } from './routes/me.ts'
+import { verify } from './routes/verify.ts'
 import { metricsRoute } from './routes/metrics.ts'
 import { home, signedOut, stylesheet } from './routes/pages.ts'
 import { signInPage, signInSubmit } from './routes/sign-in.ts'
@@ -52,6 +53,8 @@ export function createHttpApp(ctx: HttpContext): H3 {
   app.get('/auth/signed-out', signedOut(ctx))
   app.post('/auth/link', link(ctx))
   app.get('/auth/me', me(ctx))
+  // Any method: a proxy may pass the original request's (nginx's auth_request can send a POST's method).
+  app.all('/auth/verify', verify(ctx))
   app.get('/auth/static/style.css', stylesheet(ctx))
   // The console's pages for browsers; the same paths answer JSON to everyone else.
   const negotiated = (pageFor: (c: HttpContext, e: H3Event) => Promise<Response>, json: Handler): Handler => {

@@ -120,7 +120,7 @@ export async function startAt(
 export function signInPage(ctx: HttpContext): Handler {
   return guarded(ctx, 'sign-in', async (event) => {
     const query = getQuery<{ returnTo?: string; provider?: string; prompt?: string }>(event)
-    const returnTo = safeReturnTo(query.returnTo, ctx.publicUrl)
+    const returnTo = safeReturnTo(query.returnTo, ctx.publicUrl, ctx.forwardAuth.allowedHosts)
     if (query.prompt === 'none') {
       // Silent re-authentication: never a page. Without a provider, the only one offered.
       const visible = visibleProviders(ctx)
@@ -154,10 +154,15 @@ export function signInSubmit(ctx: HttpContext): Handler {
     const provider = form.get('provider')
     if (!provider)
       return renderSignIn(ctx, event, {
-        returnTo: safeReturnTo(form.get('returnTo'), ctx.publicUrl),
+        returnTo: safeReturnTo(form.get('returnTo'), ctx.publicUrl, ctx.forwardAuth.allowedHosts),
         notice: 'Please choose how to sign in.',
         status: 400,
       })
-    return startAt(ctx, event, provider, safeReturnTo(form.get('returnTo'), ctx.publicUrl))
+    return startAt(
+      ctx,
+      event,
+      provider,
+      safeReturnTo(form.get('returnTo'), ctx.publicUrl, ctx.forwardAuth.allowedHosts),
+    )
   })
 }

@@ -270,3 +270,31 @@ describe('durations', () => {
       expect(() => durationToSeconds(bad as never), String(bad)).toThrow()
   })
 })
+
+describe('forwardAuth settings', () => {
+  const load = (forwardAuth: Record<string, unknown>, publicUrl = 'https://sso.example.com') =>
+    loadMainConfig(undefined, { env: {}, overrides: { publicUrl, forwardAuth } })
+  it('keeps publicUrl’s host allowed, and the headers named', async () => {
+    const config = await load({ allowedHosts: ['App.Example.com', '*.apps.example.com'] })
+    expect(config.forwardAuth.allowedHosts).toEqual(['sso.example.com', 'app.example.com', '*.apps.example.com'])
+    expect(config.forwardAuth.headers.user).toBe('X-Auth-Request-User')
+  })
+  it.each([
+    [
+      { allowedHosts: ['https://app.example.com'] },
+      'https://sso.example.com',
+      /allowedHosts: "https:\/\/app.example.com" is not a host name/,
+    ],
+    [{ allowedHosts: ['*'] }, 'https://sso.example.com', /is not a host name/],
+    [
+      { headers: { user: 'X User' } },
+      'https://sso.example.com',
+      /forwardAuth.headers.user: "X User" is not a header name/,
+    ],
+    [{ cookieDomain: 'example.com' }, 'http://sso.example.com', /cookieDomain: needs an https publicUrl/],
+    [{ cookieDomain: 'other.com' }, 'https://sso.example.com', /publicUrl's host sso.example.com is not in other.com/],
+    [{ cookieDomain: 'com' }, 'https://sso.example.com', /is not a domain/],
+  ])('refuses %j (publicUrl %s)', async (forwardAuth, publicUrl, message) => {
+    await expect(load(forwardAuth, publicUrl)).rejects.toThrow(message)
+  })
+})

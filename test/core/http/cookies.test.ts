@@ -23,3 +23,17 @@ describe('cookie attributes', () => {
     expect(header(jar, jar.session)).not.toContain('Secure')
   })
 })
+
+describe('a session cookie shared with protected applications (forwardAuth.cookieDomain)', () => {
+  it('is __Secure-, for the domain; the sign-in cookies stay the host’s', () => {
+    const jar = new CookieJar('https://sso.example.com', 'example.com')
+    expect(jar.session).toBe('__Secure-otpki_session')
+    const value = header(jar, jar.session)
+    for (const part of ['Domain=example.com', 'Secure', 'HttpOnly', 'SameSite=Lax', 'Path=/'])
+      expect(value).toContain(part)
+    const cleared = jar.clear(jar.session)
+    expect(serialize(cleared.name, cleared.value, cleared.options)).toContain('Domain=example.com')
+    expect(jar.transaction).toBe('__Host-otpki_tx')
+    expect(header(jar, jar.transaction)).not.toContain('Domain')
+  })
+})

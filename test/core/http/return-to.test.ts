@@ -34,3 +34,25 @@ describe('returnTo', () => {
     expect(safeReturnTo(`/${'a'.repeat(3000)}`, base)).toBe('/')
   })
 })
+
+describe('returnTo with forward authentication (allowed hosts)', () => {
+  const allowed = ['pki.example.com', 'app.example.com', '*.apps.example.com']
+  it.each([
+    ['https://app.example.com/reports?y=2026#top', 'https://app.example.com/reports?y=2026#top'],
+    ['https://billing.apps.example.com/', 'https://billing.apps.example.com/'],
+    ['https://APP.example.com/x', 'https://app.example.com/x'],
+  ])('accepts %s', (value, expected) => expect(safeReturnTo(value, base, allowed)).toBe(expected))
+  it.each([
+    'https://evil.example/',
+    'https://apps.example.com/',
+    'https://app.example.com.evil.example/',
+    'https://user:pw@app.example.com/',
+    'https://evil.example\\@app.example.com/',
+    'http://app.example.com/',
+    'https://app.example.com /',
+    'javascript://app.example.com/%0aalert(1)',
+    'ftp://app.example.com/',
+  ])('refuses %s', (value) => expect(safeReturnTo(value, base, allowed)).toBe('/'))
+  it('without allowed hosts, an absolute URL is refused as before', () =>
+    expect(safeReturnTo('https://app.example.com/', base)).toBe('/'))
+})
