@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { databaseTarget, describeDatabase } from './store/database.ts'
 import type * as AppModule from './app.ts'
@@ -59,10 +59,20 @@ async function loadProviders(opts: {
   return { app, report: await app.registry.reload() }
 }
 
+/** The version of the installed package (its package.json). */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
+
 const program = new Command()
 program
   .name('otpki')
   .description('OTPKI Sign-in: OpenID Connect and client-certificate sign-in for OTPKI')
+  .version(version(), '-V, --version', 'print the version and exit')
   .showHelpAfterError()
 
 program
@@ -506,7 +516,7 @@ function printTable(
 }
 
 // Commands plugins add are known once the plugins are: compose them, except for commands core alone answers.
-const CORE_COMMANDS = new Set(['start', 'dev', 'check', 'providers', 'explain', 'schema', 'db'])
+const CORE_COMMANDS = new Set(['start', 'dev', 'check', 'providers', 'explain', 'schema', 'db', '--version', '-V'])
 let composedForCommands: ComposedApp | undefined
 if (!CORE_COMMANDS.has(process.argv[2] ?? '')) {
   const at = process.argv.findIndex((a) => a === '-c' || a === '--config')

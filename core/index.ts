@@ -62,6 +62,7 @@ export type {
 export type { Clock } from './clock.ts'
 export type { Logger } from './logger.ts'
 export { OtpkiError, isOtpkiError, type OtpkiErrorCode } from './errors.ts'
+export { describeNetworkFailure } from './network-failure.ts'
 export type {
   RequestAuthenticator,
   RequestAuthenticatorFactory,

@@ -2,6 +2,7 @@ import * as client from 'openid-client'
 import type { JWTPayload } from 'jose'
 import {
   OtpkiError,
+  describeNetworkFailure,
   type AuthMethod,
   type FinishResult,
   type Claims,
@@ -47,11 +48,17 @@ async function serverMetadata(
     ...(e.introspection ? { introspection_endpoint: e.introspection } : {}),
   }
   if (!provider.options.discovery) return { issuer: provider.issuer, ...overrides }
-  const discovered = await client.discovery(new URL(provider.issuer), provider.options.clientId, undefined, undefined, {
-    timeout: HTTP_TIMEOUT_SECONDS,
-    [client.customFetch]: fetchImpl,
-    ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
-  })
+  const discoveryUrl = `${provider.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
+  const discovered = await client
+    .discovery(new URL(provider.issuer), provider.options.clientId, undefined, undefined, {
+      timeout: HTTP_TIMEOUT_SECONDS,
+      [client.customFetch]: fetchImpl,
+      ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+    })
+    .catch((cause: unknown) => {
+      // What failed, and where: connection refused at ..., name not resolved, TLS, time-out, HTTP status.
+      throw new Error(`discovery at ${discoveryUrl} failed: ${describeNetworkFailure(cause, discoveryUrl)}`, { cause })
+    })
   const { supportsPKCE: _helper, ...discoveredMetadata } = discovered.serverMetadata()
   const metadata: client.ServerMetadata = { ...discoveredMetadata, ...overrides }
   // Endpoints the browser opens are public, even when discovery went through the internal URL.

@@ -1,10 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDevProvider, type DevProvider } from '../../plugins/dev-provider/dev-provider.ts'
 import { ensureBuilt } from '../support/build.ts'
 import { otpki } from '../support/cli.ts'
+import { freePort } from '../support/harness.ts'
+import { packageRoot } from '../../core/paths.ts'
 import { withServices } from '../../core/app.ts'
 import { CertificateStore } from '../../plugins/client-certificate/certificate-store.ts'
 import { openDatabase } from '../../core/store/orm.ts'
@@ -63,15 +65,29 @@ describe('otpki CLI (compiled)', () => {
     expect(stdout).toContain('configuration ok')
   })
 
+  it('prints its version', async () => {
+    const { version } = JSON.parse(await readFile(join(packageRoot(), 'package.json'), 'utf8'))
+    for (const flag of ['--version', '-V']) {
+      const { code, stdout } = await otpki([flag])
+      expect(code).toBe(0)
+      expect(stdout.trim()).toBe(version)
+    }
+  })
+
   it('check reports a provider that cannot be reached, with the reason, without failing', async () => {
+    // A port nothing listens on: connection refused.
+    const closed = await freePort()
     await writeFile(
       join(dir, 'providers', 'gone.json'),
-      JSON.stringify({ issuer: 'http://127.0.0.1:9/realms/gone', clientId: 'x', clientSecret: secret }),
+      JSON.stringify({ issuer: `http://127.0.0.1:${closed}/realms/gone`, clientId: 'x', clientSecret: secret }),
     )
     const { code, stdout, stderr } = await otpki(['check', '--config', join(dir, 'otpki.config.ts')])
     expect(code).toBe(0)
     expect(stdout).toContain('provider corp')
-    expect(stderr).toMatch(/warning: provider gone \(.*gone\.json\): unavailable: .+/)
+    // What failed, and where.
+    expect(stderr).toContain(
+      `warning: provider gone (${join(dir, 'providers', 'gone.json')}): unavailable: discovery at http://127.0.0.1:${closed}/realms/gone/.well-known/openid-configuration failed: connection refused at 127.0.0.1:${closed}`,
+    )
     await rm(join(dir, 'providers', 'gone.json'))
   })
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,6 +20,8 @@ describe('otpki dev (the embedded default of npm start)', () => {
   beforeAll(async () => {
     ensureBuilt()
     dir = await mkdtemp(join(tmpdir(), 'otpki-dev-'))
+    const providers = join(dir, 'providers')
+    await mkdir(providers)
     const port = await freePort()
     const providerPort = await freePort()
     mtlsPort = await freePort()
@@ -33,6 +35,8 @@ describe('otpki dev (the embedded default of npm start)', () => {
         OTPKI_DEV_PROVIDER_PORT: String(providerPort),
         OTPKI_MTLS_PORT: String(mtlsPort),
         OTPKI_DATABASE: join(dir, 'otpki.sqlite'),
+        // Never the operator's own provider files in config/providers.
+        OTPKI_PROVIDERS_DIR: providers,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

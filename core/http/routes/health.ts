@@ -21,7 +21,16 @@ export function readyz(ctx: HttpContext): Handler {
         return [e.definition.name, { state: status.state, ...(status.error ? { error: status.error } : {}) }]
       }),
     )
+    // Files the last reload refused (the last good version of each, if any, stays in force).
+    const rejected = (ctx.registry.lastReport()?.issues ?? []).map((i) => ({
+      file: i.file,
+      ...(i.key ? { key: i.key } : {}),
+      reason: i.reason,
+    }))
     const ready = database === 'ok'
-    return jsonResponse({ status: ready ? 'ready' : 'not ready', database, providers }, { status: ready ? 200 : 503 })
+    return jsonResponse(
+      { status: ready ? 'ready' : 'not ready', database, providers, ...(rejected.length > 0 ? { rejected } : {}) },
+      { status: ready ? 200 : 503 },
+    )
   }
 }

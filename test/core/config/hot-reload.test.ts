@@ -50,6 +50,9 @@ describe('provider files reload while the server runs', () => {
     const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { providers: Record<string, { state: string }> }
     expect(ready.providers.dev!.state).toBe('ready')
     expect(ready.providers.second!.state).toBe('unavailable')
+    expect((ready.providers.second as { error?: string }).error).toMatch(
+      /^discovery at http:\/\/127\.0\.0\.2:9\/realms\/x\/\.well-known\/openid-configuration failed: /,
+    )
     const res = await new TestBrowser().request(`${h.url}/auth/sign-in?provider=second`)
     expect(res.status).toBe(503)
     expect(res.body).toContain('Second IdP is not available right now')
@@ -80,6 +83,12 @@ describe('provider files reload while the server runs', () => {
     expect(report.changed).toEqual([])
     const logged = h.logs.lines.find((l) => l.key === 'clientSecrett')
     expect(logged).toMatchObject({ file: join(h.providersDir, 'dev.json'), reason: 'is not a known key' })
+    // /readyz reports the rejected file too, beside the definition still in force.
+    const ready = (await (await fetch(`${h.url}/readyz`)).json()) as any
+    expect(ready.rejected).toEqual([
+      { file: join(h.providersDir, 'dev.json'), key: 'clientSecrett', reason: 'is not a known key' },
+    ])
+    expect(ready.providers.dev.state).toBe('ready')
     expect(await signInPage(h)).toContain('Sign in with Test SSO')
     const syntax = await h.writeProvider('dev.json', '{ "issuer": ')
     expect(syntax.issues[0]).toMatchObject({ file: join(h.providersDir, 'dev.json'), key: '(file)' })
@@ -88,6 +97,7 @@ describe('provider files reload while the server runs', () => {
     expect((await signIn(browser, h, 'alice')).status).toBe(200)
     const repaired = await h.writeProvider('dev.json', h.providerJson())
     expect(repaired.issues).toEqual([])
+    expect(((await (await fetch(`${h.url}/readyz`)).json()) as any).rejected).toBeUndefined()
   })
 
   it('loads a TypeScript provider file with defineProvider', async () => {
