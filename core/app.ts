@@ -190,6 +190,7 @@ export async function composeApp(options: AppOptions = {}): Promise<ComposedApp>
         mappers: new Map(registrations.claimMappers.filter((m) => m.name !== DEFAULT_MAPPER).map((m) => [m.name, m])),
         flowSteps: new Map(registrations.flowSteps.map((f) => [f.name, f])),
       },
+      presets: new Map(registrations.providerPresets.map((p) => [p.name, p])),
     },
   }
   container.register(TOKENS.ProviderSources, { useValue: sources })

@@ -198,11 +198,22 @@ program
     }
     const { explanation: e, provider, database } = result
     if (opts.json) {
-      console.log(terminalJson({ provider: provider.name, ...e }))
+      console.log(
+        terminalJson({ provider: provider.name, ...(provider.preset ? { preset: provider.preset } : {}), ...e }),
+      )
       process.exit(e.refused ? 1 : 0)
     }
     const i = e.identity
     console.log(`provider: ${provider.name} (${provider.issuer}), sync mode ${provider.syncMode}`)
+    if (provider.preset) {
+      const claims = provider.claims as unknown as Record<string, unknown>
+      const definition = provider as unknown as Record<string, unknown>
+      const options = provider.options as Record<string, unknown>
+      const valueOf = (key: string) =>
+        key.startsWith('claims.') ? claims[key.slice(7)] : key in options ? options[key] : definition[key]
+      console.log(`preset: ${provider.preset.name}; from it (the file sets none of these):`)
+      for (const key of provider.preset.keys) console.log(`  ${key.padEnd(24)} ${JSON.stringify(valueOf(key))}`)
+    }
     console.log(`identity: ${i.subject} at ${i.issuer}`)
     console.log(`database: ${database === ':memory:' ? 'none yet (every identity is new)' : database}`)
     console.log(

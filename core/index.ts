@@ -32,6 +32,7 @@ export {
   type PluginDefinition,
   type PluginKind,
   type PluginSpec,
+  type ProviderPreset,
   type ProviderRule,
 } from './contracts/plugin.ts'
 export type {

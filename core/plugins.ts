@@ -11,6 +11,7 @@ import type {
   PluginContext,
   PluginDefinition,
   PluginSpec,
+  ProviderPreset,
   ProviderRule,
   RouteSpec,
   UserFieldSpec,
@@ -45,6 +46,7 @@ export interface Registrations {
   userFields: UserFieldSpec[]
   adminSections: AdminSectionSpec[]
   providerRules: ProviderRule[]
+  providerPresets: ProviderPreset[]
   plugins: string[]
 }
 
@@ -83,6 +85,7 @@ function emptyRegistrations(): Omit<Registrations, 'plugins'> {
     userFields: [],
     adminSections: [],
     providerRules: [],
+    providerPresets: [],
   }
 }
 
@@ -196,6 +199,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
       userField: (spec) => void staged.userFields.push(spec),
       adminSection: (spec) => void staged.adminSections.push(spec),
       providerRule: (rule) => void staged.providerRules.push(rule),
+      providerPreset: (preset) => void staged.providerPresets.push(preset),
       adjustSection: (key, adjust) => {
         const raw = sections[key]
         sections[key] = adjust(
@@ -261,6 +265,7 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
     all.userFields.push(...staged.userFields)
     all.adminSections.push(...staged.adminSections)
     all.providerRules.push(...staged.providerRules)
+    all.providerPresets.push(...staged.providerPresets)
   }
   for (const key of Object.keys(sections)) {
     if (!claimed.has(key))

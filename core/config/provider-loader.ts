@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path'
 import type { AuthMethod } from '../contracts/auth-method.ts'
+import type { ProviderPreset } from '../contracts/plugin.ts'
 import type { ClaimNames, ExtensionEntry, ProviderDefinition } from '../contracts/provider.ts'
 import { durationToSeconds } from './duration.ts'
 import { forbiddenKeys, resolveOptions, type FieldIssue, type Fields } from './fields.ts'
@@ -39,6 +40,8 @@ export interface ProviderDefaults {
   strategies: ProviderStrategyTable
   /** When given, `mappers` and flow entries are checked against them. */
   extensions?: ProviderExtensions
+  /** The presets plugins registered, by name. */
+  presets?: ReadonlyMap<string, ProviderPreset>
 }
 
 /** The strategy table of a list of registered auth methods. */
@@ -155,7 +158,9 @@ export function validateProvider(
   const { $schema: _schema, ...given } = input as Record<string, unknown>
   const forbidden = forbiddenKeys(given)
   if (forbidden.length > 0) return { ok: false, file, issues: forbidden }
-  const [envelopeInput, optionsInput] = splitKeys(given)
+  const preset = applyPreset(given, defaults)
+  if ('issue' in preset) return { ok: false, file, issues: [preset.issue] }
+  const [envelopeInput, optionsInput] = splitKeys(preset.keys)
   const { value: v, issues } = resolveOptions(envelopeFields, envelopeInput)
   if (issues.some((i) => i.key === '(root)')) return { ok: false, file, issues }
   const strategy = v.strategy ?? defaults.strategies.default
@@ -220,6 +225,9 @@ export function validateProvider(
     trustEmail: v.trustEmail,
     accountLinkingOnly: v.accountLinkingOnly,
     claims: v.claims as ClaimNames,
+    splitFullName: v.splitFullName,
+    absentRoles: v.absentRoles,
+    ...(preset.applied ? { preset: preset.applied } : {}),
     mappers,
     syncMode: v.syncMode,
     roleSyncScope: v.roleSyncScope,
@@ -229,6 +237,44 @@ export function validateProvider(
     source: file,
   }
   return { ok: true, file, provider, warnings: [...(resolved.warnings ?? [])] }
+}
+
+/**
+ * The file's keys with its preset's under them: a key the file sets wins,
+ * `claims` is merged key by key. Answers which keys came from the preset.
+ */
+function applyPreset(
+  given: Record<string, unknown>,
+  defaults: ProviderDefaults,
+): { keys: Record<string, unknown>; applied?: { name: string; keys: string[] } } | { issue: FieldIssue } {
+  const name = given.preset
+  if (name === undefined) return { keys: given }
+  const known = [...(defaults.presets?.keys() ?? [])].sort().join(', ') || 'none'
+  const preset = typeof name === 'string' ? defaults.presets?.get(name) : undefined
+  if (!preset) return { issue: { key: 'preset', reason: `unknown preset ${JSON.stringify(name)} (known: ${known})` } }
+  const strategy = (given.strategy as string | undefined) ?? defaults.strategies.default
+  if (strategy !== preset.strategy)
+    return { issue: { key: 'preset', reason: `${preset.name} is a preset for the ${preset.strategy} strategy` } }
+  const keys: Record<string, unknown> = { ...given }
+  const from: string[] = []
+  for (const [key, value] of Object.entries(preset.keys(given))) {
+    const mine = given[key]
+    if (key === 'claims' && value && typeof value === 'object' && !Array.isArray(value)) {
+      const own = mine && typeof mine === 'object' && !Array.isArray(mine) ? (mine as Record<string, unknown>) : {}
+      if (mine !== undefined && own !== mine) continue
+      const merged: Record<string, unknown> = { ...own }
+      for (const [k, v] of Object.entries(value)) {
+        if (Object.hasOwn(own, k)) continue
+        merged[k] = v
+        from.push(`claims.${k}`)
+      }
+      keys.claims = merged
+    } else if (!Object.hasOwn(given, key)) {
+      keys[key] = value
+      from.push(key)
+    }
+  }
+  return { keys, applied: { name: preset.name, keys: from } }
 }
 
 /** One line per issue: `file: key: reason`. */

@@ -17,6 +17,10 @@ export const envelopeFields = {
     pattern: '^[a-z][a-z0-9-]{0,62}$',
     defaultText: 'the default strategy (oidc with the built-in plugins)',
   }),
+  preset: field.string({
+    doc: 'Settings for a kind of provider (keycloak, entra-id, okta, google, auth0, cognito, gatekeeper): scopes, claim paths and options it needs. Keys the file sets itself win; otpki explain shows what came from the preset.',
+    pattern: '^[a-z][a-z0-9-]{0,62}$',
+  }),
   displayName: field.string({ doc: 'Label on the sign-in page.', max: 100, defaultText: 'the name' }),
   displayOrder: field.int({ doc: 'Position on the sign-in page; lower comes first.', default: 0 }),
   enabled: field.boolean({ doc: 'A disabled provider is invisible and unusable.', default: true }),
@@ -54,21 +58,41 @@ export const envelopeFields = {
         doc: 'Which claims the mapping reads: the ID token merged with userinfo, or only one of them.',
         default: 'merged',
       }),
+      subject: field.string({
+        doc: 'Claim path of the identifier that keys an identity at this provider, with the issuer: it must never change or be reused for another person (Entra ID: oid). Changing it makes every user of the provider a new identity.',
+        default: 'sub',
+      }),
       username: field.stringArray({
         doc: 'Claim paths for the username, first present wins.',
         default: ['username', 'preferred_username'],
       }),
       firstName: field.string({ doc: 'Claim path of the first name.', default: 'given_name' }),
       lastName: field.string({ doc: 'Claim path of the last name.', default: 'family_name' }),
+      fullName: field.string({
+        doc: 'Claim path of the full name, split into first and last name with splitFullName.',
+        default: 'name',
+      }),
       email: field.string({ doc: 'Claim path of the email.', default: 'email' }),
       emailVerified: field.string({ doc: 'Claim path saying the email is verified.', default: 'email_verified' }),
       roles: field.string({
         doc: 'Claim path of the roles (an array, or a string separated by spaces or commas).',
         default: 'roles',
       }),
+      additionalRoles: field.stringArray({
+        doc: 'More claim paths whose roles are added to those of roles (Keycloak: client roles beside realm roles).',
+        default: [],
+      }),
     },
     { doc: 'Where the default mapping finds each field (claim paths, see the README).' },
   ),
+  splitFullName: field.boolean({
+    doc: 'When the provider sends neither first nor last name, take them from the full name (claims.fullName): the last word is the last name, the rest the first name.',
+    default: false,
+  }),
+  absentRoles: field.enum(['keep', 'clear'], {
+    doc: "What a sign-in without the roles claim means: keep the user's roles as they are, or clear them (providers such as Entra ID omit the claim for a user who has no roles, so revoked roles would otherwise stay).",
+    default: 'keep',
+  }),
   mappers: field.anyArray({
     doc: 'Claim mappers applied in order after the default mapping: [{ "type": "attribute", ... }, ...]. Each may set its own syncMode.',
     default: [],

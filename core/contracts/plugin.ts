@@ -165,6 +165,24 @@ export interface ProviderRule {
   readonly refuses?: 'both' | 'later'
 }
 
+/**
+ * A preset: the keys a kind of provider needs (scopes, claim paths,
+ * options), which a provider file names with `preset`. Keys the file states
+ * itself win; `claims` is merged key by key.
+ */
+export interface ProviderPreset {
+  /** `keycloak`, `entra-id`, ... */
+  readonly name: string
+  /** The strategy it is for (the file's, or the default one). */
+  readonly strategy: string
+  /** One line for the docs and `otpki explain`. */
+  readonly doc: string
+  /** The keys it sets, from the file as given (a preset may read `clientId`, say). */
+  keys(file: Readonly<Record<string, unknown>>): Record<string, unknown>
+  /** Whether an issuer looks like this kind of provider (`otpki providers import`). */
+  recognises?(issuer: string): boolean
+}
+
 /** What a plugin's `register` hook may do. It never sees the container. */
 export interface PluginContext<Options = Record<string, unknown>, Config = Record<string, unknown>> {
   readonly options: Options
@@ -196,6 +214,8 @@ export interface PluginContext<Options = Record<string, unknown>, Config = Recor
   adminSection(spec: AdminSectionSpec): void
   /** Adds a rule between providers (two providers with one issuer conflict, say). */
   providerRule(rule: ProviderRule): void
+  /** Adds a provider preset (`preset: 'keycloak'` in a provider file). */
+  providerPreset(preset: ProviderPreset): void
   /**
    * Adjusts another plugin's config section before that plugin reads it (the
    * development setup turning on a listener with its throwaway CA, say). Only

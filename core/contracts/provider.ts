@@ -1,12 +1,17 @@
 /** Where the default mapping reads each field: claim paths, and which claims. */
 export interface ClaimNames {
   readonly source: 'merged' | 'id_token' | 'userinfo'
+  /** The claim that keys an identity (with the issuer); `sub` unless set. */
+  readonly subject: string
   readonly username: readonly string[]
   readonly firstName: string
   readonly lastName: string
+  readonly fullName: string
   readonly email: string
   readonly emailVerified: string
   readonly roles: string
+  /** More paths whose roles are added. */
+  readonly additionalRoles: readonly string[]
 }
 
 /** A mapper or flow step as a provider lists it: its type, and its options. */
@@ -40,6 +45,12 @@ export interface ProviderDefinition<O = Readonly<Record<string, unknown>>> {
   readonly trustEmail: boolean
   readonly accountLinkingOnly: boolean
   readonly claims: ClaimNames
+  /** Split the full name when neither first nor last name is sent. */
+  readonly splitFullName: boolean
+  /** A sign-in without the roles claim: keep the roles, or clear them. */
+  readonly absentRoles: 'keep' | 'clear'
+  /** The preset the file named, and the keys that came from it (`claims.roles`, `scopes`, ...). */
+  readonly preset?: { readonly name: string; readonly keys: readonly string[] }
   readonly mappers: readonly ExtensionEntry[]
   readonly syncMode: 'force' | 'import' | 'legacy'
   /** `all`: the roles claim sets all of a user's roles; `provider`: only those that came from this provider. */

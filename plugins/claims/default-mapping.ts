@@ -17,7 +17,7 @@ export function text(claims: Claims, path: string): string | undefined {
 
 /**
  * The OTPKI default mapping, reading the provider's `claims` paths:
- * `sub` (required) -> subject; `iss` (required, must equal the provider's
+ * `sub` (required; `claims.subject` names another claim) -> subject; `iss` (required, must equal the provider's
  * issuer) -> issuer; `username`, else `preferred_username` (required) ->
  * username; `given_name`, `family_name`, `email` (verified when
  * `email_verified` is true, or always with the provider's `trustEmail`), `roles`.
@@ -26,8 +26,8 @@ export const defaultMapping: ClaimMapper = {
   name: 'otpki-default',
   map({ claims, provider }, identity) {
     const names = provider.claims
-    const subject = text(claims, 'sub')
-    if (!subject) throw missing('sub', provider.name)
+    const subject = text(claims, names.subject)
+    if (!subject) throw missing(names.subject, provider.name)
     const issuer = text(claims, 'iss')
     if (!issuer) throw missing('iss', provider.name)
     if (issuer !== provider.issuer) {
@@ -36,19 +36,51 @@ export const defaultMapping: ClaimMapper = {
       })
     }
     const username = names.username.map((path) => text(claims, path)).find((v) => v !== undefined)
-    if (!username) throw missing(names.username.join('" or "'), provider.name)
+    // A username-template mapper later in the chain builds the username when none is sent.
+    if (!username && !provider.mappers.some((m) => m.type === 'username-template'))
+      throw missing(names.username.join('" or "'), provider.name)
+    let firstName = text(claims, names.firstName)
+    let lastName = text(claims, names.lastName)
+    if (provider.splitFullName && firstName === undefined && lastName === undefined)
+      [firstName, lastName] = splitName(text(claims, names.fullName))
     return {
       ...identity,
       issuer,
       subject,
-      username,
-      firstName: text(claims, names.firstName),
-      lastName: text(claims, names.lastName),
+      ...(username ? { username } : {}),
+      firstName,
+      lastName,
       email: text(claims, names.email),
       // trustEmail: the operator vouches for this provider's emails.
       emailVerified: provider.trustEmail || readClaim(claims, names.emailVerified) === true,
-      roles: claimStrings(readClaim(claims, names.roles)),
+      roles: rolesOf(claims, names.roles, names.additionalRoles ?? [], provider.absentRoles),
       attributes: identity.attributes ?? {},
     }
   },
+}
+
+/** "Ada King Lovelace" -> ["Ada King", "Lovelace"]; one word is a first name. */
+export function splitName(full: string | undefined): [string | undefined, string | undefined] {
+  const words = full?.split(/\s+/).filter(Boolean) ?? []
+  if (words.length === 0) return [undefined, undefined]
+  if (words.length === 1) return [words[0], undefined]
+  return [words.slice(0, -1).join(' '), words.at(-1)]
+}
+
+/**
+ * The roles of every path, together, in order and without repeats; none of
+ * the paths present: undefined (roles untouched), or [] with `absentRoles: clear`.
+ */
+function rolesOf(
+  claims: Claims,
+  path: string,
+  more: readonly string[],
+  absent: 'keep' | 'clear' | undefined,
+): string[] | undefined {
+  let found: string[] | undefined
+  for (const p of [path, ...more]) {
+    const values = claimStrings(readClaim(claims, p))
+    if (values !== undefined) found = [...new Set([...(found ?? []), ...values])]
+  }
+  return found ?? (absent === 'clear' ? [] : undefined)
 }

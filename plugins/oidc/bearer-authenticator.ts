@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose'
 import { LRUCache } from 'lru-cache'
 import {
   isOtpkiError,
+  readClaim,
   OtpkiError,
   type PluginServices,
   type ProviderEntry,
@@ -79,7 +80,7 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
     if (!verified || verified.expiresAt <= now) throw unauthorized(`token not accepted by ${entry.definition.name}`)
     const { definition } = entry
     const user =
-      (await identities.find(definition.issuer, String(verified.claims.sub))) ??
+      (await identities.find(definition.issuer, String(readClaim(verified.claims, definition.claims.subject) ?? ''))) ??
       (await identities.resolve(definition, { claims: verified.claims, idTokenClaims: undefined, userinfo: undefined }))
     if (user.disabled) throw unauthorized(`user ${user.username} is disabled`)
     const principal: RequestPrincipal = { user, method: 'bearer', provider: definition.name }

@@ -1,3 +1,4 @@
+import { oidcPresets } from './presets.ts'
 import { definePlugin } from '../../core/index.ts'
 import { backchannelLogoutRoute } from './backchannel-logout.ts'
 import { bearerAuthenticator } from './bearer-authenticator.ts'
@@ -11,6 +12,7 @@ export default definePlugin({
   register(ctx) {
     ctx.registerAuthMethod(oidcAuthMethod)
     ctx.registerRequestAuthenticator(bearerAuthenticator)
+    for (const preset of oidcPresets) ctx.providerPreset(preset)
     ctx.route(backchannelLogoutRoute)
     ctx.route(tokensRoute)
     // One issuer is one provider: a token or a logout names its issuer, which must pick exactly one.

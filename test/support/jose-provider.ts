@@ -48,6 +48,8 @@ export class JoseProvider {
   jwksFetches = 0
   introspections = 0
   discoveryFetches = 0
+  /** The parameters of the last authorization request (scope, prompt, ...). */
+  lastAuthorization: URLSearchParams | undefined
   behaviour: JoseProviderBehaviour = {
     claims: { sub: 'jose-user', preferred_username: 'jose-user', given_name: 'Jo', family_name: 'Se' },
   }
@@ -168,6 +170,7 @@ export class JoseProvider {
         this.jwksFetches += 1
         return this.send(res, 200, { keys: this.keys.map((k) => k.publicJwk) })
       case '/authorize': {
+        this.lastAuthorization = url.searchParams
         const code = randomBytes(16).toString('base64url')
         this.codes.set(code, {
           nonce: url.searchParams.get('nonce') ?? '',
