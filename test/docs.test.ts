@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { builtinConfigSections } from '../core/app.ts'
@@ -6,11 +6,19 @@ import { mainConfigFields } from '../core/config/main-schema.ts'
 import { providerKeys } from './support/provider-defaults.ts'
 import { packageRoot } from '../core/paths.ts'
 
-const readme = readFileSync(join(packageRoot(), 'README.md'), 'utf8')
+const root = packageRoot()
+const front = readFileSync(join(root, 'README.md'), 'utf8')
+/** The documentation: the README and the guides under docs/. */
+const readme = [
+  front,
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => readFileSync(join(root, 'docs', f), 'utf8')),
+].join('\n')
 
 describe('README', () => {
   it('starts with the two commands', () => {
-    expect(readme).toMatch(/^# OTPKI Sign-in\n\n```sh\nnpm install && npm start\nnpm test\n```/)
+    expect(front).toMatch(/^# OTPKI Sign-in\n\n```sh\nnpm install && npm start\nnpm test\n```/)
   })
 
   it('documents every main config key with its variable', () => {
