@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair } from 'jose'
 import Provider, { type Configuration } from 'oidc-provider'
+import { memoryAdapter } from './memory-adapter.ts'
 
 /** A demo account of the development provider: its password and its claims. */
 export interface DevUser {
@@ -146,6 +147,7 @@ export async function startDevProvider(options: DevProviderOptions): Promise<Dev
   const jwk = { ...(await exportJWK(privateKey)), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' }
 
   const configuration: Configuration = {
+    adapter: memoryAdapter(),
     clients: options.clients.map((c) => ({
       client_id: c.clientId,
       ...(c.clientSecret ? { client_secret: c.clientSecret } : {}),
