@@ -11,7 +11,7 @@ import type { OidcProvider } from './options.ts'
 export function clientAuthentication(provider: OidcProvider): client.ClientAuth {
   switch (provider.options.clientAuthentication) {
     case 'client_secret_basic':
-      return client.ClientSecretBasic(provider.options.clientSecret)
+      return secretBasic(provider.options.clientId, provider.options.clientSecret!)
     case 'client_secret_post':
       return client.ClientSecretPost(provider.options.clientSecret)
     case 'none':
@@ -24,6 +24,21 @@ export function clientAuthentication(provider: OidcProvider): client.ClientAuth 
       const key = createPrivateKey(jwk ? { key: jwk as never, format: 'jwk' } : text)
       return assertion(provider, key, jwk?.kid)
     }
+  }
+}
+
+/**
+ * client_secret_basic, with the client ID and secret each encoded as
+ * application/x-www-form-urlencoded does (RFC 6749 2.3.1): `*-._` and
+ * letters and digits stay as they are, a space becomes `+`. Some providers
+ * compare the Basic credentials without decoding them, and a secret of
+ * base64url characters then still matches.
+ */
+function secretBasic(clientId: string, clientSecret: string): client.ClientAuth {
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2)
+  const credentials = Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')
+  return (_as, _client, _body, headers) => {
+    headers.set('authorization', `Basic ${credentials}`)
   }
 }
 

@@ -357,6 +357,17 @@ function asOtpkiError(cause: unknown, provider: OidcProvider): OtpkiError {
       cause,
     )
   }
+  if (cause instanceof client.WWWAuthenticateChallengeError) {
+    // A 401 with an authentication challenge (the client authentication was refused): what it says.
+    const said = cause.cause
+      .map((c) => {
+        const p = c.parameters
+        const error = p.error ?? (cause.status === 401 ? 'invalid_client' : undefined)
+        return `${c.scheme}${error ? ` ${error}` : ''}${p.error_description ? `: ${p.error_description}` : ''}${p.realm ? ` (realm ${p.realm})` : ''}`
+      })
+      .join('; ')
+    return invalid(provider, `the provider answered ${cause.status} with the challenge ${said}`, cause)
+  }
   if (!(cause instanceof Error)) return invalid(provider, String(cause), cause)
   // openid-client wraps the precise reason (which claim, which check) in its cause.
   let inner: Error = cause

@@ -33,6 +33,10 @@ export interface JoseProviderBehaviour {
   omitIdToken?: boolean
   /** The `iss` authorization response parameter: another value, or null for none. */
   issParam?: string | null
+  /** The token endpoint refuses every request with this answer. */
+  tokenRefusal?: { status: number; body: unknown; headers?: Record<string, string> }
+  /** Compare client_secret_basic credentials as sent, without form-decoding them (as some providers do). */
+  basicWithoutDecoding?: boolean
   /** RFC 7662 answers by token: what the introspection endpoint says of each (unknown tokens are inactive). */
   introspection?: Map<string, Record<string, unknown>>
 }
@@ -187,11 +191,13 @@ export class JoseProvider {
       }
       case '/token': {
         const body = new URLSearchParams(await readBody(req))
+        const refusal = this.behaviour.tokenRefusal
+        if (refusal) return this.send(res, refusal.status, refusal.body, refusal.headers)
         // client_secret_basic: both parts form-urlencoded (RFC 6749 2.3.1).
         const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
           .toString()
           .split(':')
-          .map((p) => decodeURIComponent(p.replace(/\+/g, ' ')))
+          .map((p) => (this.behaviour.basicWithoutDecoding ? p : decodeURIComponent(p.replace(/\+/g, ' '))))
         if (id !== this.clientId || secret !== this.clientSecret)
           return this.send(res, 401, { error: 'invalid_client' })
         const grant = this.codes.get(body.get('code') ?? '')

@@ -402,3 +402,52 @@ describe('trustEmail', () => {
     expect(await verified()).toBe(1)
   })
 })
+
+describe('the token endpoint', () => {
+  const track = closeAfterEach()
+  const start = async (secret: string) => {
+    const jose = track(await JoseProvider.start(CLIENT.clientId, secret))
+    const h = track(
+      await startHarness({
+        providers: () => ({
+          'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: secret }),
+        }),
+      }),
+    )
+    return { jose, h }
+  }
+
+  it('client_secret_basic form-encodes the credentials: base64url characters and * stay as they are', async () => {
+    // A provider that compares the Basic credentials without decoding them.
+    const raw = await start('Ab3-_.xYz*9-_')
+    raw.jose.behaviour = { ...raw.jose.behaviour, basicWithoutDecoding: true }
+    expect((await signIn(new TestBrowser(), raw.h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    // One that decodes them gets back a secret with characters the encoding escapes.
+    const decoding = await start('s p~a:c(e)!')
+    expect((await signIn(new TestBrowser(), decoding.h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+  })
+
+  it("a refusal is logged with what the provider said: the status, error and description, and a challenge's parts", async () => {
+    const { jose, h } = await start('a-secret')
+    jose.behaviour = {
+      ...jose.behaviour,
+      tokenRefusal: { status: 400, body: { error: 'invalid_grant', error_description: 'Code not valid' } },
+    }
+    expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'jose' })).status).toBe(400)
+    expect(h.logs.lines.map((l) => String(l.msg)).join('\n')).toContain(
+      'response from jose refused: the provider answered 400 invalid_grant: Code not valid',
+    )
+    jose.behaviour = {
+      ...jose.behaviour,
+      tokenRefusal: {
+        status: 401,
+        body: { error: 'unauthorized' },
+        headers: { 'www-authenticate': 'Basic realm="sso", error_description="Invalid client credentials"' },
+      },
+    }
+    expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'jose' })).status).toBe(400)
+    expect(h.logs.lines.map((l) => String(l.msg)).join('\n')).toContain(
+      'the provider answered 401 with the challenge basic invalid_client: Invalid client credentials (realm sso)',
+    )
+  })
+})
