@@ -1,0 +1,105 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { packageRoot } from '../core/paths.ts'
+import { startDevProvider, type DevProvider } from '../plugins/dev-provider/dev-provider.ts'
+import { ensureBuilt } from './support/build.ts'
+import { freePort } from './support/harness.ts'
+
+const run = promisify(execFile)
+const root = packageRoot()
+
+/**
+ * OTPKI installed, not cloned: `npm pack`, the tarball installed into an
+ * empty directory, and its `otpki` started with a configuration directory
+ * elsewhere whose files import 'otpki'.
+ */
+describe('the packed package, installed', () => {
+  let dir: string
+  let otpki: string
+  let child: ChildProcess | undefined
+  let provider: DevProvider
+
+  beforeAll(async () => {
+    ensureBuilt()
+    dir = await mkdtemp(join(tmpdir(), 'otpki-install-'))
+    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: root })
+    const tarball = join(dir, stdout.trim().split('\n').at(-1)!)
+    const app = join(dir, 'app')
+    await mkdir(app)
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'site', private: true }))
+    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
+      cwd: app,
+      maxBuffer: 16 * 1024 * 1024,
+    })
+    otpki = join(app, 'node_modules', '.bin', 'otpki')
+  }, 600_000)
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
+    await provider?.close()
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('gives an otpki command that prints its version', async () => {
+    const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
+    const { stdout } = await run(otpki, ['--version'], { cwd: dir })
+    expect(stdout.trim()).toBe(version)
+  })
+
+  it('starts with a configuration directory elsewhere; config and provider files import otpki', async () => {
+    const port = await freePort()
+    provider = await startDevProvider({
+      port: 0,
+      clients: [
+        {
+          clientId: 'otpki',
+          clientSecret: 'installed-secret-0123456789',
+          redirectUris: [`http://localhost:${port}/auth/callback`],
+          postLogoutRedirectUris: [],
+        },
+      ],
+    })
+    const etc = join(dir, 'etc', 'otpki')
+    await mkdir(join(etc, 'providers'), { recursive: true })
+    await writeFile(
+      join(etc, 'otpki.config.ts'),
+      `import { defineConfig } from 'otpki'\nexport default defineConfig({ port: ${port}, host: '127.0.0.1', database: ${JSON.stringify(join(dir, 'var', 'otpki.sqlite'))}, providersDir: 'providers' })\n`,
+    )
+    await writeFile(
+      join(etc, 'providers', 'corp.ts'),
+      `import { defineProvider } from 'otpki'\nexport default defineProvider({ displayName: 'Corp', issuer: ${JSON.stringify(provider.issuer)}, clientId: 'otpki', clientSecret: 'installed-secret-0123456789' })\n`,
+    )
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
+    const check = await run(otpki, ['check', '-c', join(etc, 'otpki.config.ts')], { cwd: dir, env })
+    expect(check.stdout).toContain('provider corp')
+    expect(check.stdout).toContain('configuration ok')
+
+    child = spawn(otpki, ['start', '-c', join(etc, 'otpki.config.ts')], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString()
+        if (output.includes('OTPKI Sign-in listening')) resolve()
+      }
+      child!.stdout!.on('data', onData)
+      child!.stderr!.on('data', onData)
+      child!.once('exit', (code) => reject(new Error(`otpki start exited with ${code}:\n${output}`)))
+    })
+    const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as Record<string, any>
+    expect(ready.database).toBe('ok')
+    const page = await (await fetch(`http://127.0.0.1:${port}/auth/sign-in`)).text()
+    expect(page).toContain('Sign in with Corp')
+  })
+})
