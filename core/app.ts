@@ -245,7 +245,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     await feed.listen()
     stops.push(() => feed.close())
     endSessionsOfRevokedProviders(registry, sessions, logger)
-    warnAboutConfig(config, logger)
+    warnAboutConfig(config, logger, Boolean(options.dev))
 
     const ctx = httpContext(composed, { orm, services, cookies, audit, metrics })
     // An https publicUrl: every response tells browsers to use https only.
@@ -346,7 +346,7 @@ function endSessionsOfRevokedProviders(registry: ProviderRegistry, sessions: Ses
 }
 
 /** Says at start what an operator should change for production. */
-function warnAboutConfig(config: ResolvedConfig, logger: Logger): void {
+function warnAboutConfig(config: ResolvedConfig, logger: Logger, dev: boolean): void {
   const publicUrl = new URL(config.publicUrl)
   if (publicUrl.protocol === 'http:' && !isLoopbackUrl(publicUrl)) {
     logger.warn(
@@ -356,6 +356,12 @@ function warnAboutConfig(config: ResolvedConfig, logger: Logger): void {
   }
   if (!config.secret)
     logger.info('no secret configured: CSRF tokens use a key made at start (set secret when running several instances)')
+  // `otpki dev` is development: the generated file is what it is for.
+  if (!dev && !config.tokenEncryptionKey && config.db.kind === 'sqlite' && config.db.file !== ':memory:')
+    logger.warn(
+      { file: join(dirname(config.db.file), 'token-encryption.key') },
+      'tokenEncryptionKey is not set: provider tokens are encrypted with a key generated into a file beside the database, which any copy or backup of the database directory carries with it; set tokenEncryptionKey (OTPKI_TOKEN_ENCRYPTION_KEY) from a secret store',
+    )
 }
 
 /** What the routes need, assembled from the container and the plugins' registrations. */

@@ -482,13 +482,26 @@ function addPluginCommands(commands: readonly CommandSpec[]): void {
 
 program
   .command('schema')
-  .description('print the JSON Schemas of provider files and the main config')
-  .option('--write', 'write them to schema/ in the package')
-  .action(async (opts: { write?: boolean }) => {
+  .description(
+    'print what OTPKI publishes from its field definitions: the JSON Schemas of provider files and of the main config, and the key reference (docs/config-keys.md)',
+  )
+  .argument('[which]', 'only one: provider, config or keys')
+  .option('--write', 'write them into the package (schema/, docs/config-keys.md)')
+  .action(async (which: string | undefined, opts: { write?: boolean }) => {
+    const schemas = await import('./schemas.ts')
     if (opts.write) {
-      for (const file of await (await import('./schemas.ts')).writeJsonSchemas(packageRoot()))
-        console.log(`wrote ${file}`)
-    } else console.log((await (await import('./schemas.ts')).jsonSchemas()).provider)
+      for (const file of await schemas.writeJsonSchemas(packageRoot())) console.log(`wrote ${file}`)
+      return
+    }
+    const all = await schemas.jsonSchemas()
+    const names = Object.keys(schemas.SCHEMA_FILES) as (keyof typeof schemas.SCHEMA_FILES)[]
+    if (which !== undefined) {
+      if (!names.includes(which as never))
+        fail(new OtpkiError('CONFIG_INVALID', `schema: which is one of ${names.join(', ')}`))
+      process.stdout.write(all[which as keyof typeof all])
+      return
+    }
+    for (const name of names) process.stdout.write(`# ${schemas.SCHEMA_FILES[name]}\n${all[name]}\n`)
   })
 
 /** Column headers of the providers list; other keys a strategy describes get theirs from their name. */

@@ -65,6 +65,18 @@ describe('otpki CLI (compiled)', () => {
     expect(stdout).toContain('configuration ok')
   })
 
+  it('schema prints every schema it publishes, or the one named', async () => {
+    const all = await otpki(['schema'])
+    expect(all.code).toBe(0)
+    for (const file of ['schema/provider.schema.json', 'schema/config.schema.json', 'docs/config-keys.md'])
+      expect(all.stdout).toContain(`# ${file}\n`)
+    const config = await otpki(['schema', 'config'])
+    expect(JSON.parse(config.stdout).title).toBe('OTPKI main configuration')
+    const wrong = await otpki(['schema', 'everything'])
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toContain('one of provider, config, keys')
+  })
+
   it('prints its version', async () => {
     const { version } = JSON.parse(await readFile(join(packageRoot(), 'package.json'), 'utf8'))
     for (const flag of ['--version', '-V']) {

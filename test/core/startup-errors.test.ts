@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startApp } from '../../core/app.ts'
-import { POSTGRES_SECRETS } from '../support/harness.ts'
+import { POSTGRES_SECRETS, closeAfterEach, startHarness, type Harness } from '../support/harness.ts'
 import { freshPostgres, needsPostgres } from '../support/postgres.ts'
 
 const base = async (overrides: Record<string, unknown> = {}) => ({
@@ -114,5 +114,15 @@ describe('start-up errors on a reachable PostgreSQL', () => {
     } finally {
       await db.drop()
     }
+  })
+})
+
+describe('start-up warnings', () => {
+  const track = closeAfterEach()
+  const warned = (h: Harness) => h.logs.lines.some((l) => String(l.msg).startsWith('tokenEncryptionKey is not set'))
+
+  it('otpki start warns when the token encryption key is a file generated beside the database', async () => {
+    expect(warned(track(await startHarness()))).toBe(true)
+    expect(warned(track(await startHarness({ overrides: { tokenEncryptionKey: 'k'.repeat(32) } })))).toBe(false)
   })
 })
