@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { definePlugin } from '../../core/index.ts'
+import { OtpkiError, definePlugin } from '../../core/index.ts'
 import type { DevProvider } from './dev-provider.ts'
 
 /** Client registered at the development provider; matches providers/development.ts. */
@@ -52,6 +52,15 @@ export default definePlugin<{ port?: number }>({
             postLogoutRedirectUris: [`${publicUrl}/auth/signed-out`],
           },
         ],
+      }).catch((error: NodeJS.ErrnoException) => {
+        // One clear line, as for OTPKI's own listeners.
+        if (error.code === 'EADDRINUSE' || error.code === 'EACCES')
+          throw new OtpkiError(
+            'CONFIG_INVALID',
+            `the development provider cannot listen on localhost:${port}: the port ${error.code === 'EADDRINUSE' ? 'is already in use (another OTPKI, or another program?)' : 'needs privileges this process does not have'}; set OTPKI_DEV_PROVIDER_PORT to another`,
+            { cause: error },
+          )
+        throw error
       })
       ctx.logger.warn(
         { issuer: running.issuer },

@@ -1,11 +1,14 @@
+import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startApp } from '../../core/app.ts'
 import { POSTGRES_SECRETS, closeAfterEach, startHarness, type Harness } from '../support/harness.ts'
 import { freshPostgres, needsPostgres } from '../support/postgres.ts'
+import { ensureBuilt } from '../support/build.ts'
+import { CLI } from '../support/cli.ts'
 
 const base = async (overrides: Record<string, unknown> = {}) => ({
   configFile: false as const,
@@ -124,5 +127,44 @@ describe('start-up warnings', () => {
   it('otpki start warns when the token encryption key is a file generated beside the database', async () => {
     expect(warned(track(await startHarness()))).toBe(true)
     expect(warned(track(await startHarness({ overrides: { tokenEncryptionKey: 'k'.repeat(32) } })))).toBe(false)
+  })
+})
+
+describe('otpki dev with the development provider’s port taken', () => {
+  it('says so in one line, naming the variable to change', async () => {
+    ensureBuilt()
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()))
+    const taken = (blocker.address() as { port: number }).port
+    const dir = await mkdtemp(join(tmpdir(), 'otpki-dev-port-'))
+    try {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTPKI_')))
+      const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [CLI, 'dev'],
+          {
+            cwd: dir,
+            env: {
+              ...env,
+              OTPKI_PORT: '0',
+              OTPKI_DEV_PROVIDER_PORT: String(taken),
+              OTPKI_MTLS_PORT: '0',
+              OTPKI_DATABASE: join(dir, 'otpki.sqlite'),
+              OTPKI_PROVIDERS_DIR: dir,
+            },
+          },
+          (error, _stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stderr }),
+        ),
+      )
+      expect(code).toBe(1)
+      const lines = stderr.split('\n').filter((l) => l !== '' && !l.startsWith('oidc-provider WARNING'))
+      expect(lines).toEqual([
+        `otpki: the development provider cannot listen on localhost:${taken}: the port is already in use (another OTPKI, or another program?); set OTPKI_DEV_PROVIDER_PORT to another`,
+      ])
+    } finally {
+      blocker.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

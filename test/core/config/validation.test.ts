@@ -255,7 +255,14 @@ describe('main configuration', () => {
     }
     await writeFile(file, 'export default {}\n')
     const bad = await loadMainConfig(file, { env: { OTPKI_PORT: 'eighty' } }).catch((e: unknown) => e)
-    expect(isOtpkiError(bad) && bad.message).toBe(`${file}: port: must be a whole number`)
+    // The variable set it: the error names the variable, not the file.
+    expect(isOtpkiError(bad) && bad.message).toBe('OTPKI_PORT: must be a whole number (it sets port)')
+    const fromFile = await loadMainConfig(file, { overrides: { port: 'eighty' }, env: {} }).catch((e: unknown) => e)
+    expect(isOtpkiError(fromFile) && fromFile.message).toBe(`${file}: port: must be a whole number`)
+    const section = await composeApp({ configFile: file, env: { OTPKI_MTLS_PORT: 'x' } }).catch((e: unknown) => e)
+    expect(isOtpkiError(section) && section.message).toMatch(
+      /^OTPKI_MTLS_PORT: .+ \(it sets clientCertificate\.listenPort\)$/,
+    )
   })
 })
 
