@@ -209,10 +209,10 @@ program
       const claims = provider.claims as unknown as Record<string, unknown>
       const definition = provider as unknown as Record<string, unknown>
       const options = provider.options as Record<string, unknown>
-      const valueOf = (key: string) =>
+      const presetValue = (key: string) =>
         key.startsWith('claims.') ? claims[key.slice(7)] : key in options ? options[key] : definition[key]
       console.log(`preset: ${provider.preset.name}; from it (the file sets none of these):`)
-      for (const key of provider.preset.keys) console.log(`  ${key.padEnd(24)} ${JSON.stringify(valueOf(key))}`)
+      for (const key of provider.preset.keys) console.log(`  ${key.padEnd(24)} ${JSON.stringify(presetValue(key))}`)
     }
     console.log(`identity: ${i.subject} at ${i.issuer}`)
     console.log(`database: ${database === ':memory:' ? 'none yet (every identity is new)' : database}`)
