@@ -137,7 +137,7 @@ program
     process.exit(0)
   })
 
-program
+const providersCommand = program
   .command('providers')
   .description('list the identity providers (never their secrets)')
   .option('-c, --config <file>', 'config file')
@@ -159,6 +159,37 @@ program
     for (const issue of report.issues) console.error(`error: ${issue.file}: ${issue.key}: ${issue.reason}`)
     process.exit(report.issues.length > 0 ? 1 : 0)
   })
+
+providersCommand
+  .command('import <source>')
+  .description(
+    'write a validated provider file from what the provider publishes: an issuer URL, its metadata URL, or a saved metadata file',
+  )
+  .requiredOption('--name <name>', 'the provider name, and its file name in the providers directory')
+  .option('--client-id <id>', 'the client ID registered at the provider')
+  .option('--strategy <strategy>', 'the strategy (default: the default one, oidc)')
+  .option('--stdout', 'print the file instead of writing it')
+  .option('--force', 'replace a file of that name')
+  .option('-c, --config <file>', 'config file')
+  .action(
+    async (
+      source: string,
+      opts: { name: string; clientId?: string; strategy?: string; stdout?: boolean; force?: boolean; config?: string },
+      command: Command,
+    ) => {
+      const { importProviderFile } = await import('./provider-import.ts')
+      try {
+        // -c after `import` may be parsed as the `providers` command's own option.
+        const config = opts.config ?? (command.optsWithGlobals() as { config?: string }).config
+        const result = await importProviderFile(source, { ...opts, ...(config ? { config } : {}) })
+        if (opts.stdout) process.stdout.write(result.text)
+        else console.log(`wrote ${result.file}`)
+        for (const note of result.notes) console.error(`note: ${note}`)
+      } catch (error) {
+        fail(error)
+      }
+    },
+  )
 
 program
   .command('explain')

@@ -38,6 +38,7 @@ export {
 export type {
   AuthMethod,
   AuthMethodIO,
+  ImportOptions,
   AuthResult,
   OptionsContext,
   ResolvedOptions,

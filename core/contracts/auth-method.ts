@@ -116,6 +116,16 @@ export interface StartResult {
  * }
  * ```
  */
+/** What `otpki providers import` passes on. */
+export interface ImportOptions {
+  /** The provider's name (and file name). */
+  readonly name: string
+  /** The client ID registered at the provider, when known. */
+  readonly clientId?: string
+  /** Reads a file the source names (relative to the current directory). */
+  readFile(path: string): Promise<string>
+}
+
 export interface AuthMethod<Context = unknown, Options = any, F extends Fields = Fields> {
   readonly strategy: string
   /** Serves the provider files that name no `strategy`. At most one registered method may. */
@@ -128,6 +138,13 @@ export interface AuthMethod<Context = unknown, Options = any, F extends Fields =
   issuerOf(options: Options): string
   /** Columns for the providers list (`otpki providers`), never a secret. */
   describe?(options: Options): Readonly<Record<string, string | boolean>>
+  /**
+   * `otpki providers import SOURCE`: a provider file's keys (this strategy's
+   * and the envelope's) from what the provider publishes: an address or a
+   * file, in the strategy's own terms (an issuer or its metadata, for OIDC).
+   * `notes` say what the operator still has to do.
+   */
+  importProvider?(source: string, options: ImportOptions): Promise<{ keys: Record<string, unknown>; notes: string[] }>
   /** Prepares a provider (discovery, keys). Failing here marks the provider unavailable, not broken. */
   initialize(provider: ProviderDefinition<Options>, io: AuthMethodIO): Promise<Context>
   /**
@@ -144,6 +161,17 @@ export interface AuthMethod<Context = unknown, Options = any, F extends Fields =
     request: CallbackRequest,
     pending: PendingSignIn,
   ): Promise<FinishResult>
+  /**
+   * Ends the provider's session with a request of its own, server to server,
+   * after the local session ended. Answers false when this provider signs out
+   * through the browser instead (see signOutUrl); throws when the provider
+   * refused or could not be reached.
+   */
+  signOutByServer?(
+    context: Context,
+    provider: ProviderDefinition<Options>,
+    idToken: string | undefined,
+  ): Promise<boolean>
   /** Where to send the browser after the local session ended, to end the provider's session too. */
   signOutUrl?(context: Context, provider: ProviderDefinition<Options>, idToken: string | undefined): URL | undefined
   /** Verifies a back-channel logout token from this provider; throws when it is not valid. */

@@ -11,6 +11,7 @@ import {
 } from '../../core/index.ts'
 import { HTTP_TIMEOUT_SECONDS, providerFetch, publicUrlFor } from './backchannel-fetch.ts'
 import { clientAuthentication } from './client-auth.ts'
+import { importOidcProvider } from './import.ts'
 import { checkTimingClaims } from './timing.ts'
 import { tokenVerifier, type TokenVerifier } from './token-verifier.ts'
 import { oidcOptionFields, resolveOidcOptions, type OidcOptions, type OidcProvider } from './options.ts'
@@ -97,6 +98,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
     discovery: o.discovery ? (Object.keys(o.endpoints).length > 0 ? 'auto+overrides' : 'auto') : 'manual',
     redirectUrl: o.redirectUrl,
   }),
+  importProvider: importOidcProvider,
 
   async initialize(provider, io) {
     const fetchImpl = providerFetch(provider)
@@ -217,6 +219,31 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
   counters({ verifier }) {
     const remote = verifier?.remote
     return remote ? { keySetFetches: remote.fetches, keySetFetchErrors: remote.fetchErrors } : {}
+  },
+
+  async signOutByServer({ config }, provider, idToken) {
+    if (!provider.options.signOutByServerRequest) return false
+    const endpoint = config.serverMetadata().end_session_endpoint
+    if (!endpoint) throw new Error('the provider publishes no end_session_endpoint')
+    const body = new URLSearchParams({ client_id: provider.options.clientId })
+    if (idToken) body.set('id_token_hint', idToken)
+    const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' })
+    // The client authentication of the token endpoint, for providers that need it here too.
+    await clientAuthentication(provider)(config.serverMetadata(), config.clientMetadata(), body, headers)
+    let response: Response
+    try {
+      response = await providerFetch(provider)(endpoint, { method: 'POST', body, headers, redirect: 'manual' })
+    } catch (cause) {
+      throw new Error(`end-session request to ${endpoint} failed: ${describeNetworkFailure(cause, endpoint)}`, {
+        cause,
+      })
+    }
+    await response.body?.cancel()
+    if (response.status >= 400)
+      throw new Error(
+        `the end-session endpoint ${endpoint} answered HTTP ${response.status} ${response.statusText}`.trim(),
+      )
+    return true
   },
 
   signOutUrl({ config }, provider, idToken) {
