@@ -7,6 +7,9 @@ import { AuthTransactionSchema } from '../store/entities.ts'
 import type { Orm } from '../store/orm.ts'
 import { hashId, newId } from './ids.ts'
 
+/** How long an expired sign-in is remembered, to say "expired" rather than "unknown". */
+export const EXPIRED_GRACE_MS = 60 * 60 * 1000
+
 /** A started sign-in, as the callback finds it. */
 export interface SignInTransaction {
   provider: string
@@ -47,7 +50,7 @@ export class TransactionStore {
     const em = this.orm.em.fork()
     if (
       (await this.pending()) >= this.maxPending &&
-      ((await this.purgeExpired()) === 0 || (await this.pending()) >= this.maxPending)
+      ((await this.purgeExpired(0)) === 0 || (await this.pending()) >= this.maxPending)
     ) {
       throw new OtpkiError('SIGN_IN_BUSY', `${this.maxPending} sign-ins are pending (rateLimit.maxPendingSignIns)`, {
         retryAfter: 60,
@@ -88,10 +91,14 @@ export class TransactionStore {
     if (!row) throw missing()
     const deleted = await em.nativeDelete(AuthTransactionSchema, { idHash })
     if (deleted !== 1) throw missing()
-    if (this.clock.now() >= row.expiresAt) {
-      throw new OtpkiError('TRANSACTION_EXPIRED', 'sign-in transaction expired', {
-        publicMessage: 'The sign-in took too long. Please sign in again.',
-      })
+    const now = this.clock.now()
+    if (now >= row.expiresAt) {
+      const ago = Math.round((now - row.expiresAt) / 1000)
+      throw new OtpkiError(
+        'TRANSACTION_EXPIRED',
+        `sign-in transaction expired ${ago} s ago: it took longer than transactionTtl (${Math.round((row.expiresAt - row.createdAt) / 1000)} s), not a replay`,
+        { publicMessage: 'The sign-in took too long. Please sign in again.' },
+      )
     }
     return {
       provider: row.provider,
@@ -110,8 +117,12 @@ export class TransactionStore {
     return this.orm.em.fork().count(AuthTransactionSchema, {})
   }
 
-  /** Deletes transactions that can no longer complete. */
-  async purgeExpired(): Promise<number> {
-    return this.orm.em.fork().nativeDelete(AuthTransactionSchema, { expiresAt: { $lte: this.clock.now() } })
+  /**
+   * Deletes transactions that can no longer complete. They are kept for
+   * `graceMs` past their expiry (an hour by default), so that a callback that
+   * comes too late is told it expired, not that it is unknown.
+   */
+  async purgeExpired(graceMs = EXPIRED_GRACE_MS): Promise<number> {
+    return this.orm.em.fork().nativeDelete(AuthTransactionSchema, { expiresAt: { $lte: this.clock.now() - graceMs } })
   }
 }

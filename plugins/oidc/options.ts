@@ -114,6 +114,10 @@ export const oidcOptionFields = {
     doc: 'The signed-in user may read their own stored tokens at GET /auth/tokens (refreshed when expired).',
     default: false,
   }),
+  signOutByServerRequest: field.boolean({
+    doc: "Sign out at the provider with a server-to-server request to its end-session endpoint (id_token_hint, and the client authentication), instead of sending the browser there; a failure is logged and audited, and the local session ends all the same. Keycloak's brokering calls this back-channel logout; it is not backchannelLogout, which receives the provider's logout tokens.",
+    default: false,
+  }),
   backchannelLogout: field.boolean({
     doc: 'Accept OIDC Back-Channel Logout tokens from this provider at POST /auth/backchannel-logout (register that URL at the provider).',
     default: false,
@@ -189,6 +193,7 @@ export interface OidcOptions {
   readonly storeTokens: boolean
   readonly storedTokensReadable: boolean
   readonly backchannelLogout: boolean
+  readonly signOutByServerRequest: boolean
   readonly bearerAudience: readonly string[]
   readonly introspectTokens: boolean
   /** Seconds a token's time claims may be off (iat, nbf, auth_time in the future; exp in the past). */
@@ -325,6 +330,7 @@ export function resolveOidcOptions(
     storeTokens: v.storeTokens,
     storedTokensReadable: v.storedTokensReadable,
     backchannelLogout: v.backchannelLogout,
+    signOutByServerRequest: v.signOutByServerRequest,
     bearerAudience: v.bearerAudience ?? [v.clientId],
     introspectTokens: v.introspectTokens,
     clockTolerance,

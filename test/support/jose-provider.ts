@@ -33,6 +33,8 @@ export interface JoseProviderBehaviour {
   omitIdToken?: boolean
   /** The `iss` authorization response parameter: another value, or null for none. */
   issParam?: string | null
+  /** Publish an end-session endpoint (`/logout`); answer it with this status (200 by default). */
+  endSession?: { status?: number }
   /** The token endpoint refuses every request with this answer. */
   tokenRefusal?: { status: number; body: unknown; headers?: Record<string, string> }
   /** Compare client_secret_basic credentials as sent, without form-decoding them (as some providers do). */
@@ -52,6 +54,8 @@ export class JoseProvider {
   jwksFetches = 0
   introspections = 0
   discoveryFetches = 0
+  /** Requests to the end-session endpoint: method, Authorization header, parameters. */
+  readonly logouts: { method: string; authorization: string | undefined; params: URLSearchParams }[] = []
   /** The parameters of the last authorization request (scope, prompt, ...). */
   lastAuthorization: URLSearchParams | undefined
   behaviour: JoseProviderBehaviour = {
@@ -162,6 +166,7 @@ export class JoseProvider {
           authorization_endpoint: `${this.issuer}/authorize`,
           token_endpoint: `${this.issuer}/token`,
           userinfo_endpoint: `${this.issuer}/userinfo`,
+          ...(this.behaviour.endSession ? { end_session_endpoint: `${this.issuer}/logout` } : {}),
           jwks_uri: `${this.issuer}/jwks`,
           response_types_supported: ['code'],
           subject_types_supported: ['public'],
@@ -188,6 +193,11 @@ export class JoseProvider {
         if (iss !== null) back.searchParams.set('iss', iss)
         res.writeHead(302, { location: back.href })
         return void res.end()
+      }
+      case '/logout': {
+        const params = req.method === 'POST' ? new URLSearchParams(await readBody(req)) : url.searchParams
+        this.logouts.push({ method: req.method ?? 'GET', authorization: req.headers.authorization, params })
+        return this.send(res, this.behaviour.endSession?.status ?? 200, {})
       }
       case '/token': {
         const body = new URLSearchParams(await readBody(req))

@@ -1,3 +1,4 @@
+import { EXPIRED_GRACE_MS } from '../../sessions/transaction-store.ts'
 import { randomBytes } from 'node:crypto'
 import { getCookie, getQuery, type H3Event } from 'h3'
 import { readForm } from '../body.ts'
@@ -112,7 +113,8 @@ export async function startAt(
   )
   ctx.logger.debug({ provider: definition.name, purpose }, 'sign-in started')
   return redirectResponse(started.url.href, {
-    cookies: [ctx.cookies.set(ctx.cookies.transaction, txId, ctx.transactionTtl)],
+    // The cookie outlives the transaction by the grace period: a late callback is told it expired.
+    cookies: [ctx.cookies.set(ctx.cookies.transaction, txId, ctx.transactionTtl + EXPIRED_GRACE_MS / 1000)],
   })
 }
 

@@ -29,6 +29,29 @@ export function signOut(ctx: HttpContext): Handler {
       method: session.principal.method,
     })
     const entry = ended?.provider ? ctx.registry.get(ended.provider) : undefined
+    if (entry?.method.signOutByServer) {
+      // The provider's session ends by a request of OTPKI's own; the browser stays here.
+      try {
+        if (await entry.method.signOutByServer(await entry.context(), entry.definition, ended?.idToken))
+          return redirectResponse('/auth/signed-out', { cookies: [clear] })
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error)
+        ctx.logger.warn(
+          { provider: entry.definition.name, user: session.principal.user.username, reason },
+          `sign-out at provider ${entry.definition.name} failed: ${reason}`,
+        )
+        ctx.audit.record({
+          kind: 'sign-out',
+          outcome: 'failure',
+          reason: 'provider-sign-out-failed',
+          username: session.principal.user.username,
+          provider: entry.definition.name,
+          method: session.principal.method,
+          detail: { error: reason },
+        })
+        return redirectResponse('/auth/signed-out?provider=kept', { cookies: [clear] })
+      }
+    }
     if (entry?.method.signOutUrl) {
       try {
         const url = entry.method.signOutUrl(await entry.context(), entry.definition, ended?.idToken)

@@ -1,5 +1,7 @@
 import { createPublicKey } from 'node:crypto'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
+import type { AuditLog } from '../../../core/audit/audit-log.ts'
+import { TOKENS } from '../../../core/di/tokens.ts'
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
 import { TestBrowser } from '../../support/browser.ts'
@@ -449,5 +451,60 @@ describe('the token endpoint', () => {
     expect(h.logs.lines.map((l) => String(l.msg)).join('\n')).toContain(
       'the provider answered 401 with the challenge basic invalid_client: Invalid client credentials (realm sso)',
     )
+  })
+})
+
+describe('signOutByServerRequest: sign-out at the provider by a server-to-server request', () => {
+  const track = closeAfterEach()
+  const start = async (status = 200) => {
+    const jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
+    jose.behaviour = { ...jose.behaviour, endSession: { status } }
+    const h = track(
+      await startHarness({
+        providers: () => ({
+          'jose.json': JSON.stringify({
+            issuer: jose.issuer,
+            clientId: CLIENT.clientId,
+            clientSecret: CLIENT.clientSecret,
+            signOutByServerRequest: true,
+          }),
+        }),
+      }),
+    )
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    const home = await browser.request(`${h.url}/`)
+    const csrf = /name="csrf" value="([^"]+)"/.exec(home.body)![1]!
+    const out = await browser.request(`${h.url}/auth/sign-out`, { form: { csrf } })
+    return { jose, h, browser, out }
+  }
+
+  it('calls the end-session endpoint with id_token_hint and the client authentication; the browser stays at OTPKI', async () => {
+    const { jose, h, browser, out } = await start()
+    expect(out.status).toBe(303)
+    expect(out.headers.get('location')).toBe('/auth/signed-out')
+    expect(jose.logouts).toHaveLength(1)
+    const call = jose.logouts[0]!
+    expect(call.method).toBe('POST')
+    expect(call.params.get('client_id')).toBe(CLIENT.clientId)
+    expect(call.params.get('id_token_hint')).toMatch(/^eyJ/)
+    expect(call.authorization).toMatch(/^Basic /)
+    expect((await me(browser, h)).status).toBe(401)
+  })
+
+  it('a refusal is logged and audited, and the local session ends all the same', async () => {
+    const { jose, h, browser, out } = await start(500)
+    expect(jose.logouts).toHaveLength(1)
+    expect(out.headers.get('location')).toBe('/auth/signed-out?provider=kept')
+    expect((await me(browser, h)).status).toBe(401)
+    expect(h.logs.lines.map((l) => String(l.msg))).toContain(
+      `sign-out at provider jose failed: the end-session endpoint ${jose.issuer}/logout answered HTTP 500 Internal Server Error`,
+    )
+    await h.app.container.resolve<AuditLog>(TOKENS.AuditLog).flush()
+    const audit = await h.app.container.resolve<AuditLog>(TOKENS.AuditLog).query({ kind: 'sign-out' })
+    expect(audit.map((e) => [e.outcome, e.reason ?? null])).toEqual([
+      ['failure', 'provider-sign-out-failed'],
+      ['success', null],
+    ])
   })
 })
