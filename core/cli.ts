@@ -29,6 +29,7 @@ async function run(options: AppOptions): Promise<void> {
   } catch (error) {
     fail(error)
   }
+  if (options.dev) printDevSummary(app)
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -38,6 +39,23 @@ async function run(options: AppOptions): Promise<void> {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+/** What `otpki dev` (`npm start`) offers, for a person, on stderr beside the JSON logs. */
+function printDevSummary(app: RunningApp): void {
+  const providers = app.registry.list().map((e) => `${e.definition.displayName} (${e.status().state})`)
+  const lines = [
+    '',
+    'OTPKI Sign-in (development)',
+    `  sign in:        ${app.url}/  as admin / admin (an administrator) or alice / alice`,
+    `  console:        ${app.url}/admin`,
+    `  providers:      ${providers.join(', ') || 'none'}`,
+    ...Object.entries(app.listeners).map(([name, url]) => `  ${`${name}:`.padEnd(15)} ${url}/auth/me`),
+    `  database:       ${app.config.database}`,
+    '  never for production: `otpki start` runs without the development provider',
+    '',
+  ]
+  process.stderr.write(`${lines.join('\n')}\n`)
 }
 
 /** Composes the app without database or server, and reads the provider files once. */

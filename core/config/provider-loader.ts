@@ -183,16 +183,20 @@ export function validateProvider(
   }
   const checked = resolveOptions(method.optionsSchema, optionsInput)
   issues.push(...checked.issues)
-  if (issues.length > 0) return { ok: false, file, issues }
-  const resolved = method.resolveOptions
-    ? method.resolveOptions(checked.value, {
-        name,
-        publicUrl: defaults.publicUrl,
-        secret: (ref, key) => secret(ref, key),
-      })
-    : { options: checked.value, issues: [] }
+  // Every error of the file at once: the checks across options need valid options; the
+  // claim paths, mappers and flows are checked either way.
+  const resolved =
+    issues.length > 0
+      ? { options: checked.value, issues: [] }
+      : method.resolveOptions
+        ? method.resolveOptions(checked.value, {
+            name,
+            publicUrl: defaults.publicUrl,
+            secret: (ref, key) => secret(ref, key),
+          })
+        : { options: checked.value, issues: [] }
   issues.push(...resolved.issues)
-  for (const [k, path] of Object.entries(v.claims)) {
+  for (const [k, path] of Object.entries(v.claims ?? {})) {
     if (k === 'source') continue
     for (const p of Array.isArray(path) ? path : [path]) {
       try {

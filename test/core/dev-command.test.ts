@@ -43,7 +43,8 @@ describe('otpki dev (the embedded default of npm start)', () => {
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         output += chunk.toString()
-        if (output.includes('OTPKI Sign-in listening')) resolve()
+        // The summary for a person comes once it listens.
+        if (output.includes('OTPKI Sign-in listening') && output.includes('never for production')) resolve()
       }
       child.stdout!.on('data', onData)
       child.stderr!.on('data', onData)
@@ -58,6 +59,14 @@ describe('otpki dev (the embedded default of npm start)', () => {
       await exited
     }
     await rm(dir, { recursive: true, force: true })
+  })
+
+  it('prints a summary a person can read: where to sign in, as whom, the console, the providers', () => {
+    expect(output).toContain('OTPKI Sign-in (development)')
+    expect(output).toContain(`  sign in:        ${url}/  as admin / admin (an administrator) or alice / alice`)
+    expect(output).toContain(`  console:        ${url}/admin`)
+    expect(output).toMatch(/ {2}providers: +Development provider \((ready|pending)\)/)
+    expect(output).toContain(`  mtls:           https://localhost:${mtlsPort}/auth/me`)
   })
 
   it('offers the development provider, signs in as the demo admin, and signs out', async () => {

@@ -305,3 +305,22 @@ describe('forwardAuth settings', () => {
     await expect(load(forwardAuth, publicUrl)).rejects.toThrow(message)
   })
 })
+
+describe('every error of a provider file at once', () => {
+  it('reports an unknown key, a bad value, and a claim path that does not parse, together', () => {
+    const result = validateProvider(
+      {
+        issuer: 'https://sso.example.com/realms/x',
+        clientId: 'otpki',
+        clientSecret: 's',
+        scope: ['openid'],
+        clockTolerance: 'soon',
+        claims: { roles: 'groups[' },
+      },
+      '/etc/otpki/providers/corp.json',
+      providerDefaults,
+    )
+    expect(result.ok).toBe(false)
+    expect(!result.ok && result.issues.map((i) => i.key).sort()).toEqual(['claims.roles', 'clockTolerance', 'scope'])
+  })
+})
