@@ -196,7 +196,7 @@ export function validateProvider(
           })
         : { options: checked.value, issues: [] }
   issues.push(...resolved.issues)
-  for (const [k, path] of Object.entries(v.claims ?? {})) {
+  for (const [k, path] of Object.entries(v.claims && typeof v.claims === 'object' ? v.claims : {})) {
     if (k === 'source') continue
     for (const p of Array.isArray(path) ? path : [path]) {
       try {
@@ -206,9 +206,15 @@ export function validateProvider(
       }
     }
   }
-  const mappers = validateEntries('mappers', v.mappers, defaults.extensions?.mappers, issues)
-  const firstLoginFlow = validateEntries('firstLoginFlow', v.firstLoginFlow, defaults.extensions?.flowSteps, issues)
-  const postLoginFlow = validateEntries('postLoginFlow', v.postLoginFlow, defaults.extensions?.flowSteps, issues)
+  // A key the envelope refused reads as absent here; its issue is already listed.
+  const mappers = validateEntries('mappers', v.mappers ?? [], defaults.extensions?.mappers, issues)
+  const firstLoginFlow = validateEntries(
+    'firstLoginFlow',
+    v.firstLoginFlow ?? [],
+    defaults.extensions?.flowSteps,
+    issues,
+  )
+  const postLoginFlow = validateEntries('postLoginFlow', v.postLoginFlow ?? [], defaults.extensions?.flowSteps, issues)
   if (issues.length > 0) return { ok: false, file, issues }
 
   const seconds = (d: typeof v.sessionMaxInactive, fallback: number) =>

@@ -14,6 +14,9 @@ const USERS = {
 const HTML = { accept: 'text/html' }
 
 /** The console's token: the one in the page's own form (the sign-out form in the header has another). */
+/** A console form post, as a browser sends it. */
+const post = (b: TestBrowser, h: Harness, path: string, form: Record<string, string>) =>
+  b.request(`${h.url}${path}`, { headers: HTML, form })
 const csrfOf = (body: string) =>
   /<form method="post" action="\/admin[^"]*"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"/.exec(body)![1]!
 
@@ -165,13 +168,10 @@ describe('the console creates, edits and deletes provider files', () => {
     expect(edit.body).toContain('value="Second SSO"')
     expect(edit.body).not.toContain(CLIENT.clientSecret)
     expect(edit.body).toContain('Keep as it is (a value in the file)')
-    const edited = await b.request(`${h.url}/admin/providers/second/edit`, {
-      headers: HTML,
-      form: {
-        csrf,
-        action: 'save',
-        ...second(partner, { displayName: 'Second, renamed', 'clientSecret.mode': 'keep', 'clientSecret.value': '' }),
-      },
+    const edited = await post(b, h, '/admin/providers/second/edit', {
+      csrf,
+      action: 'save',
+      ...second(partner, { displayName: 'Second, renamed', 'clientSecret.mode': 'keep', 'clientSecret.value': '' }),
     })
     expect(edited.status).toBe(303)
     const onDisk = JSON.parse(await readFile(join(h.providersDir, 'second.json'), 'utf8'))
@@ -179,9 +179,10 @@ describe('the console creates, edits and deletes provider files', () => {
     expect(onDisk.clientSecret).toBe(CLIENT.clientSecret)
     expect(h.app.registry.get('second')?.definition.displayName).toBe('Second, renamed')
     // The name is the file's: a posted name is ignored.
-    const renamed = await b.request(`${h.url}/admin/providers/second/edit`, {
-      headers: HTML,
-      form: { csrf, action: 'save', ...second(partner, { name: 'other', 'clientSecret.mode': 'keep' }) },
+    const renamed = await post(b, h, '/admin/providers/second/edit', {
+      csrf,
+      action: 'save',
+      ...second(partner, { name: 'other', 'clientSecret.mode': 'keep' }),
     })
     expect(renamed.status).toBe(303)
     expect((await readdir(h.providersDir)).sort()).toEqual(['dev.json', 'second.json'])
@@ -233,18 +234,15 @@ describe('the console creates, edits and deletes provider files', () => {
     const { b, csrf } = await admin(h)
     const edit = await b.request(`${h.url}/admin/providers/dev/edit`, { headers: HTML })
     expect(edit.body).toContain('written anew: comments and computed values in it are not kept')
-    const saved = await b.request(`${h.url}/admin/providers/dev/edit`, {
-      headers: HTML,
-      form: {
-        csrf,
-        action: 'save',
-        ...second(h.provider.issuer, {
-          displayName: 'Renamed SSO',
-          'clientSecret.mode': 'keep',
-          createUnknownRoles: 'on',
-          scopes: 'openid profile email roles',
-        }),
-      },
+    const saved = await post(b, h, '/admin/providers/dev/edit', {
+      csrf,
+      action: 'save',
+      ...second(h.provider.issuer, {
+        displayName: 'Renamed SSO',
+        'clientSecret.mode': 'keep',
+        createUnknownRoles: 'on',
+        scopes: 'openid profile email roles',
+      }),
     })
     expect(saved.status).toBe(303)
     const text = await readFile(join(h.providersDir, 'dev.ts'), 'utf8')

@@ -6,7 +6,6 @@ import type { MappedIdentity } from '../../core/index.ts'
 import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser } from '../support/browser.ts'
 import {
-  CLIENT,
   closeAfterEach,
   forwardedCertificates,
   freePort,
@@ -15,7 +14,7 @@ import {
   startHarness,
   type Harness,
 } from '../support/harness.ts'
-import { JoseProvider } from '../support/jose-provider.ts'
+import { joseHarness as startJose } from '../support/jose-provider.ts'
 
 const usernames = async (h: Harness) =>
   (
@@ -29,20 +28,7 @@ describe('usernames are normalised and checked wherever they come from', () => {
   const track = closeAfterEach()
 
   async function joseHarness(extra: Record<string, unknown> = {}) {
-    const jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
-    const h = track(
-      await startHarness({
-        providers: () => ({
-          'jose.json': JSON.stringify({
-            issuer: jose.issuer,
-            clientId: CLIENT.clientId,
-            clientSecret: CLIENT.clientSecret,
-            createUnknownRoles: true,
-            ...extra,
-          }),
-        }),
-      }),
-    )
+    const { jose, h } = await startJose(track, { createUnknownRoles: true, ...extra })
     const as = async (claims: Record<string, unknown>) => {
       jose.behaviour.claims = claims
       const browser = new TestBrowser()

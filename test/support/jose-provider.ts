@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { CLIENT, startHarness, type Harness, type HarnessOptions } from './harness.ts'
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTPayload, type CryptoKey } from 'jose'
 
 export interface SigningKey {
@@ -258,4 +259,38 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of req) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * A jose provider and an OTPKI harness with one provider file for it
+ * (`jose.json` unless `file` names another), closed after the test by `track`.
+ *
+ * @example
+ * const { jose, h } = await joseHarness(track, { signOutByServerRequest: true })
+ */
+export async function joseHarness(
+  track: <T extends { close(): Promise<void> }>(server: T) => T,
+  keys: Record<string, unknown> = {},
+  options: {
+    clientId?: string
+    clientSecret?: string
+    file?: string
+    /** How the provider behaves from the start (its discovery document is read when OTPKI starts). */
+    behaviour?: Partial<JoseProviderBehaviour>
+    harness?: HarnessOptions
+  } = {},
+): Promise<{ jose: JoseProvider; h: Harness }> {
+  const clientId = options.clientId ?? CLIENT.clientId
+  const clientSecret = options.clientSecret ?? CLIENT.clientSecret
+  const jose = track(await JoseProvider.start(clientId, clientSecret))
+  jose.behaviour = { ...jose.behaviour, ...options.behaviour }
+  const h = track(
+    await startHarness({
+      ...options.harness,
+      providers: () => ({
+        [options.file ?? 'jose.json']: JSON.stringify({ issuer: jose.issuer, clientId, clientSecret, ...keys }),
+      }),
+    }),
+  )
+  return { jose, h }
 }

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { TestBrowser } from '../../support/browser.ts'
 import { ensureBuilt } from '../../support/build.ts'
 import { otpki } from '../../support/cli.ts'
-import { closeAfterEach, me, signIn, startHarness } from '../../support/harness.ts'
-import { JoseProvider } from '../../support/jose-provider.ts'
+import { closeAfterEach, me, signIn } from '../../support/harness.ts'
+import { joseHarness } from '../../support/jose-provider.ts'
 
 const CLIENT_ID = 'otpki'
 const SECRET = 'preset-test-secret'
@@ -20,22 +20,11 @@ describe('provider presets', () => {
   const track = closeAfterEach()
 
   const start = async (file: Record<string, unknown>, claims: Record<string, unknown>, userinfo = {}) => {
-    const jose = track(await JoseProvider.start(CLIENT_ID, SECRET))
-    jose.behaviour = { claims, userinfoClaims: userinfo }
-    const h = track(
-      await startHarness({
-        providers: () => ({
-          'idp.json': JSON.stringify({
-            issuer: jose.issuer,
-            clientId: CLIENT_ID,
-            clientSecret: SECRET,
-            createUnknownRoles: true,
-            ...file,
-          }),
-        }),
-      }),
+    return joseHarness(
+      track,
+      { createUnknownRoles: true, ...file },
+      { clientId: CLIENT_ID, clientSecret: SECRET, file: 'idp.json', behaviour: { claims, userinfoClaims: userinfo } },
     )
-    return { jose, h }
   }
   const signInUser = async (h: Awaited<ReturnType<typeof start>>['h']) => {
     const browser = new TestBrowser()

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../core/clock.ts'
 import { TestBrowser } from '../../support/browser.ts'
 import { CLIENT, closeAfterEach, me, signIn, startHarness, type Harness } from '../../support/harness.ts'
-import { JoseProvider, newKey } from '../../support/jose-provider.ts'
+import { JoseProvider, joseHarness, newKey } from '../../support/jose-provider.ts'
 
 async function ready(h: Harness, name = 'dev') {
   await h.app.registry
@@ -407,17 +407,7 @@ describe('trustEmail', () => {
 
 describe('the token endpoint', () => {
   const track = closeAfterEach()
-  const start = async (secret: string) => {
-    const jose = track(await JoseProvider.start(CLIENT.clientId, secret))
-    const h = track(
-      await startHarness({
-        providers: () => ({
-          'jose.json': JSON.stringify({ issuer: jose.issuer, clientId: CLIENT.clientId, clientSecret: secret }),
-        }),
-      }),
-    )
-    return { jose, h }
-  }
+  const start = (secret: string) => joseHarness(track, {}, { clientSecret: secret })
 
   it('client_secret_basic form-encodes the credentials: base64url characters and * stay as they are', async () => {
     // A provider that compares the Basic credentials without decoding them.
@@ -457,19 +447,10 @@ describe('the token endpoint', () => {
 describe('signOutByServerRequest: sign-out at the provider by a server-to-server request', () => {
   const track = closeAfterEach()
   const start = async (status = 200) => {
-    const jose = track(await JoseProvider.start(CLIENT.clientId, CLIENT.clientSecret))
-    jose.behaviour = { ...jose.behaviour, endSession: { status } }
-    const h = track(
-      await startHarness({
-        providers: () => ({
-          'jose.json': JSON.stringify({
-            issuer: jose.issuer,
-            clientId: CLIENT.clientId,
-            clientSecret: CLIENT.clientSecret,
-            signOutByServerRequest: true,
-          }),
-        }),
-      }),
+    const { jose, h } = await joseHarness(
+      track,
+      { signOutByServerRequest: true },
+      { behaviour: { endSession: { status } } },
     )
     const browser = new TestBrowser()
     expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
