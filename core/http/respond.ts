@@ -1,7 +1,7 @@
 import { serialize, type CookieSerializeOptions } from 'cookie-es'
 import { FastResponse } from 'srvx'
 
-/** Headers every response carries. Pages load no script at all. */
+/** Headers every response carries. Pages load no script (the provider form alone widens its own policy for its live check). */
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",

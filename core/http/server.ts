@@ -22,7 +22,7 @@ import { healthz, readyz } from './routes/health.ts'
 import { me } from './routes/me.ts'
 import { verify } from './routes/verify.ts'
 import { metricsRoute } from './routes/metrics.ts'
-import { home, signedOut, stylesheet } from './routes/pages.ts'
+import { home, providerFormScript, signedOut, stylesheet } from './routes/pages.ts'
 import { signInPage, signInSubmit } from './routes/sign-in.ts'
 import { signOut } from './routes/sign-out.ts'
 
@@ -56,6 +56,7 @@ export function createHttpApp(ctx: HttpContext): H3 {
   // Any method: a proxy may pass the original request's (nginx's auth_request can send a POST's method).
   app.all('/auth/verify', verify(ctx))
   app.get('/auth/static/style.css', stylesheet(ctx))
+  app.get('/auth/static/provider-form.js', providerFormScript(ctx))
   // The console's pages for browsers; the same paths answer JSON to everyone else.
   const negotiated = (pageFor: (c: HttpContext, e: H3Event) => Promise<Response>, json: Handler): Handler => {
     const html = guarded(ctx, 'console', (event) => pageFor(ctx, event))

@@ -73,6 +73,17 @@ describe('the console creates, edits and deletes provider files', () => {
     // What was typed stays in the form.
     expect(bad.body).toContain('value="Second SSO"')
 
+    // The form's live check asks for JSON: the same issues, by key.
+    const live = await b.request(`${h.url}/admin/providers/new`, {
+      headers: { accept: 'application/json' },
+      form: { csrf, action: 'check', ...second(partner, { issuer: 'not a url' }) },
+    })
+    expect(live.status).toBe(200)
+    expect(JSON.parse(live.body)).toMatchObject({
+      ok: false,
+      issues: [{ key: 'issuer', reason: 'must be an absolute URL' }],
+    })
+
     const notJson = await b.request(`${h.url}/admin/providers/new`, {
       headers: HTML,
       form: { csrf, action: 'check', ...second(partner, { other: '{nope' }) },

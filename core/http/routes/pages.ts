@@ -51,6 +51,12 @@ export function stylesheet(ctx: HttpContext): Handler {
   return () => textResponse(ctx.renderer.asset('static/style.css') ?? builtin, 'text/css; charset=utf-8')
 }
 
+/** `GET /auth/static/provider-form.js`: the provider form's live check (the only script OTPKI serves). */
+export function providerFormScript(ctx: HttpContext): Handler {
+  const builtin = readFileSync(join(BUILTIN_TEMPLATES, 'static', 'provider-form.js'), 'utf8')
+  return () => textResponse(ctx.renderer.asset('static/provider-form.js') ?? builtin, 'text/javascript; charset=utf-8')
+}
+
 /** A duration as people say it: "30 minutes", "10 hours", "1 hour 30 minutes", "2 days". */
 export function spokenDuration(ms: number): string {
   const minutes = Math.max(1, Math.round(ms / 60_000))

@@ -10,8 +10,8 @@ import { envelopeFields } from '../../config/provider-schema.ts'
 import { isSecretRef, resolveSecret, type SecretRef } from '../../config/secrets.ts'
 import { OtpkiError } from '../../errors.ts'
 import { guarded, page, type Handler, type HttpContext } from '../http-context.ts'
-import { redirectResponse, textResponse } from '../respond.ts'
-import { change, visit } from './console.ts'
+import { jsonResponse, redirectResponse, textResponse } from '../respond.ts'
+import { change, visit, wantsPage } from './console.ts'
 
 /**
  * The console's Create, Edit and Delete for identity providers. Providers are
@@ -377,9 +377,13 @@ function formPage(
       typescript: target.file !== undefined && !target.file.endsWith('.json'),
       writable: writableFile(ctx, file),
     },
-    { status: state.status ?? 200 },
+    // The one page that loads a script: its own live check, from OTPKI's origin.
+    { status: state.status ?? 200, headers: { 'content-security-policy': FORM_CSP } },
   )
 }
+
+const FORM_CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 /** Checks the posted form: the file it makes, or why it is not valid. */
 async function checkPosted(
@@ -445,6 +449,9 @@ export function providerFormPost(ctx: HttpContext, mode: 'create' | 'edit'): Han
     const action = form.get('action')
     if (action === 'save' && !ctx.providerFiles.writable) throw notWritable()
     const { issues, warnings, file } = await checkPosted(ctx, form, target)
+    // The form's live check (its script asks for JSON): the issues, and the file once it is valid.
+    if (action === 'check' && !wantsPage(event))
+      return jsonResponse({ ok: issues.length === 0, issues, warnings, ...(file ? { file: file.text } : {}) })
     if (!file) return formPage(ctx, seen.view, target, { form, issues, warnings, status: 422 })
     if (action === 'download') {
       return textResponse(
