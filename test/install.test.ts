@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +8,7 @@ import { packageRoot } from '../core/paths.ts'
 import { startDevProvider, type DevProvider } from '../plugins/dev-provider/dev-provider.ts'
 import { ensureBuilt } from './support/build.ts'
 import { freePort } from './support/harness.ts'
+import { needs } from './support/needs.ts'
 
 const run = promisify(execFile)
 const root = packageRoot()
@@ -17,7 +18,18 @@ const root = packageRoot()
  * empty directory, and its `otpki` started with a configuration directory
  * elsewhere whose files import 'otpki'.
  */
+/** Whether npm can reach its registry (installing the tarball fetches OTPKI's dependencies). */
+const registry = (() => {
+  try {
+    execFileSync('npm', ['ping', '--loglevel=error'], { stdio: 'ignore', timeout: 15_000 })
+    return true
+  } catch {
+    return false
+  }
+})()
+
 describe('the packed package, installed', () => {
+  if (!needs('the npm registry', registry, 'network access to the npm registry (npm ping)')) return
   let dir: string
   let otpki: string
   let child: ChildProcess | undefined
