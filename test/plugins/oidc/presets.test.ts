@@ -213,6 +213,20 @@ describe('provider presets', () => {
       expect(out.stdout).toContain('identity: o-1 at https://login.microsoftonline.com/')
       expect(out.stdout).toMatch(/firstName +Ada /)
       expect(out.stdout).toContain('(none)')
+      const json = await otpki([
+        'explain',
+        '--provider',
+        'entra',
+        '--claims',
+        join(dir, 'claims.json'),
+        '--json',
+        '-c',
+        join(dir, 'otpki.config.json'),
+      ])
+      const parsed = JSON.parse(json.stdout)
+      expect(parsed.preset.name).toBe('entra-id')
+      expect(parsed.preset.keys).toContain('claims.subject')
+      expect(parsed.preset.keys).not.toContain('claims.username')
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
