@@ -196,15 +196,18 @@ describe('provider presets', () => {
           name: 'Ada Lovelace',
         }),
       )
-      const out = await otpki([
-        'explain',
-        '--provider',
-        'entra',
-        '--claims',
-        join(dir, 'claims.json'),
-        '-c',
-        join(dir, 'otpki.config.json'),
-      ])
+      const explain = (...flags: string[]) =>
+        otpki([
+          'explain',
+          '--provider',
+          'entra',
+          '--claims',
+          join(dir, 'claims.json'),
+          ...flags,
+          '-c',
+          join(dir, 'otpki.config.json'),
+        ])
+      const out = await explain()
       expect(out.stderr).toBe('')
       expect(out.stdout).toContain('preset: entra-id; from it (the file sets none of these):')
       expect(out.stdout).toMatch(/ {2}claims\.subject +"oid"/)
@@ -213,16 +216,7 @@ describe('provider presets', () => {
       expect(out.stdout).toContain('identity: o-1 at https://login.microsoftonline.com/')
       expect(out.stdout).toMatch(/firstName +Ada /)
       expect(out.stdout).toContain('(none)')
-      const json = await otpki([
-        'explain',
-        '--provider',
-        'entra',
-        '--claims',
-        join(dir, 'claims.json'),
-        '--json',
-        '-c',
-        join(dir, 'otpki.config.json'),
-      ])
+      const json = await explain('--json')
       const parsed = JSON.parse(json.stdout)
       expect(parsed.preset.name).toBe('entra-id')
       expect(parsed.preset.keys).toContain('claims.subject')
