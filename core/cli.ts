@@ -29,7 +29,7 @@ async function run(options: AppOptions): Promise<void> {
   } catch (error) {
     fail(error)
   }
-  if (options.dev) printDevSummary(app)
+  if (options.dev) await printDevSummary(app)
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -42,12 +42,14 @@ async function run(options: AppOptions): Promise<void> {
 }
 
 /** What `otpki dev` (`npm start`) offers, for a person, on stderr beside the JSON logs. */
-function printDevSummary(app: RunningApp): void {
+async function printDevSummary(app: RunningApp): Promise<void> {
+  // Loaded here: `otpki start` never needs the development plugin.
+  const { DEMO_ACCOUNTS } = await import('../plugins/dev-provider/index.ts')
   const providers = app.registry.list().map((e) => `${e.definition.displayName} (${e.status().state})`)
   const lines = [
     '',
     'OTPKI Sign-in (development)',
-    `  sign in:        ${app.url}/  as admin / admin (an administrator) or alice / alice`,
+    `  sign in:        ${app.url}/  as ${DEMO_ACCOUNTS}`,
     `  console:        ${app.url}/admin`,
     `  providers:      ${providers.join(', ') || 'none'}`,
     ...Object.entries(app.listeners).map(([name, url]) => `  ${`${name}:`.padEnd(15)} ${url}/auth/me`),

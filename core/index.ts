@@ -72,7 +72,7 @@ export type {
   RequestInfo,
   RequestPrincipal,
 } from './contracts/request-authenticator.ts'
-export { addressUrl, closeServer, listen } from './server.ts'
+export { addressUrl, closeServer, listen, listenFailure } from './server.ts'
 export { jsonResponse } from './http/respond.ts'
 export { readForm, readJsonObject } from './http/body.ts'
 export type { UserDirectory } from './store/user-directory.ts'

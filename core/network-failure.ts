@@ -6,15 +6,6 @@
  * keeps its own message.
  */
 export function describeNetworkFailure(error: unknown, url?: string): string {
-  // A failure already described (a plain Error whose cause is the network's) says it best.
-  if (
-    error instanceof Error &&
-    error.constructor === Error &&
-    (error as { code?: unknown }).code === undefined &&
-    error.message !== 'fetch failed' &&
-    error.cause !== undefined
-  )
-    return error.message
   const at = url ? ` (${url})` : ''
   const chain: unknown[] = []
   for (let e: unknown = error; e && chain.length < 6; e = (e as { cause?: unknown }).cause) chain.push(e)

@@ -20,7 +20,7 @@ import type {
 import type { FlowStep } from './contracts/flow-step.ts'
 import type { RequestAuthenticatorFactory } from './contracts/request-authenticator.ts'
 import type { UserSync } from './contracts/user-sync.ts'
-import { resolveOptions } from './config/fields.ts'
+import { describeIssue, resolveOptions } from './config/fields.ts'
 import { envelopeFields } from './config/provider-schema.ts'
 import { importModule } from './config/module-loader.ts'
 import { isOtpkiError, OtpkiError } from './errors.ts'
@@ -101,17 +101,11 @@ function resolveSection(
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new OtpkiError('CONFIG_INVALID', `${label}: ${key}: must be an object`)
   const { value, issues } = resolveOptions(fields, raw, env.env ?? {})
-  if (issues.length > 0) {
-    const vars = env.env ?? {}
-    const describe = (i: { key: string; reason: string }) => {
-      // Named by where the value came from: the OTPKI_* variable when it set the key, else the file.
-      const variable = (fields as Record<string, { env?: string }>)[i.key.split('.')[0]!]?.env
-      return variable && vars[variable] !== undefined && vars[variable] !== ''
-        ? `${variable}: ${i.reason} (it sets ${key}.${i.key})`
-        : `${label}: ${key}.${i.key}: ${i.reason}`
-    }
-    throw new OtpkiError('CONFIG_INVALID', issues.map(describe).join('\n'))
-  }
+  if (issues.length > 0)
+    throw new OtpkiError(
+      'CONFIG_INVALID',
+      issues.map((i) => describeIssue(fields, i, label, env.env ?? {}, `${key}.`)).join('\n'),
+    )
   return value
 }
 

@@ -4,7 +4,7 @@ import { composeApp } from './app.ts'
 import type { ProviderSources } from './config/provider-registry.ts'
 import { validateProvider } from './config/provider-loader.ts'
 import { envelopeFields } from './config/provider-schema.ts'
-import { resolveSecret, type SecretRef } from './config/secrets.ts'
+import { deploymentSecrets } from './config/secrets.ts'
 import { TOKENS } from './di/tokens.ts'
 import { OtpkiError } from './errors.ts'
 
@@ -62,14 +62,7 @@ export async function importProviderFile(
   }
   const path = join(app.config.providersDir, `${opts.name}.json`)
   // The secret is the deployment's: a reference that does not resolve here is no error in the file.
-  const lenient = (ref: SecretRef, key: string) => {
-    try {
-      return resolveSecret(ref, key)
-    } catch {
-      return 'x'.repeat(64)
-    }
-  }
-  const checked = validateProvider(file, path, defaults, lenient)
+  const checked = validateProvider(file, path, defaults, deploymentSecrets())
   await app.registry.close()
   if (!checked.ok)
     throw new OtpkiError(

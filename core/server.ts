@@ -19,15 +19,7 @@ export function addressUrl(scheme: 'http' | 'https', host: string, server: Serve
  */
 export function listen(server: Server, port: number, host: string, logger: Logger): Promise<void> {
   return new Promise((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException) => {
-      const reason =
-        error.code === 'EADDRINUSE'
-          ? 'is already in use (another OTPKI, or another program?)'
-          : error.code === 'EACCES'
-            ? 'needs privileges this process does not have'
-            : error.message
-      reject(new OtpkiError('CONFIG_INVALID', `cannot listen on ${host}:${port}: the port ${reason}`, { cause: error }))
-    }
+    const failed = (error: NodeJS.ErrnoException) => reject(listenFailure(error, host, port))
     server.once('error', failed)
     server.listen(port, host, () => {
       server.off('error', failed)
@@ -35,6 +27,30 @@ export function listen(server: Server, port: number, host: string, logger: Logge
       resolve()
     })
   })
+}
+
+/**
+ * A failure to listen as one clear error: a port in use, or one that needs
+ * privileges. `who` names the listener, `hint` says what to change.
+ */
+export function listenFailure(
+  error: NodeJS.ErrnoException,
+  host: string,
+  port: number,
+  context: { who?: string; hint?: string } = {},
+): OtpkiError {
+  const reason =
+    error.code === 'EADDRINUSE'
+      ? 'is already in use (another OTPKI, or another program?)'
+      : error.code === 'EACCES'
+        ? 'needs privileges this process does not have'
+        : error.message
+  const who = context.who ? `${context.who} cannot` : 'cannot'
+  return new OtpkiError(
+    'CONFIG_INVALID',
+    `${who} listen on ${host}:${port}: the port ${reason}${context.hint ? `; ${context.hint}` : ''}`,
+    { cause: error },
+  )
 }
 
 /** Stops accepting connections; idle ones close now, the rest within 5 s. */

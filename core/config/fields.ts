@@ -274,6 +274,32 @@ function withObjects(fields: Fields, value: Record<string, unknown>): Record<str
   return value
 }
 
+/**
+ * One line for a configuration issue, named by where the value came from: the
+ * `OTPKI_*` variable when one set the key (`OTPKI_PORT: must be ... (it sets
+ * port)`), else the file (`otpki.config.ts: port: must be ...`). `prefix` is
+ * the section the fields belong to (`clientCertificate.`).
+ */
+export function describeIssue(
+  fields: Fields,
+  issue: FieldIssue,
+  label: string,
+  env: NodeJS.ProcessEnv,
+  prefix = '',
+): string {
+  let level: Fields | undefined = fields
+  let field: Field<unknown> | undefined
+  for (const part of issue.key.split('.')) {
+    field = level?.[part]
+    if (!field) break
+    level = field.fields
+  }
+  const variable = field?.env
+  if (variable && env[variable] !== undefined && env[variable] !== '')
+    return `${variable}: ${issue.reason} (it sets ${prefix}${issue.key})`
+  return `${label}: ${prefix}${issue.key}: ${issue.reason}`
+}
+
 /** Keys that would reach an object's prototype: never settings, whatever the schema. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 

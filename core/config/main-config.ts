@@ -4,7 +4,7 @@ import type { PluginSpec } from '../contracts/plugin.ts'
 import { OtpkiError } from '../errors.ts'
 import { durationToSeconds } from './duration.ts'
 import { checkAddresses } from '../http/rate-limit.ts'
-import { forbiddenKeys, resolveOptions } from './fields.ts'
+import { describeIssue, forbiddenKeys, resolveOptions } from './fields.ts'
 import { mainConfigFields } from './main-schema.ts'
 import { loadConfigModule } from './module-loader.ts'
 import { resolveSecret } from './secrets.ts'
@@ -134,7 +134,7 @@ export async function loadMainConfig(
   for (const [key, value] of Object.entries(merged)) (key in mainConfigFields ? core : sections)[key] = value
   const { value: v, issues } = resolveOptions(mainConfigFields, core, env)
   if (issues.length > 0) {
-    throw new OtpkiError('CONFIG_INVALID', issues.map((i) => describeIssue(i, label, env)).join('\n'))
+    throw new OtpkiError('CONFIG_INVALID', issues.map((i) => describeIssue(mainConfigFields, i, label, env)).join('\n'))
   }
   const baseDir = file ? dirname(file) : (options.cwd ?? process.cwd())
   const secret = (key: 'secret' | 'tokenEncryptionKey' | 'databasePassword' | 'metrics.token'): string | undefined => {
@@ -246,21 +246,6 @@ function forwardAuthConfig(
 export function hostAllowed(host: string, allowed: readonly string[]): boolean {
   const h = host.toLowerCase()
   return allowed.some((a) => (a.startsWith('*.') ? h.endsWith(a.slice(1)) && h.length > a.length - 1 : h === a))
-}
-
-/** An issue, named by where the value came from: the `OTPKI_*` variable when it set the key, else the file. */
-function describeIssue(issue: { key: string; reason: string }, label: string, env: NodeJS.ProcessEnv): string {
-  let fields: Record<string, { env?: string; fields?: unknown }> = mainConfigFields
-  let field: { env?: string; fields?: unknown } | undefined
-  for (const part of issue.key.split('.')) {
-    field = fields[part]
-    if (!field) break
-    fields = (field.fields ?? {}) as typeof fields
-  }
-  const variable = field?.env
-  if (variable && env[variable] !== undefined && env[variable] !== '')
-    return `${variable}: ${issue.reason} (it sets ${issue.key})`
-  return `${label}: ${issue.key}: ${issue.reason}`
 }
 
 /** Runs a check whose error then names the config file too. */

@@ -1,7 +1,6 @@
 import type { Clock } from '../clock.ts'
 import type { AuthMethod, AuthMethodIO, ProviderCounters } from '../contracts/auth-method.ts'
 import type { ProviderDefinition } from '../contracts/provider.ts'
-import { describeNetworkFailure } from '../network-failure.ts'
 import { OtpkiError } from '../errors.ts'
 
 /** A provider in force, with its auth method and that method's prepared context. */
@@ -57,7 +56,7 @@ export function providerEntry(
         failuresTotal += 1
         const delay = Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** (failures - 1))
         retryAt = io.clock.now() + delay
-        const reason = describeNetworkFailure(cause)
+        const reason = cause instanceof Error ? cause.message : String(cause)
         state = { state: 'unavailable', error: reason }
         pending = undefined
         io.logger.warn({ issuer: definition.issuer, retryInMs: delay, reason }, 'provider unavailable')

@@ -192,7 +192,7 @@ export function validateProvider(
         ? method.resolveOptions(checked.value, {
             name,
             publicUrl: defaults.publicUrl,
-            secret: (ref, key) => secret(ref, key),
+            secret,
           })
         : { options: checked.value, issues: [] }
   issues.push(...resolved.issues)

@@ -42,3 +42,22 @@ export function resolveSecret(ref: SecretRef, what: string): string {
     throw new OtpkiError('SECRET_UNRESOLVED', `${what}: cannot read secret file ${ref.file}: ${reason}`, { cause })
   }
 }
+
+/**
+ * Reads secrets for a file meant for another machine (a provider file to
+ * commit, say): a reference this machine cannot resolve is reported to
+ * `missing` and stands in as a placeholder long enough for any check of its
+ * length, instead of making the file invalid.
+ */
+export function deploymentSecrets(
+  missing: (message: string) => void = () => {},
+): (ref: SecretRef, what: string) => string {
+  return (ref, what) => {
+    try {
+      return resolveSecret(ref, what)
+    } catch (error) {
+      missing((error as Error).message)
+      return 'x'.repeat(64)
+    }
+  }
+}

@@ -32,15 +32,8 @@ export class CookieJar {
     return { name, value, options }
   }
 
+  /** The same cookie (name, path, domain), emptied and expired. */
   clear(name: string): Cookie {
-    const options: CookieSerializeOptions = {
-      httpOnly: true,
-      sameSite: 'lax',
-      path: '/',
-      secure: this.secure,
-      maxAge: 0,
-    }
-    if (name === this.session && this.sessionDomain) options.domain = this.sessionDomain
-    return { name, value: '', options }
+    return this.set(name, '', 0)
   }
 }

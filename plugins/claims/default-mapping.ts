@@ -53,7 +53,7 @@ export const defaultMapping: ClaimMapper = {
       email: text(claims, names.email),
       // trustEmail: the operator vouches for this provider's emails.
       emailVerified: provider.trustEmail || readClaim(claims, names.emailVerified) === true,
-      roles: rolesOf(claims, names.roles, names.additionalRoles ?? [], provider.absentRoles),
+      roles: rolesOf(claims, [names.roles, ...names.additionalRoles], provider.absentRoles),
       attributes: identity.attributes ?? {},
     }
   },
@@ -71,14 +71,9 @@ export function splitName(full: string | undefined): [string | undefined, string
  * The roles of every path, together, in order and without repeats; none of
  * the paths present: undefined (roles untouched), or [] with `absentRoles: clear`.
  */
-function rolesOf(
-  claims: Claims,
-  path: string,
-  more: readonly string[],
-  absent: 'keep' | 'clear' | undefined,
-): string[] | undefined {
+function rolesOf(claims: Claims, paths: readonly string[], absent: 'keep' | 'clear'): string[] | undefined {
   let found: string[] | undefined
-  for (const p of [path, ...more]) {
+  for (const p of paths) {
     const values = claimStrings(readClaim(claims, p))
     if (values !== undefined) found = [...new Set([...(found ?? []), ...values])]
   }

@@ -1,7 +1,10 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { OtpkiError, definePlugin } from '../../core/index.ts'
+import { definePlugin, listenFailure } from '../../core/index.ts'
 import type { DevProvider } from './dev-provider.ts'
+
+/** The development provider's demo accounts (its demoUsers), as people are told of them. */
+export const DEMO_ACCOUNTS = 'admin / admin (an administrator) or alice / alice'
 
 /** Client registered at the development provider; matches providers/development.ts. */
 export const DEV_CLIENT = { clientId: 'otpki-dev', clientSecret: 'otpki-dev-secret' } as const
@@ -54,17 +57,15 @@ export default definePlugin<{ port?: number }>({
         ],
       }).catch((error: NodeJS.ErrnoException) => {
         // One clear line, as for OTPKI's own listeners.
-        if (error.code === 'EADDRINUSE' || error.code === 'EACCES')
-          throw new OtpkiError(
-            'CONFIG_INVALID',
-            `the development provider cannot listen on localhost:${port}: the port ${error.code === 'EADDRINUSE' ? 'is already in use (another OTPKI, or another program?)' : 'needs privileges this process does not have'}; set OTPKI_DEV_PROVIDER_PORT to another`,
-            { cause: error },
-          )
-        throw error
+        if (error.syscall !== 'listen') throw error
+        throw listenFailure(error, 'localhost', port, {
+          who: 'the development provider',
+          hint: 'set OTPKI_DEV_PROVIDER_PORT to another',
+        })
       })
       ctx.logger.warn(
         { issuer: running.issuer },
-        'development provider running: demo accounts admin/admin and alice/alice; never use it in production',
+        `development provider running: demo accounts ${DEMO_ACCOUNTS}; never use it in production`,
       )
     })
     ctx.onStop(async () => running?.close())

@@ -7,7 +7,7 @@ import { loadDataModule } from '../../config/module-loader.ts'
 import { PROVIDER_EXTENSIONS, validateProvider } from '../../config/provider-loader.ts'
 import type { ProviderEntry } from '../../config/provider-registry.ts'
 import { envelopeFields } from '../../config/provider-schema.ts'
-import { isSecretRef, resolveSecret, type SecretRef } from '../../config/secrets.ts'
+import { deploymentSecrets, isSecretRef, resolveSecret } from '../../config/secrets.ts'
 import { OtpkiError } from '../../errors.ts'
 import { guarded, page, type Handler, type HttpContext } from '../http-context.ts'
 import { jsonResponse, redirectResponse, textResponse } from '../respond.ts'
@@ -218,6 +218,19 @@ async function writeWhole(file: string, text: string): Promise<void> {
   }
 }
 
+/** A change to a provider file; a refusal of the file system (permissions, a read-only disk) is said plainly, and nothing changed. */
+async function fileChange(verb: 'write' | 'remove', path: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work()
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message
+    throw new OtpkiError('CONFIG_INVALID', `cannot ${verb} ${path}: ${(cause as Error).message}`, {
+      publicMessage: `OTPKI could not ${verb} ${path} (${reason}); nothing changed. Check the directory's permissions, or download the file and commit it.`,
+      cause,
+    })
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
     () => true,
@@ -408,14 +421,7 @@ async function checkPosted(
   const secret =
     form.get('action') === 'save'
       ? resolveSecret
-      : (ref: SecretRef, key: string) => {
-          try {
-            return resolveSecret(ref, key)
-          } catch (cause) {
-            warnings.push(`${(cause as Error).message} on this server: set it where the file is deployed.`)
-            return 'x'.repeat(64)
-          }
-        }
+      : deploymentSecrets((message) => warnings.push(`${message} on this server: set it where the file is deployed.`))
   const checked = validateProvider(input, path, ctx.providerFiles.defaults, secret)
   if (!checked.ok) issues.push(...checked.issues)
   else issues.push(...ctx.registry.conflicts(checked.provider))
@@ -464,7 +470,7 @@ export function providerFormPost(ctx: HttpContext, mode: 'create' | 'edit'): Han
     }
     if (action === 'save') {
       if (!writableFile(ctx, file.path)) throw notWritable()
-      await writeWhole(file.path, file.text)
+      await fileChange('write', file.path, () => writeWhole(file.path, file.text))
       const report = await ctx.registry.reload()
       const name = target.name ?? String(form.get('name') ?? '').trim()
       const refused = report.issues.filter((i) => resolve(i.file) === resolve(file.path))
@@ -544,7 +550,7 @@ export function providerDeletePost(ctx: HttpContext): Handler {
     const lockout = await lockoutAfterRemoving(ctx, entry.definition.name)
     if (lockout && form.get('lockout') !== 'understood')
       return deletePage(ctx, seen.view, entry, lockout, 'Confirm that you understand nobody will be able to sign in.')
-    await rm(file)
+    await fileChange('remove', file, () => rm(file))
     await ctx.registry.reload()
     ctx.audit.record({
       kind: 'admin',

@@ -1,7 +1,7 @@
-import { EXPIRED_GRACE_MS } from '../../sessions/transaction-store.ts'
 import { randomBytes } from 'node:crypto'
 import { getCookie, getQuery, type H3Event } from 'h3'
 import { readForm } from '../body.ts'
+import { EXPIRED_GRACE_MS } from '../../sessions/transaction-store.ts'
 import { OtpkiError } from '../../errors.ts'
 import type { ProviderEntry } from '../../config/provider-registry.ts'
 import { guarded, page, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
@@ -118,11 +118,15 @@ export async function startAt(
   })
 }
 
+/** Where a sign-in may return to: a path of OTPKI's, or a URL of a host forward authentication allows. */
+const returnToOf = (ctx: HttpContext, value: unknown) =>
+  safeReturnTo(value, ctx.publicUrl, ctx.forwardAuth.allowedHosts)
+
 /** `GET /auth/sign-in[?returnTo=&provider=&prompt=none]` */
 export function signInPage(ctx: HttpContext): Handler {
   return guarded(ctx, 'sign-in', async (event) => {
     const query = getQuery<{ returnTo?: string; provider?: string; prompt?: string }>(event)
-    const returnTo = safeReturnTo(query.returnTo, ctx.publicUrl, ctx.forwardAuth.allowedHosts)
+    const returnTo = returnToOf(ctx, query.returnTo)
     if (query.prompt === 'none') {
       // Silent re-authentication: never a page. Without a provider, the only one offered.
       const visible = visibleProviders(ctx)
@@ -156,15 +160,10 @@ export function signInSubmit(ctx: HttpContext): Handler {
     const provider = form.get('provider')
     if (!provider)
       return renderSignIn(ctx, event, {
-        returnTo: safeReturnTo(form.get('returnTo'), ctx.publicUrl, ctx.forwardAuth.allowedHosts),
+        returnTo: returnToOf(ctx, form.get('returnTo')),
         notice: 'Please choose how to sign in.',
         status: 400,
       })
-    return startAt(
-      ctx,
-      event,
-      provider,
-      safeReturnTo(form.get('returnTo'), ctx.publicUrl, ctx.forwardAuth.allowedHosts),
-    )
+    return startAt(ctx, event, provider, returnToOf(ctx, form.get('returnTo')))
   })
 }
