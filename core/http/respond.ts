@@ -63,6 +63,21 @@ export function jsonTextResponse(json: string, options: Pick<ResponseOptions, 's
   return new FastResponse(json, { status: options.status ?? 200, headers }) as Response
 }
 
+/**
+ * An answer for a proxy, not a browser (forward authentication): the status,
+ * the given headers and `Cache-Control: no-store`, on the same direct path as
+ * the JSON answers. `headers` is copied, so a cached list can be passed.
+ */
+export function proxyResponse(
+  status: number,
+  headers: readonly [string, string][],
+  text: string | null = null,
+): Response {
+  const all: [string, string][] = [...headers, ['cache-control', 'no-store']]
+  if (text !== null) all.push(['content-type', 'text/plain; charset=utf-8'])
+  return new FastResponse(text, { status, headers: all }) as Response
+}
+
 /** 303: the browser follows with a GET, whatever the method was. */
 export function redirectResponse(location: string, options: ResponseOptions = {}): Response {
   return build(null, undefined, {

@@ -75,6 +75,7 @@ describe('forward authentication (GET /auth/verify)', () => {
     const ok = await alice.request(`${h.url}/auth/verify`)
     expect(ok.status).toBe(200)
     expect(ok.headers.get('x-auth-request-user')).toBe('alice')
+    expect(ok.headers.get('cache-control')).toBe('no-store')
     expect(ok.headers.get('x-auth-request-email')).toBe('alice@example.test')
     expect(ok.headers.get('x-auth-request-groups')).toBe('staff')
     expect(ok.headers.get('x-auth-request-method')).toBe('oidc')

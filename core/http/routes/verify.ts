@@ -5,6 +5,7 @@ import type { Principal } from '../../sessions/session-service.ts'
 import { authenticate, type Authenticated } from '../authenticate.ts'
 import { statusOf } from '../error-table.ts'
 import { guarded, type Handler, type HttpContext } from '../http-context.ts'
+import { proxyResponse } from '../respond.ts'
 
 /**
  * `GET /auth/verify`: forward authentication for nginx `auth_request`,
@@ -25,9 +26,9 @@ export function verify(ctx: HttpContext): Handler {
         { route: 'verify', user: principal.user.username, required },
         'forward authentication refused: no required role',
       )
-      return status(403, 'forbidden: none of the required roles\n')
+      return proxyResponse(403, [], 'forbidden: none of the required roles\n')
     }
-    return new Response(null, { status: 200, headers: identity(principal) })
+    return proxyResponse(200, identity(principal))
   }
   const answer = (found: Authenticated | undefined, event: H3Event): Response =>
     found ? ok(found.principal, event) : unauthenticated(ctx, event)
@@ -45,12 +46,6 @@ export function verify(ctx: HttpContext): Handler {
     )
   })
 }
-
-const status = (code: number, text: string, headers: Record<string, string> = {}) =>
-  new Response(text, {
-    status: code,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  })
 
 /** A credential that was refused counts as none (logged, and spent from the address's budget by authenticate). */
 function refused(ctx: HttpContext, event: H3Event, error: unknown): Response {
@@ -79,14 +74,14 @@ function unauthenticated(ctx: HttpContext, event: H3Event): Response {
     const original = originalUrl(headers, uri)
     if (original && hostAllowed(original.hostname, ctx.forwardAuth.allowedHosts)) {
       const signIn = `${ctx.publicUrl}/auth/sign-in?returnTo=${encodeURIComponent(original.href)}`
-      return new Response(null, { status: 302, headers: { location: signIn, 'cache-control': 'no-store' } })
+      return proxyResponse(302, [['location', signIn]])
     }
     ctx.logger.warn(
       { route: 'verify', host: original?.hostname ?? headers.get('x-forwarded-host') },
       'forward authentication: the original host is not in forwardAuth.allowedHosts; answering 401, not a redirect',
     )
   }
-  return status(401, 'unauthenticated\n', { 'www-authenticate': 'Cookie' })
+  return proxyResponse(401, [['www-authenticate', 'Cookie']], 'unauthenticated\n')
 }
 
 /** The URL the visitor asked the proxy for, from X-Forwarded-Proto, -Host and -Uri; undefined when they do not make one. */
@@ -109,7 +104,7 @@ function originalUrl(headers: Headers, uri: string): URL | undefined {
  * session keeps its principal). A value outside printable ASCII is
  * percent-encoded (UTF-8), as header values cannot carry it.
  */
-function identityHeaders(ctx: HttpContext): (principal: Principal) => Headers {
+function identityHeaders(ctx: HttpContext): (principal: Principal) => readonly [string, string][] {
   const names = ctx.forwardAuth.headers
   const cache = new WeakMap<Principal, [string, string][]>()
   return (principal) => {
@@ -133,9 +128,7 @@ function identityHeaders(ctx: HttpContext): (principal: Principal) => Headers {
       }
       cache.set(principal, pairs)
     }
-    const headers = new Headers(pairs)
-    headers.set('cache-control', 'no-store')
-    return headers
+    return pairs
   }
 }
 
