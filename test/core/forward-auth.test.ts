@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser, parseForm } from '../support/browser.ts'
-import { closeAfterEach, forwardedCertificates, freePort, signIn, startHarness } from '../support/harness.ts'
+import { CLIENT, closeAfterEach, forwardedCertificates, freePort, signIn, startHarness } from '../support/harness.ts'
+import { joseHarness } from '../support/jose-provider.ts'
 import { NGINX, startNginx } from '../support/nginx.ts'
 import { needs } from '../support/needs.ts'
 
@@ -144,6 +145,22 @@ describe('forward authentication (GET /auth/verify)', () => {
     const elsewhere = await signInTo(new TestBrowser(), h.url, 'alice', 'https://evil.example/x')
     expect(elsewhere.status).toBe(200)
     expect(elsewhere.url).toBe(`${h.url}/`)
+  })
+
+  it('a bearer token issued to OTPKI passes, with its identity; one for another audience does not', async () => {
+    const { jose, h } = await joseHarness(
+      track,
+      {},
+      { behaviour: { claims: { sub: 'robot-1', preferred_username: 'robot' } } },
+    )
+    const token = await jose.accessToken(CLIENT.clientId, { preferred_username: 'robot' })
+    const ok = await fetch(`${h.url}/auth/verify`, { headers: { authorization: `Bearer ${token}` } })
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('x-auth-request-user')).toBe('robot')
+    expect(ok.headers.get('x-auth-request-method')).toBe('bearer')
+    expect(ok.headers.get('x-auth-request-provider')).toBe('jose')
+    const foreign = await jose.accessToken('another-client', { preferred_username: 'robot' })
+    expect((await fetch(`${h.url}/auth/verify`, { headers: { authorization: `Bearer ${foreign}` } })).status).toBe(401)
   })
 
   describe('behind a real nginx (auth_request)', () => {

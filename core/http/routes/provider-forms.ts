@@ -273,6 +273,13 @@ async function targetOf(ctx: HttpContext, event: H3Event, mode: 'create' | 'edit
   }
 }
 
+/** Where a secret in the file comes from, never its value. */
+function secretSource(secret: unknown): string {
+  if (isSecretRef(secret) && typeof secret === 'object')
+    return 'env' in secret ? `from the environment variable ${secret.env}` : `from the file ${secret.file}`
+  return 'a value in the file'
+}
+
 /** The value a control shows for a key of the file. */
 function shownValue(f: FormField, value: unknown): string {
   if (value === undefined) return ''
@@ -289,23 +296,14 @@ function controls(
   issues: readonly FieldIssue[],
 ) {
   const errors = errorsByField(fields, issues)
-  const rawSecret = (key: string) => target.raw[key]
   return fields.map((f) => {
     const fromFile = f.key === 'name' ? (target.name ?? '') : target.raw[f.key]
     const value = form ? (form.get(f.key) ?? '') : shownValue(f, fromFile === undefined ? f.default : fromFile)
     const checked = form ? form.get(f.key) === 'on' : ((fromFile ?? f.default) as boolean) === true
-    const secret = rawSecret(f.key)
+    const secret = target.raw[f.key]
     const hasSecret = f.control === 'secret' && secret !== undefined
     const secretMode = form?.get(`${f.key}.mode`) ?? (hasSecret ? 'keep' : f.control === 'secret' ? 'env' : undefined)
     const secretValue = form ? (form.get(`${f.key}.value`) ?? '') : ''
-    const ref = isSecretRef(secret) && typeof secret === 'object' ? secret : undefined
-    const secretNow = !hasSecret
-      ? ''
-      : ref && 'env' in ref
-        ? `from the environment variable ${ref.env}`
-        : ref && 'file' in ref
-          ? `from the file ${ref.file}`
-          : 'a value in the file'
     const options =
       f.key === 'discovery'
         ? [
@@ -325,7 +323,7 @@ function controls(
         ...o,
         selected: o.value === (f.key === 'discovery' && value === '' ? 'true' : value),
       })),
-      secretModes: (hasSecret ? [{ value: 'keep', label: `Keep as it is (${secretNow})` }] : [])
+      secretModes: (hasSecret ? [{ value: 'keep', label: `Keep as it is (${secretSource(secret)})` }] : [])
         .concat(SECRET_MODES.map((m) => ({ ...m })))
         .map((m) => ({ ...m, selected: m.value === secretMode })),
       secretValue,
