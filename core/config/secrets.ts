@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { OtpkiError } from '../errors.ts'
 
@@ -46,8 +47,9 @@ export function resolveSecret(ref: SecretRef, what: string): string {
 /**
  * Reads secrets for a file meant for another machine (a provider file to
  * commit, say): a reference this machine cannot resolve is reported to
- * `missing` and stands in as a placeholder long enough for any check of its
- * length, instead of making the file invalid.
+ * `missing` and stands in as a placeholder that passes the checks of its
+ * kind (a private key stands in as a throwaway PEM key, any other secret as a
+ * long string), instead of making the file invalid.
  */
 export function deploymentSecrets(
   missing: (message: string) => void = () => {},
@@ -57,7 +59,16 @@ export function deploymentSecrets(
       return resolveSecret(ref, what)
     } catch (error) {
       missing((error as Error).message)
-      return 'x'.repeat(64)
+      return /privatekey/i.test(what) ? placeholderKey() : 'x'.repeat(64)
     }
   }
+}
+
+let placeholder: string | undefined
+/** A throwaway P-256 key in PKCS#8 PEM, made once. */
+function placeholderKey(): string {
+  placeholder ??= generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ format: 'pem', type: 'pkcs8' })
+    .toString()
+  return placeholder
 }

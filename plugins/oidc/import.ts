@@ -3,8 +3,8 @@ import { HTTP_TIMEOUT_SECONDS } from './backchannel-fetch.ts'
 
 const WELL_KNOWN = '/.well-known/openid-configuration'
 
-/** Client authentications OTPKI can do with a secret, in the order it prefers them (the secret never sent first needs the provider's support). */
-const AUTH_PREFERENCE = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none']
+/** Client authentications by a secret, in the order OTPKI picks among those the provider supports (the most widely supported first). */
+const AUTH_PREFERENCE = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt']
 
 /**
  * `otpki providers import`: an OIDC provider file from the provider's
@@ -64,7 +64,7 @@ export async function importOidcProvider(
   const supported = list('token_endpoint_auth_methods_supported')
   // OIDC Discovery: without the list, client_secret_basic is the default.
   const methods = supported.length > 0 ? supported : ['client_secret_basic']
-  const auth = AUTH_PREFERENCE.find((m) => methods.includes(m) && m !== 'private_key_jwt' && m !== 'none')
+  const auth = AUTH_PREFERENCE.find((m) => methods.includes(m))
   const keys: Record<string, unknown> = {
     displayName: options.name,
     issuer,
@@ -77,10 +77,11 @@ export async function importOidcProvider(
     if (auth !== 'client_secret_basic') keys.clientAuthentication = auth
     notes.push(`the client secret is read from the environment variable ${variable}`)
   } else if (methods.includes('private_key_jwt')) {
+    const keyFile = `/etc/otpki/${options.name}-client-key.pem`
     keys.clientAuthentication = 'private_key_jwt'
-    keys.clientPrivateKey = { file: `/etc/otpki/${options.name}-client-key.pem` }
+    keys.clientPrivateKey = { file: keyFile }
     notes.push(
-      `the provider accepts no client secret: create a key pair, register its public key, and put the private key in ${keys.clientPrivateKey && (keys.clientPrivateKey as { file: string }).file}`,
+      `the provider accepts no client secret: create a key pair, register its public key at the provider, and put the private key in ${keyFile}`,
     )
   } else {
     throw new Error(`the provider supports no client authentication OTPKI can do (${methods.join(', ')})`)

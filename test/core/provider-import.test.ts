@@ -99,6 +99,27 @@ describe('otpki providers import', () => {
     expect(out.stderr).toContain('note: set clientId')
   })
 
+  it('a provider that takes no client secret: private_key_jwt, with the key file to create', async () => {
+    const metadata = join(dir, 'keys-only.json')
+    await writeFile(
+      metadata,
+      JSON.stringify({
+        issuer: 'https://sso.example.com/realms/keys',
+        authorization_endpoint: 'https://sso.example.com/realms/keys/auth',
+        token_endpoint: 'https://sso.example.com/realms/keys/token',
+        jwks_uri: 'https://sso.example.com/realms/keys/certs',
+        token_endpoint_auth_methods_supported: ['private_key_jwt'],
+      }),
+    )
+    const out = await otpki(['providers', 'import', metadata, '--name', 'keys', '--stdout', '-c', config])
+    expect(out.code, out.stderr).toBe(0)
+    expect(JSON.parse(out.stdout)).toMatchObject({
+      clientAuthentication: 'private_key_jwt',
+      clientPrivateKey: { file: '/etc/otpki/keys-client-key.pem' },
+    })
+    expect(out.stderr).toContain('create a key pair, register its public key at the provider')
+  })
+
   it('refuses what is not a discovery document, and says why', async () => {
     const bad = join(dir, 'bad.json')
     await writeFile(bad, JSON.stringify({ hello: 'world' }))
