@@ -223,13 +223,14 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
 
   async signOutByServer({ config }, provider, idToken) {
     if (!provider.options.signOutByServerRequest) return false
-    const endpoint = config.serverMetadata().end_session_endpoint
+    const metadata = config.serverMetadata()
+    const endpoint = metadata.end_session_endpoint
     if (!endpoint) throw new Error('the provider publishes no end_session_endpoint')
     const body = new URLSearchParams({ client_id: provider.options.clientId })
     if (idToken) body.set('id_token_hint', idToken)
     const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' })
     // The client authentication of the token endpoint, for providers that need it here too.
-    await clientAuthentication(provider)(config.serverMetadata(), config.clientMetadata(), body, headers)
+    await clientAuthentication(provider)(metadata, config.clientMetadata(), body, headers)
     let response: Response
     try {
       response = await providerFetch(provider)(endpoint, { method: 'POST', body, headers, redirect: 'manual' })

@@ -130,6 +130,10 @@ describe('forward authentication (GET /auth/verify)', () => {
       })
       expect(refused.status, host).toBe(401)
     }
+    // A misconfigured proxy sends every request this way: the warning is said once per host.
+    await fetch(`${h.url}/auth/verify`, { headers: { ...browser, 'x-forwarded-host': 'evil.example' } })
+    const warnings = h.logs.lines.filter((l) => l.host === 'evil.example' && Number(l.level) === 40)
+    expect(warnings).toHaveLength(1)
     // A script (no text/html) gets 401, not a page.
     const script = await fetch(`${h.url}/auth/verify`, {
       headers: { ...browser, accept: 'application/json' },

@@ -19,6 +19,8 @@ import { proxyResponse } from '../respond.ts'
  */
 export function verify(ctx: HttpContext): Handler {
   const identity = identityHeaders(ctx)
+  /** Hosts already warned of (not allowed to redirect to): each is said once, at most 1,000. */
+  const warnedHosts = new Set<string>()
   const ok = (principal: Principal, event: H3Event): Response => {
     const required = requiredRoles(event)
     if (required && !principal.user.roles.some((r) => required.includes(r))) {
@@ -31,27 +33,27 @@ export function verify(ctx: HttpContext): Handler {
     return proxyResponse(200, identity(principal))
   }
   const answer = (found: Authenticated | undefined, event: H3Event): Response =>
-    found ? ok(found.principal, event) : unauthenticated(ctx, event)
+    found ? ok(found.principal, event) : unauthenticated(ctx, event, warnedHosts)
   return guarded(ctx, 'verify', (event) => {
     let found: ReturnType<typeof authenticate>
     try {
       found = authenticate(ctx, event)
     } catch (error) {
-      return refused(ctx, event, error)
+      return refused(ctx, event, error, warnedHosts)
     }
     if (!(found instanceof Promise)) return answer(found, event)
     return found.then(
       (authenticated) => answer(authenticated, event),
-      (error: unknown) => refused(ctx, event, error),
+      (error: unknown) => refused(ctx, event, error, warnedHosts),
     )
   })
 }
 
 /** A credential that was refused counts as none (logged, and spent from the address's budget by authenticate). */
-function refused(ctx: HttpContext, event: H3Event, error: unknown): Response {
+function refused(ctx: HttpContext, event: H3Event, error: unknown, warnedHosts: Set<string>): Response {
   if (!isOtpkiError(error) || statusOf(error) !== 401) throw error
   ctx.logger.info({ route: 'verify', code: error.code, reason: error.message }, `credential refused: ${error.message}`)
-  return unauthenticated(ctx, event)
+  return unauthenticated(ctx, event, warnedHosts)
 }
 
 /** `allowed_roles=a,b` (or repeated): any one of them is enough. */
@@ -66,7 +68,7 @@ function requiredRoles(event: H3Event): string[] | undefined {
 }
 
 /** 401; or a redirect to sign-in, for a browser behind a proxy that passes the answer on, to an allowed host. */
-function unauthenticated(ctx: HttpContext, event: H3Event): Response {
+function unauthenticated(ctx: HttpContext, event: H3Event, warnedHosts: Set<string>): Response {
   const headers = event.req.headers
   const uri = headers.get('x-forwarded-uri')
   const accept = headers.get('accept') ?? ''
@@ -76,8 +78,12 @@ function unauthenticated(ctx: HttpContext, event: H3Event): Response {
       const signIn = `${ctx.publicUrl}/auth/sign-in?returnTo=${encodeURIComponent(original.href)}`
       return proxyResponse(302, [['location', signIn]])
     }
-    ctx.logger.warn(
-      { route: 'verify', host: original?.hostname ?? headers.get('x-forwarded-host') },
+    const host = original?.hostname ?? headers.get('x-forwarded-host') ?? '(none)'
+    // Said once per host (a proxy sends every request of the host this way), at debug after that.
+    const first = !warnedHosts.has(host) && warnedHosts.size < 1_000
+    if (first) warnedHosts.add(host)
+    ctx.logger[first ? 'warn' : 'debug'](
+      { route: 'verify', host },
       'forward authentication: the original host is not in forwardAuth.allowedHosts; answering 401, not a redirect',
     )
   }
