@@ -209,7 +209,9 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     stops.push(() => orm.close())
     registerServices(container, config, orm)
 
-    for (const hook of registrations.onStart) await hook()
+    const cookies = new CookieJar(config.publicUrl, config.forwardAuth.cookieDomain)
+    const services = pluginServices(container, orm, registry, cookies)
+    for (const hook of registrations.onStart) await hook(services)
     stops.push(async () => {
       for (const hook of [...registrations.onStop].reverse()) await hook()
     })
@@ -238,8 +240,6 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     const sessions = container.resolve<SessionService>(TOKENS.SessionService)
     stops.push(() => sessions.flush())
     stops.push(startHousekeeping(container, logger))
-    const cookies = new CookieJar(config.publicUrl, config.forwardAuth.cookieDomain)
-    const services = pluginServices(container, orm, registry, cookies)
     // Changes other processes make (instances, the CLI) reach these caches within a second.
     const feed = container.resolve<ChangeFeed>(TOKENS.ChangeFeed)
     await feed.listen()
@@ -387,7 +387,7 @@ function httpContext(
     clock,
     requestAuthenticators: registrations.requestAuthenticators.map((build) => build(services)),
     adminRoles: config.adminRoles,
-    renderer: new Renderer(config.templatesDir),
+    renderer: new Renderer(config.templatesDir, registrations.templateDirs),
     csrf: new Csrf(config.secret),
     cookies,
     logger,
@@ -402,6 +402,7 @@ function httpContext(
     routes: registrations.routes,
     userFields: registrations.userFields,
     adminSections: registrations.adminSections,
+    accountLinks: registrations.accountLinks,
     permissions: config.permissions,
     audit,
     metrics,

@@ -43,6 +43,7 @@ export function pluginServices(
     identities: {
       find: (issuer, subject) => signIn.findUser(issuer, subject),
       resolve: async (provider, result) => (await signIn.resolveUser(provider, result)).user,
+      link: (provider, result, userId) => signIn.link(provider, result, userId),
     },
     sessions: {
       lookup: async (event) => (cookies ? sessions.lookup(sessionCookieValue(cookies, event)) : undefined),

@@ -16,6 +16,8 @@ import type {
   RouteSpec,
   UserFieldSpec,
   AdminSectionSpec,
+  AccountLinkSpec,
+  PluginServices,
 } from './contracts/plugin.ts'
 import type { FlowStep } from './contracts/flow-step.ts'
 import type { RequestAuthenticatorFactory } from './contracts/request-authenticator.ts'
@@ -34,7 +36,7 @@ export interface Registrations {
   requestAuthenticators: RequestAuthenticatorFactory[]
   userSync: UserSync | undefined
   providersDirs: string[]
-  onStart: (() => Promise<void> | void)[]
+  onStart: ((services: PluginServices) => Promise<void> | void)[]
   onStop: (() => Promise<void> | void)[]
   listeners: ListenerSpec[]
   trustedProxies: string[]
@@ -45,6 +47,9 @@ export interface Registrations {
   commands: CommandSpec[]
   userFields: UserFieldSpec[]
   adminSections: AdminSectionSpec[]
+  accountLinks: AccountLinkSpec[]
+  /** Template directories plugins add, after OTPKI's own. */
+  templateDirs: string[]
   providerRules: ProviderRule[]
   providerPresets: ProviderPreset[]
   plugins: string[]
@@ -84,6 +89,8 @@ function emptyRegistrations(): Omit<Registrations, 'plugins'> {
     commands: [],
     userFields: [],
     adminSections: [],
+    accountLinks: [],
+    templateDirs: [],
     providerRules: [],
     providerPresets: [],
   }
@@ -201,6 +208,8 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
       command: (spec) => void staged.commands.push(spec),
       userField: (spec) => void staged.userFields.push(spec),
       adminSection: (spec) => void staged.adminSections.push(spec),
+      accountLink: (spec) => void staged.accountLinks.push(spec),
+      templates: (dir) => void staged.templateDirs.push(resolve(env.baseDir, dir)),
       providerRule: (rule) => void staged.providerRules.push(rule),
       providerPreset: (preset) => void staged.providerPresets.push(preset),
       adjustSection: (key, adjust) => {
@@ -267,6 +276,8 @@ export async function registerPlugins(specs: readonly PluginSpec[], env: PluginE
     all.commands.push(...staged.commands)
     all.userFields.push(...staged.userFields)
     all.adminSections.push(...staged.adminSections)
+    all.accountLinks.push(...staged.accountLinks)
+    all.templateDirs.push(...staged.templateDirs)
     all.providerRules.push(...staged.providerRules)
     all.providerPresets.push(...staged.providerPresets)
   }

@@ -146,7 +146,7 @@ export class SignInService {
    * Attaches the identity of `result` to the signed-in user. An identity that
    * belongs to another account is refused: linking never merges accounts.
    */
-  async link(provider: ProviderDefinition, result: AuthResult, userId: number): Promise<void> {
+  async link(provider: ProviderDefinition, result: ClaimsResult, userId: number): Promise<void> {
     const identity = await this.map(provider, result)
     await inTransaction(this.orm, async (em) => {
       const store = new OrmUserStore(em, this.clock)

@@ -45,6 +45,7 @@ export async function testServices(
     identities: {
       find: none,
       resolve: () => Promise.reject(new Error('no sign-in pipeline in testServices')),
+      link: () => Promise.reject(new Error('no sign-in pipeline in testServices')),
     },
     sessions: {
       lookup: (_event: H3Event) => Promise.resolve(undefined),

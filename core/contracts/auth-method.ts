@@ -130,6 +130,12 @@ export interface AuthMethod<Context = unknown, Options = any, F extends Fields =
   readonly strategy: string
   /** Serves the provider files that name no `strategy`. At most one registered method may. */
   readonly isDefault?: boolean
+  /**
+   * Its providers get a button of their own on the sign-in page ("Sign in
+   * with DISPLAY NAME"), beside the identity providers, instead of a place in
+   * their list (a passkey, say).
+   */
+  readonly ownButton?: boolean
   /** The provider file keys this strategy owns, beside the envelope: validated strictly, defaults applied. */
   readonly optionsSchema: F
   /** Checks across options, and the values they imply. Without it, the validated values are the options. */

@@ -56,6 +56,16 @@ export interface IdentityDirectory {
     provider: ProviderDefinition,
     result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>,
   ): Promise<StoredUser>
+  /**
+   * Attaches the identity a provider vouches for (its claims, mapped) to an
+   * existing user, so that a later sign-in with it is that user. Refused when
+   * the identity belongs to another user: accounts are never merged.
+   */
+  link(
+    provider: ProviderDefinition,
+    result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>,
+    userId: number,
+  ): Promise<void>
 }
 
 /** Sessions, as plugins may touch them. */
@@ -93,6 +103,20 @@ export interface RouteServices extends PluginServices {
   requireAdmin(event: H3Event, options: { changes: boolean }): Promise<Principal>
   /** The caller, who must hold the permission (its roles in `permissions`, or `adminRoles`). */
   requirePermission(event: H3Event, permission: Permission, options: { changes: boolean }): Promise<Principal>
+  /** The signed-in caller (by any method); with `changes`, a session-authenticated call must come from OTPKI's own origin. */
+  requireUser(event: H3Event, options: { changes: boolean }): Promise<Principal>
+  /**
+   * A page: a template of the plugin's (see {@link PluginContext.templates})
+   * or OTPKI's, inside OTPKI's layout. With `scripts`, the page may load
+   * scripts from OTPKI's own origin and fetch from it (every other page loads none).
+   */
+  render(template: string, data: Record<string, unknown>, options?: PageOptions): Response
+}
+
+/** How a plugin's page is answered. */
+export interface PageOptions {
+  readonly status?: number
+  readonly scripts?: boolean
 }
 
 /** An HTTP route a plugin adds. Errors it throws are answered as JSON by the edge. */
@@ -100,7 +124,23 @@ export interface RouteSpec {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   /** h3 route syntax: `/admin/users/:username/certificates`. */
   readonly path: string
+  /** How an error it throws is answered: JSON (the default) or, for a page a browser opens, an error page. */
+  readonly answers?: 'json' | 'page'
   handler(event: H3Event, services: RouteServices): Promise<Response> | Response
+}
+
+/**
+ * A link a plugin adds to the signed-in page (`GET /`): to a page of its own
+ * where users manage what it keeps for them (their passkeys, say).
+ */
+export interface AccountLinkSpec {
+  readonly label: string
+  /** A path of OTPKI's: `/auth/passkeys`. */
+  readonly path: string
+  /** One line beside the link; a promise, it may look the user up. Without it, none. */
+  note?(user: StoredUser, services: PluginServices): Promise<string | undefined>
+  /** Whether this user sees the link; without it, every user does. */
+  shown?(user: StoredUser): boolean
 }
 
 /** An `otpki` command a plugin adds, such as `users attach-cert <username> <file>`. */
@@ -212,6 +252,13 @@ export interface PluginContext<Options = Record<string, unknown>, Config = Recor
   userField(spec: UserFieldSpec): void
   /** Adds a section to each user's page in the console. */
   adminSection(spec: AdminSectionSpec): void
+  /** Adds a link to the signed-in page. */
+  accountLink(spec: AccountLinkSpec): void
+  /**
+   * A directory of Eta templates its pages render (`services.render`); an
+   * operator's template of the same name (`templatesDir`) still wins.
+   */
+  templates(dir: string): void
   /** Adds a rule between providers (two providers with one issuer conflict, say). */
   providerRule(rule: ProviderRule): void
   /** Adds a provider preset (`preset: 'keycloak'` in a provider file). */
@@ -230,8 +277,8 @@ export interface PluginContext<Options = Record<string, unknown>, Config = Recor
   registerRequestAuthenticator(factory: RequestAuthenticatorFactory): void
   /** Adds a directory of provider files, watched like the main one. */
   addProvidersDir(dir: string): void
-  /** Runs after the server is configured, before it listens. */
-  onStart(hook: () => Promise<void> | void): void
+  /** Runs once the database is open, before providers load and the server listens, with what plugins' code gets. */
+  onStart(hook: (services: PluginServices) => Promise<void> | void): void
   /** Runs at shutdown, in reverse order. */
   onStop(hook: () => Promise<void> | void): void
 }

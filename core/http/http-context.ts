@@ -12,7 +12,13 @@ import type { Renderer } from '../render/renderer.ts'
 import type { SessionService } from '../sessions/session-service.ts'
 import type { TransactionStore } from '../sessions/transaction-store.ts'
 import type { SignInService } from '../sign-in-service.ts'
-import type { AdminSectionSpec, PluginServices, RouteSpec, UserFieldSpec } from '../contracts/plugin.ts'
+import type {
+  AccountLinkSpec,
+  AdminSectionSpec,
+  PluginServices,
+  RouteSpec,
+  UserFieldSpec,
+} from '../contracts/plugin.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import type { InFlight } from './in-flight.ts'
 import type { AuditLog } from '../audit/audit-log.ts'
@@ -53,6 +59,8 @@ export interface HttpContext {
   readonly userFields: readonly UserFieldSpec[]
   /** Sections plugins add to a user's console page. */
   readonly adminSections: readonly AdminSectionSpec[]
+  /** Links plugins add to the signed-in page. */
+  readonly accountLinks: readonly AccountLinkSpec[]
   /** Roles per permission (adminRoles in each). */
   readonly permissions: Readonly<Record<Permission, readonly string[]>>
   /** The audit trail. */

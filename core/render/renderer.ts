@@ -13,8 +13,12 @@ export const BUILTIN_TEMPLATES = join(packageRoot(), 'templates')
 export class Renderer {
   private readonly eta: Eta
 
-  constructor(private readonly overrideDir: string | undefined) {
-    const dirs = overrideDir ? [overrideDir, BUILTIN_TEMPLATES] : [BUILTIN_TEMPLATES]
+  /** `pluginDirs`: templates plugins ship, found after OTPKI's own (an operator's still win). */
+  constructor(
+    private readonly overrideDir: string | undefined,
+    pluginDirs: readonly string[] = [],
+  ) {
+    const dirs = [...(overrideDir ? [overrideDir] : []), BUILTIN_TEMPLATES, ...pluginDirs]
     this.eta = new Eta({
       views: BUILTIN_TEMPLATES,
       autoEscape: true,

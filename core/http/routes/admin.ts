@@ -5,7 +5,7 @@ import { AUDIT_KINDS, type AuditFilter, type AuditKind } from '../../audit/audit
 import type { Permission } from '../../config/main-config.ts'
 import type { Principal } from '../../sessions/session-service.ts'
 import { authenticate } from '../authenticate.ts'
-import { guarded, type Handler, type HttpContext } from '../http-context.ts'
+import { guarded, page, type Handler, type HttpContext } from '../http-context.ts'
 import { jsonResponse } from '../respond.ts'
 
 /** Whether a principal holds a permission (adminRoles hold every one). */
@@ -100,8 +100,28 @@ export function pluginRoute(ctx: HttpContext, spec: RouteSpec): Handler {
     ...ctx.services,
     requireAdmin: (event, options) => requireAdmin(ctx, event, options.changes),
     requirePermission: (event, permission, options) => requirePermission(ctx, event, permission, options.changes),
+    requireUser: (event, options) => requireUser(ctx, event, options.changes),
+    render: (template, data, options = {}) =>
+      page(ctx, template, data, {
+        status: options.status ?? 200,
+        ...(options.scripts ? { headers: { 'content-security-policy': SCRIPT_PAGE_CSP } } : {}),
+      }),
   }
-  return guarded(ctx, spec.path.split('/')[1] ?? 'plugin', (event) => spec.handler(event, services), { json: true })
+  return guarded(ctx, spec.path.split('/')[1] ?? 'plugin', (event) => spec.handler(event, services), {
+    json: spec.answers !== 'page',
+  })
+}
+
+/** The policy of a plugin's page that runs a script: scripts and requests to OTPKI's own origin only. */
+export const SCRIPT_PAGE_CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+/** The signed-in caller, by any method; a session-authenticated change must come from OTPKI's own origin. */
+export async function requireUser(ctx: HttpContext, event: H3Event, changes: boolean): Promise<Principal> {
+  const found = await authenticate(ctx, event)
+  if (!found) throw new OtpkiError('SESSION_INVALID', 'no credentials', { publicMessage: 'Sign in first.' })
+  if (changes && found.session) refuseCrossSite(ctx, event)
+  return found.principal
 }
 
 /** A time in a query: ISO 8601 or epoch milliseconds. */

@@ -17,9 +17,21 @@ export function home(ctx: HttpContext): Handler {
       .fork()
       .find(IdentitySchema, { user: session.principal.user.id }, { orderBy: { createdAt: 'asc' } })
     const linked = new Set(identities.map((i) => i.provider))
-    const linkable = ctx.registry.list().filter((e) => e.definition.enabled && !linked.has(e.definition.name))
+    // A method with a button of its own (a passkey) adds its credentials on a page of its own.
+    const linkable = ctx.registry
+      .list()
+      .filter((e) => e.definition.enabled && !e.method.ownButton && !linked.has(e.definition.name))
     const justLinked = getQuery<{ linked?: string }>(event).linked
+    const user = await ctx.services.users.findById(session.principal.user.id)
+    const accountLinks = user
+      ? await Promise.all(
+          ctx.accountLinks
+            .filter((l) => l.shown?.(user) ?? true)
+            .map(async (l) => ({ label: l.label, path: l.path, note: await l.note?.(user, ctx.services) })),
+        )
+      : []
     return page(ctx, 'signed-in', {
+      accountLinks,
       user: session.principal.user,
       provider: session.principal.provider ? displayName(session.principal.provider) : undefined,
       expiresAt: new Date(session.expiresAt).toISOString(),

@@ -12,6 +12,7 @@ import { OtpkiError } from '../../errors.ts'
 import { guarded, page, type Handler, type HttpContext } from '../http-context.ts'
 import { jsonResponse, redirectResponse, textResponse } from '../respond.ts'
 import { change, visit, wantsPage } from './console.ts'
+import { SCRIPT_PAGE_CSP } from './admin.ts'
 
 /**
  * The console's Create, Edit and Delete for identity providers. Providers are
@@ -388,13 +389,10 @@ function formPage(
       typescript: target.file !== undefined && !target.file.endsWith('.json'),
       writable: writableFile(ctx, file),
     },
-    // The one page that loads a script: its own live check, from OTPKI's origin.
-    { status: state.status ?? 200, headers: { 'content-security-policy': FORM_CSP } },
+    // It loads a script: its own live check, from OTPKI's origin.
+    { status: state.status ?? 200, headers: { 'content-security-policy': SCRIPT_PAGE_CSP } },
   )
 }
-
-const FORM_CSP =
-  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 /** Checks the posted form: the file it makes, or why it is not valid. */
 async function checkPosted(

@@ -31,18 +31,27 @@ export function renderSignIn(
   options: { returnTo: string; notice?: string; status?: number; signedIn?: ActiveSession | undefined },
 ): Response {
   const { binding, cookie } = csrfBinding(ctx, event)
-  const providers = visibleProviders(ctx).map((e) => {
+  const offered = visibleProviders(ctx).map((e) => {
     const available = e.status().state !== 'unavailable'
     // An unavailable provider cannot be chosen; showing the page tries it again (after its back-off).
     if (!available) void e.context().catch(() => undefined)
-    return { name: e.definition.name, displayName: e.definition.displayName, available }
+    return {
+      name: e.definition.name,
+      displayName: e.definition.displayName,
+      available,
+      ownButton: e.method.ownButton === true,
+    }
   })
+  // Methods with a button of their own (a passkey) stand beside the identity providers' list.
+  const providers = offered.filter((p) => !p.ownButton)
+  const buttons = offered.filter((p) => p.ownButton)
   const signedIn = options.signedIn
   return page(
     ctx,
     'sign-in',
     {
       providers,
+      buttons,
       anyAvailable: providers.some((p) => p.available),
       csrfToken: ctx.csrf.token(binding, 'sign-in'),
       returnTo: options.returnTo,
