@@ -11,4 +11,5 @@ export default defineConfig({
   providersDir: 'config/providers',
   sessionMaxInactive: '30m',
   sessionMaxLength: '10h',
+  plugins: ['./plugins/passkey/index.ts'],
 })

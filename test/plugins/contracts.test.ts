@@ -5,6 +5,10 @@ import { requireClaim, requireVerifiedEmail } from '../../plugins/flows/index.ts
 import { bearerAuthenticator } from '../../plugins/oidc/bearer-authenticator.ts'
 import { oidcAuthMethod } from '../../plugins/oidc/oidc-auth-method.ts'
 import { JoseProvider } from '../support/jose-provider.ts'
+import { SoftAuthenticator } from '../support/soft-authenticator.ts'
+import { resolvePasskeyConfig } from '../../plugins/passkey/config.ts'
+import { passkeyMethod } from '../../plugins/passkey/method.ts'
+import { PASSKEY_MIGRATIONS, PasskeyChallengeSchema, PasskeySchema, PasskeyStore } from '../../plugins/passkey/store.ts'
 import { defaultUserSync } from '../../plugins/user-sync/default-user-sync.ts'
 import {
   authMethodContract,
@@ -13,6 +17,8 @@ import {
   runMappers,
   sampleClaims,
   testProvider,
+  testServices,
+  type TestServices,
   userSyncContract,
 } from '../../testing/index.ts'
 
@@ -70,4 +76,47 @@ authMethodContract('oidc', {
     const answer = await fetch(url, { redirect: 'manual' })
     return { query: new URL(answer.headers.get('location')!).searchParams, form: undefined }
   },
+})
+
+// Passkeys: a software authenticator in Node signs what a browser would post; the credential is registered first.
+const passkeyConfig = resolvePasskeyConfig(
+  { registerRoles: [], requireForRoles: [], rpName: 'OTPKI', timeout: '5m', attestation: 'none' },
+  'https://otpki.example.test',
+)
+const authenticator = new SoftAuthenticator(passkeyConfig.rpId, passkeyConfig.origin)
+let passkeyServices: TestServices
+authMethodContract('passkey', {
+  // testServices has no sign-in pipeline: the identity side answers as linked already.
+  method: passkeyMethod(passkeyConfig, () => ({
+    ...passkeyServices,
+    identities: {
+      ...passkeyServices.identities,
+      find: (_, subject) => passkeyServices.users.findById(Number(subject)),
+    },
+  })),
+  before: async () => {
+    passkeyServices = await testServices({
+      entities: [PasskeySchema, PasskeyChallengeSchema],
+      migrations: PASSKEY_MIGRATIONS,
+    })
+    const user = await passkeyServices.users.createUser('ada', async () => undefined)
+    await new PasskeyStore(passkeyServices).add({
+      id: authenticator.id,
+      userId: user.id,
+      userHandle: 'handle',
+      name: 'Laptop',
+      publicKey: authenticator.cosePublicKey(),
+      counter: 0,
+      transports: [],
+      backedUp: false,
+    })
+  },
+  after: () => passkeyServices.close(),
+  options: () => ({}),
+  complete: async (url) => ({
+    query: new URLSearchParams(),
+    form: new URLSearchParams({
+      credential: JSON.stringify(authenticator.assert(url.searchParams.get('challenge')!)),
+    }),
+  }),
 })

@@ -102,6 +102,8 @@ export interface HarnessOptions {
   overrides?: Record<string, unknown>
   /** The database kind: an SQLite file in the test's directory (default), or a fresh PostgreSQL database. */
   database?: TestDatabase
+  /** The host name of OTPKI's public URL (default 127.0.0.1; `localhost` where WebAuthn needs a domain). It listens on 127.0.0.1. */
+  hostname?: string
 }
 
 /**
@@ -136,7 +138,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const providersDir = join(dir, 'providers')
   await mkdir(providersDir)
   const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
+  const url = `http://${options.hostname ?? '127.0.0.1'}:${port}`
   const provider = await startDevProvider({
     port: 0,
     ...(options.users ? { users: options.users } : {}),
