@@ -7,7 +7,7 @@
  * ```
  * @module
  */
-export { defineConfig, type MainConfigInput } from './config/main-schema.ts'
+export { defineConfig, type ConfigSections, type MainConfigInput } from './config/main-schema.ts'
 export {
   defineProvider,
   envelopeFields,

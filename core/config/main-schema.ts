@@ -218,8 +218,26 @@ export const mainConfigFields = {
   }),
 }
 
-/** What `otpki.config.ts` may contain. */
-export type MainConfigInput = InputOf<typeof mainConfigFields>
+/**
+ * The sections of the main configuration plugins own, by key. A plugin with a
+ * `config` section declares its input by augmenting this interface, so
+ * `defineConfig` types it:
+ *
+ * @example
+ * ```ts
+ * declare module 'otpki' {
+ *   interface ConfigSections { trustedHeader: { enabled?: boolean } }
+ * }
+ * ```
+ * A section no plugin declares is checked when the plugin registers (an
+ * unknown key is refused then).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface ConfigSections {}
+
+/** What `otpki.config.ts` may contain: the core keys, and the sections of plugins. */
+export type MainConfigInput = InputOf<typeof mainConfigFields> &
+  Partial<ConfigSections> & { readonly [section: string]: unknown }
 
 /**
  * Types `otpki.config.ts`; returns its argument unchanged.

@@ -73,6 +73,12 @@ export const clientCertificateFields = {
 /** What `clientCertificate: {...}` in `otpki.config.ts` may contain. */
 export type ClientCertificateInput = InputOf<typeof clientCertificateFields>
 
+declare module '../../core/config/main-schema.ts' {
+  interface ConfigSections {
+    clientCertificate: ClientCertificateInput
+  }
+}
+
 /** The `clientCertificate` section, resolved: paths absolute. */
 export interface ClientCertificateConfig {
   readonly enabled: boolean
