@@ -33,6 +33,12 @@ export const PASSKEY_DOC =
 
 export type PasskeyConfigInput = InputOf<typeof passkeyFields>
 
+declare module 'otpki' {
+  interface ConfigSections {
+    passkeys: PasskeyConfigInput
+  }
+}
+
 /** The section as the plugin works with it: the relying party derived from publicUrl. */
 export interface PasskeyConfig {
   readonly registerRoles: readonly string[]

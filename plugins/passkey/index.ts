@@ -125,7 +125,9 @@ export default definePlugin({
             passkeys: passkeys.map((p) => ({
               ...p,
               created: utc(p.createdAt),
+              createdDay: p.createdAt.slice(0, 10),
               lastUsed: p.lastUsedAt ? utc(p.lastUsedAt) : undefined,
+              lastUsedDay: p.lastUsedAt?.slice(0, 10),
             })),
             mayRegister: mayRegister(config, user.roles),
             required: passkeys.length === 0 && user.roles.some((r) => config.requireForRoles.includes(r)),

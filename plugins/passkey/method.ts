@@ -84,6 +84,8 @@ export function passkeyMethod(
     describe: () => ({ rpId: config.rpId }),
     // Nothing to reach: a passkey sign-in works while every identity provider is down.
     initialize: async () => ({}),
+    // No session elsewhere to end: signing out of OTPKI is all of it.
+    signOutByServer: async () => true,
     async start(_context, provider): Promise<StartResult> {
       const challenge = randomBytes(32).toString('base64url')
       const url = new URL(SIGN_IN_PAGE, config.origin)
