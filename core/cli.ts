@@ -22,7 +22,11 @@ function fail(error: unknown): never {
   process.exit(1)
 }
 
+/** Set once `start` or `dev` serves: the process then runs until a signal. */
+let serving = false
+
 async function run(options: AppOptions): Promise<void> {
+  serving = true
   let app: RunningApp
   try {
     app = await (await import('./boot.ts')).boot(options)
@@ -607,3 +611,5 @@ if (!CORE_COMMANDS.has(process.argv[2] ?? '')) {
   if (composedForCommands) addPluginCommands(composedForCommands.registrations.commands)
 }
 await program.parseAsync(process.argv)
+// A command is done: nothing a plugin module left behind (a worker, a timer) keeps the process alive.
+if (!serving) process.exit(process.exitCode ?? 0)
