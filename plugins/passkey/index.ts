@@ -164,7 +164,7 @@ export default definePlugin({
       path: '/auth/passkeys/:id',
       async handler(event, route) {
         const user = await signedIn(event, route, true)
-        const passkey = await new PasskeyStore(route).remove(user.id, param(event, 'id'))
+        const passkey = await new PasskeyStore(route).remove(user, param(event, 'id'))
         audit(route, 'passkey.remove', user, user.username, passkey)
         return jsonResponse({ removed: true })
       },
@@ -212,7 +212,7 @@ export default definePlugin({
       remove: {
         label: 'Revoke',
         run: async (user, id, s) => {
-          await new PasskeyStore(s).remove(user.id, id)
+          await new PasskeyStore(s).remove(user, id)
           s.users.changed(user.id)
         },
       },
@@ -232,7 +232,7 @@ export default definePlugin({
       async handler(event, route) {
         const admin = await route.requirePermission(event, 'manageUsers', { changes: true })
         const user = await route.users.requireUser(param(event, 'username'))
-        const passkey = await new PasskeyStore(route).remove(user.id, param(event, 'id'))
+        const passkey = await new PasskeyStore(route).remove(user, param(event, 'id'))
         audit(route, 'passkey.remove', user, admin.user.username, passkey)
         return jsonResponse({ removed: true })
       },
@@ -257,7 +257,7 @@ export default definePlugin({
       description: "revoke one of a user's passkeys (its credential ID, from `otpki users passkeys`)",
       async action([username, id], s) {
         const user = await s.users.requireUser(username!)
-        const passkey = await new PasskeyStore(s).remove(user.id, id!)
+        const passkey = await new PasskeyStore(s).remove(user, id!)
         s.users.changed(user.id)
         s.audit.record({
           kind: 'cli',

@@ -183,10 +183,10 @@ export class PasskeyStore {
     return updated === 1
   }
 
-  async remove(userId: number, id: string): Promise<PasskeyInfo> {
-    const found = (await this.list(userId)).find((p) => p.id === id)
-    if (!found || (await this.services.em().nativeDelete(PasskeySchema, { id, user: userId })) === 0) {
-      throw new OtpkiError('NOT_FOUND', `user ${userId} has no passkey ${id.slice(0, 100)}`, {
+  async remove(user: { id: number; username: string }, id: string): Promise<PasskeyInfo> {
+    const found = (await this.list(user.id)).find((p) => p.id === id)
+    if (!found || (await this.services.em().nativeDelete(PasskeySchema, { id, user: user.id })) === 0) {
+      throw new OtpkiError('NOT_FOUND', `${user.username} has no passkey ${id.slice(0, 100)}`, {
         publicMessage: 'No such passkey for this user.',
       })
     }
