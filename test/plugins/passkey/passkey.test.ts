@@ -79,9 +79,13 @@ describe.each(testDatabases())('passkeys (%s)', (database) => {
     expect(registered.status, registered.body).toBe(201)
     expect(JSON.parse(registered.body).passkey).toMatchObject({ id: key.id, name: 'Work laptop', lastUsedAt: null })
 
-    // A new browser, with every identity provider gone: the passkey still signs alice in.
+    // A new browser, with the only identity provider unreachable: the passkey still signs alice in.
     await h.removeProvider('dev.json')
+    await h.writeProvider('down.json', h.providerJson({ issuer: 'http://127.0.0.1:9/down' }))
     const other = browser()
+    const page = await other.request(`${h.url}/auth/sign-in`)
+    expect(page.body).toMatch(/<button type="submit" class="primary" disabled[^>]*>Sign in with Test SSO/)
+    expect(page.body).toMatch(/<button type="submit" class="secondary" data-provider="passkey">Sign in with a passkey/)
     const challenge = await startPasskeySignIn(other, h)
     const answer = await post(other, h, key.assert(challenge))
     expect(answer.status, answer.body).toBe(303)
