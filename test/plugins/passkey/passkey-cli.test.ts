@@ -55,7 +55,9 @@ describe('otpki users passkeys / remove-passkey (compiled CLI, the plugin named 
   it('lists a user’s passkeys, counts them in users list, and revokes one (audited)', async () => {
     const listed = await otpki(['users', 'passkeys', 'ada', '-c', config])
     expect(listed, listed.stderr).toMatchObject({ code: 0 })
-    expect(listed.stdout).toMatch(new RegExp(`^${key.id}  YubiKey  added \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC  last used never$`, 'm'))
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${key.id}  YubiKey  added \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC  last used never$`, 'm'),
+    )
     const users = await otpki(['users', 'list', '-c', config])
     expect(users.stdout).toMatch(/^USERNAME\s+NAME\s+EMAIL\s+ROLES\s+CERTIFICATES\s+PASSKEYS/m)
     expect(users.stdout).toMatch(/^ada\s+-\s+-\s+-\s+0\s+1$/m)
