@@ -132,6 +132,8 @@ program
       const line = `provider ${entry.definition.name} (${entry.definition.source}): ${status.state}`
       if (status.state === 'ready') console.log(line)
       else console.warn(`warning: ${line}${status.error ? `: ${status.error}` : ''}`)
+      for (const warning of app.registry.warningsFor(entry.definition.source))
+        console.warn(`warning: provider ${entry.definition.name} (${entry.definition.source}): ${warning}`)
     }
     const opened = (await appModule()).databaseExists(app.config.db)
       ? await (await appModule()).openServices(app)

@@ -7,6 +7,7 @@ import { forbiddenKeys, resolveOptions, type FieldIssue, type Fields } from './f
 import { loadDataModule } from './module-loader.ts'
 import { envelopeFields } from './provider-schema.ts'
 import { resolveSecret, type SecretRef } from './secrets.ts'
+import { iconSource, loadIcon } from './provider-icon.ts'
 import { parseClaimPath } from '../claims/claim-path.ts'
 
 /** Provider file extensions, in the order they are read. */
@@ -119,7 +120,16 @@ export async function loadProviderFile(file: string, defaults: ProviderDefaults)
     }
   }
   try {
-    return validateProvider(input, file, defaults)
+    const result = validateProvider(input, file, defaults)
+    if (!result.ok || !result.provider.icon) return result
+    // The icon is read here, not when validating: a file or URL that cannot be read leaves it out.
+    try {
+      const dataUrl = await loadIcon(result.provider.icon.source, file)
+      return { ...result, provider: { ...result.provider, icon: { ...result.provider.icon, dataUrl } } }
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause)
+      return { ...result, warnings: [...result.warnings, `icon: ${reason}; the provider is shown without it`] }
+    }
   } catch (cause) {
     // Never let one file take the reload down: whatever slipped through is this file's error.
     return {
@@ -215,6 +225,10 @@ export function validateProvider(
     issues,
   )
   const postLoginFlow = validateEntries('postLoginFlow', v.postLoginFlow ?? [], defaults.extensions?.flowSteps, issues)
+  if (v.icon !== undefined) {
+    const source = iconSource(v.icon, file)
+    if ('issue' in source) issues.push({ key: 'icon', reason: source.issue })
+  }
   if (issues.length > 0) return { ok: false, file, issues }
 
   const seconds = (d: typeof v.sessionMaxInactive, fallback: number) =>
@@ -223,6 +237,7 @@ export function validateProvider(
     name,
     displayName: v.displayName ?? name,
     displayOrder: v.displayOrder,
+    ...(v.icon !== undefined ? { icon: { source: v.icon } } : {}),
     enabled: v.enabled,
     hideOnLoginPage: v.hideOnLoginPage,
     strategy: method.strategy,

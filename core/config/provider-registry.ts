@@ -141,6 +141,11 @@ export class ProviderRegistry {
     await new Promise<void>((ready) => this.watcher!.once('ready', () => ready()))
   }
 
+  /** What the last load of a provider file warned about (a weaker setting, an icon it could not read). */
+  warningsFor(file: string): readonly string[] {
+    return this.warnings.get(file) ?? []
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.timer)
     await this.watcher?.close()

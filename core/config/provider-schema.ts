@@ -23,6 +23,10 @@ export const envelopeFields = {
   }),
   displayName: field.string({ doc: 'Label on the sign-in page.', max: 100, defaultText: 'the name' }),
   displayOrder: field.int({ doc: 'Position on the sign-in page; lower comes first.', default: 0 }),
+  icon: field.string({
+    doc: "An image shown beside the provider's name on the sign-in page: a file path (relative to this file) or an https URL, read at each load (a URL at most once an hour); PNG, JPEG, GIF, WebP, ICO or SVG, at most 64 KB. One that cannot be read is logged and left out; the provider works without it.",
+    max: 2048,
+  }),
   enabled: field.boolean({ doc: 'A disabled provider is invisible and unusable.', default: true }),
   hideOnLoginPage: field.boolean({
     doc: 'Not listed on the sign-in page, but usable with /auth/sign-in?provider=name.',

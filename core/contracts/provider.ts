@@ -30,6 +30,8 @@ export interface ProviderDefinition<O = Readonly<Record<string, unknown>>> {
   readonly name: string
   readonly displayName: string
   readonly displayOrder: number
+  /** The icon as the file names it, and as read at load: a data URL for the sign-in page (absent when it could not be read). */
+  readonly icon?: { readonly source: string; readonly dataUrl?: string }
   readonly enabled: boolean
   readonly hideOnLoginPage: boolean
   /** The auth-method strategy that serves this provider. */

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +14,12 @@ async function text(locator: Locator): Promise<string> {
 }
 
 /** The text a control is announced with: its own text, its <label for>, or aria-label (runs in the page). */
+/** A 1x1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+)
+
 const accessibleName = (el: {
   textContent: string | null
   id: string
@@ -79,6 +87,55 @@ describe('pages in a real browser (Chromium)', () => {
     expect(options.map((o) => o.replace(/ \(unavailable\)$/, ''))).toEqual(['Test SSO', 'Alpha IdP', 'Beta IdP'])
     await p.getByRole('button', { name: 'Sign in with SSO' }).waitFor({ state: 'visible' })
     await shot(p, 'sign-in-several-providers')
+  })
+
+  it('a provider icon (a file, or a URL read at load) stands beside its name, on the button and in the list', async () => {
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#c2410c"/></svg>'
+    const served = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(svg))
+    await new Promise<void>((resolve) => served.listen(0, '127.0.0.1', resolve))
+    const iconUrl = `http://127.0.0.1:${(served.address() as { port: number }).port}/icon.svg`
+    try {
+      const h: Harness = track(
+        await startHarness({ providers: ({ providerJson }) => ({ 'dev.json': providerJson({ icon: 'dev.png' }) }) }),
+      )
+      await writeFile(join(h.providersDir, 'dev.png'), PNG)
+      await h.writeProvider('dev.json', h.providerJson({ icon: 'dev.png' }))
+      const p = await page()
+      await p.goto(`${h.url}/auth/sign-in`)
+      const button = p.getByRole('button', { name: 'Sign in with Test SSO' })
+      expect(await button.locator('img.provider-icon').getAttribute('src')).toBe(
+        `data:image/png;base64,${PNG.toString('base64')}`,
+      )
+      expect(
+        await button.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      ).toBe(1)
+      await shot(p, 'sign-in-provider-icon-button')
+      await h.writeProvider(
+        'corp.json',
+        JSON.stringify({
+          displayName: 'Corp IdP',
+          issuer: 'http://127.0.0.9:9/corp',
+          clientId: 'c',
+          clientSecret: 's',
+          icon: iconUrl,
+        }),
+      )
+      await p.goto(`${h.url}/auth/sign-in`)
+      // Chromium's customizable select shows the icons in the list itself.
+      const icons = p.locator('select#provider option img.provider-icon')
+      expect(await icons.count()).toBe(2)
+      expect(await p.locator('option[value="corp"] img').getAttribute('src')).toBe(
+        `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
+      )
+      await shot(p, 'sign-in-provider-icons')
+      // Chosen, the provider's icon shows in the closed list too.
+      expect(await p.locator('select#provider selectedcontent img.provider-icon').count()).toBe(1)
+      await p.getByLabel('Identity provider').click()
+      await shot(p, 'sign-in-provider-icons-open')
+    } finally {
+      served.close()
+    }
   })
 
   it('signs in through the provider’s login form, shows who you are, and signs out', async () => {

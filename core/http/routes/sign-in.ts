@@ -39,6 +39,7 @@ export function renderSignIn(
       name: e.definition.name,
       displayName: e.definition.displayName,
       available,
+      icon: e.definition.icon?.dataUrl,
       ownButton: e.method.ownButton === true,
     }
   })
