@@ -19,7 +19,7 @@ import type { AuditRecorder } from './audit/audit-log.ts'
 
 export { DEFAULT_MAPPER } from './claims/chain.ts'
 
-type ClaimsResult = Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>
+type ClaimsResult = Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo' | 'issuer'>
 
 /** What `otpki explain` shows: the identity, who set each field, and what sync would do. */
 export interface Explanation {

@@ -37,7 +37,12 @@ function options(entry: ExtensionEntry): Record<string, unknown> {
 /** The claims the mapping reads, per `claims.source`; `iss` and `sub` are always the ID token's. */
 export function mappingInput(
   provider: ProviderDefinition,
-  result: { claims: Claims; idTokenClaims: Claims | undefined; userinfo: Claims | undefined },
+  result: {
+    claims: Claims
+    idTokenClaims: Claims | undefined
+    userinfo: Claims | undefined
+    issuer?: string | undefined
+  },
 ): ClaimMapperInput {
   const source = provider.claims.source
   const chosen =
@@ -47,7 +52,13 @@ export function mappingInput(
         ? (result.userinfo ?? {})
         : result.claims
   const claims = { ...chosen, iss: result.claims.iss, sub: result.claims.sub }
-  return { claims, idTokenClaims: result.idTokenClaims, userinfo: result.userinfo, provider }
+  return {
+    claims,
+    idTokenClaims: result.idTokenClaims,
+    userinfo: result.userinfo,
+    provider,
+    issuer: result.issuer ?? provider.issuer,
+  }
 }
 
 const FIELDS = ['issuer', 'subject', 'username', 'firstName', 'lastName', 'email', 'emailVerified', 'roles'] as const

@@ -34,6 +34,12 @@ export interface AuthResult {
   readonly claims: Claims
   readonly idTokenClaims: Claims | undefined
   readonly userinfo: Claims | undefined
+  /**
+   * Who issued these claims, when it is not the provider's own issuer: one
+   * tenant of a multi-tenant provider, say. The identity is kept under it, and
+   * `iss` must equal it.
+   */
+  readonly issuer?: string | undefined
   /** The raw ID token, kept server-side for the sign-out hint. */
   readonly idToken: string | undefined
   /** The provider's session id (`sid`), for back-channel logout. */
@@ -56,6 +62,8 @@ export interface ProviderTokens {
 /** A bearer access token the provider vouched for. */
 export interface VerifiedAccessToken {
   readonly claims: Claims
+  /** Who issued it, when it is not the provider's own issuer (see {@link AuthResult.issuer}). */
+  readonly issuer?: string | undefined
   /** The token's expiry, epoch ms. */
   readonly expiresAt: number
   /** Until when (epoch ms) the answer may be reused without asking again; the token's expiry when absent. */

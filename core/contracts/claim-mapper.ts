@@ -32,6 +32,8 @@ export interface ClaimMapperInput {
   readonly idTokenClaims: Claims | undefined
   readonly userinfo: Claims | undefined
   readonly provider: ProviderDefinition
+  /** The issuer the claims must name in `iss`, when the method vouched for another than the provider's (a tenant's). */
+  readonly issuer?: string
 }
 
 /**

@@ -54,7 +54,7 @@ export interface IdentityDirectory {
   /** Maps the claims and syncs the user as a sign-in would (mappers, flows, user sync), without a session. */
   resolve(
     provider: ProviderDefinition,
-    result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>,
+    result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo' | 'issuer'>,
   ): Promise<StoredUser>
   /**
    * Attaches the identity a provider vouches for (its claims, mapped) to an
@@ -63,7 +63,7 @@ export interface IdentityDirectory {
    */
   link(
     provider: ProviderDefinition,
-    result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo'>,
+    result: Pick<AuthResult, 'claims' | 'idTokenClaims' | 'userinfo' | 'issuer'>,
     userId: number,
   ): Promise<void>
 }

@@ -24,13 +24,13 @@ export function text(claims: Claims, path: string): string | undefined {
  */
 export const defaultMapping: ClaimMapper = {
   name: 'otpki-default',
-  map({ claims, provider }, identity) {
+  map({ claims, provider, issuer: expectedIssuer }, identity) {
     const names = provider.claims
     const subject = text(claims, names.subject)
     if (!subject) throw missing(names.subject, provider.name)
     const issuer = text(claims, 'iss')
     if (!issuer) throw missing('iss', provider.name)
-    if (issuer !== provider.issuer) {
+    if (issuer !== (expectedIssuer ?? provider.issuer)) {
       throw new OtpkiError('CLAIM_INVALID', `"iss" ${issuer} does not match the issuer of ${provider.name}`, {
         publicMessage: 'The identity provider sent a token for another issuer. Please contact an administrator.',
       })

@@ -80,8 +80,16 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
     if (!verified || verified.expiresAt <= now) throw unauthorized(`token not accepted by ${entry.definition.name}`)
     const { definition } = entry
     const user =
-      (await identities.find(definition.issuer, String(readClaim(verified.claims, definition.claims.subject) ?? ''))) ??
-      (await identities.resolve(definition, { claims: verified.claims, idTokenClaims: undefined, userinfo: undefined }))
+      (await identities.find(
+        verified.issuer ?? definition.issuer,
+        String(readClaim(verified.claims, definition.claims.subject) ?? ''),
+      )) ??
+      (await identities.resolve(definition, {
+        claims: verified.claims,
+        idTokenClaims: undefined,
+        userinfo: undefined,
+        issuer: verified.issuer,
+      }))
     if (user.disabled) throw unauthorized(`user ${user.username} is disabled`)
     const principal: RequestPrincipal = { user, method: 'bearer', provider: definition.name }
     cache.set(token, {

@@ -14,13 +14,38 @@ import { clientAuthentication } from './client-auth.ts'
 import { importOidcProvider } from './import.ts'
 import { checkTimingClaims } from './timing.ts'
 import { tokenVerifier, type TokenVerifier } from './token-verifier.ts'
-import { oidcOptionFields, resolveOidcOptions, type OidcOptions, type OidcProvider } from './options.ts'
+import {
+  MULTI_TENANT_ENTRA,
+  oidcOptionFields,
+  resolveOidcOptions,
+  type OidcOptions,
+  type OidcProvider,
+} from './options.ts'
 
 /** What the OIDC method keeps per provider and configuration generation. */
 export interface OidcContext {
   readonly config: client.Configuration
   readonly verifier: TokenVerifier | undefined
   readonly clock: Clock
+  /** The issuers its tokens may name: the provider's, or each allowed tenant's of a multi-tenant Entra ID issuer. */
+  readonly issuers: readonly string[]
+  /** A multi-tenant issuer's template (`https://login.microsoftonline.com/{tenantid}/v2.0`). */
+  readonly tenantTemplate?: string
+}
+
+/** The tenant's issuer a multi-tenant provider's token names, when its `tid` agrees and the tenant is allowed. */
+function tenantIssuer(context: OidcContext, claims: JWTPayload, provider: OidcProvider): string | undefined {
+  if (!context.tenantTemplate) return undefined
+  const tid = typeof claims.tid === 'string' ? claims.tid : ''
+  const issuer = context.tenantTemplate.replace('{tenantid}', tid)
+  if (tid === '' || claims.iss !== issuer || !context.issuers.includes(issuer)) {
+    throw new OtpkiError(
+      'CLAIM_INVALID',
+      `${provider.name}: tenant ${JSON.stringify(tid.slice(0, 64))} (iss ${String(claims.iss).slice(0, 120)}) is not one of tenants`,
+      { publicMessage: 'Accounts of your organization cannot sign in here. Please contact an administrator.' },
+    )
+  }
+  return issuer
 }
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
@@ -103,20 +128,52 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
   async initialize(provider, io) {
     const fetchImpl = providerFetch(provider)
     const insecure = [provider.issuer, provider.options.backchannelUrl].some((u) => u?.startsWith('http:'))
-    const metadata = await serverMetadata(provider, fetchImpl, insecure)
-    const config = new client.Configuration(
-      metadata,
-      provider.options.clientId,
-      {
-        redirect_uris: [provider.options.redirectUrl],
-        response_types: ['code'],
-        [client.clockTolerance]: provider.options.clockTolerance,
-      },
-      clientAuthentication(provider),
-    )
-    config[client.customFetch] = fetchImpl
-    config.timeout = HTTP_TIMEOUT_SECONDS
-    if (insecure) client.allowInsecureRequests(config)
+    const clientMetadata = {
+      redirect_uris: [provider.options.redirectUrl],
+      response_types: ['code'],
+      [client.clockTolerance]: provider.options.clockTolerance,
+    }
+    let config: client.Configuration
+    let tenantTemplate: string | undefined
+    if (MULTI_TENANT_ENTRA.test(provider.issuer)) {
+      // Entra's discovery names the issuer template; openid-client checks each ID token's iss against it, with its tid.
+      const discoveryUrl = `${provider.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
+      config = await client
+        .discovery(
+          new URL(provider.issuer),
+          provider.options.clientId,
+          clientMetadata,
+          clientAuthentication(provider),
+          {
+            timeout: HTTP_TIMEOUT_SECONDS,
+            [client.customFetch]: fetchImpl,
+            ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+          },
+        )
+        .catch((cause: unknown) => {
+          throw new Error(`discovery at ${discoveryUrl} failed: ${describeNetworkFailure(cause, discoveryUrl)}`, {
+            cause,
+          })
+        })
+      tenantTemplate = config.serverMetadata().issuer
+      if (!tenantTemplate.includes('{tenantid}'))
+        throw new Error(`discovery at ${discoveryUrl} names the issuer ${tenantTemplate}, not a {tenantid} template`)
+    } else {
+      const metadata = await serverMetadata(provider, fetchImpl, insecure)
+      config = new client.Configuration(
+        metadata,
+        provider.options.clientId,
+        clientMetadata,
+        clientAuthentication(provider),
+      )
+      config[client.customFetch] = fetchImpl
+      config.timeout = HTTP_TIMEOUT_SECONDS
+      if (insecure) client.allowInsecureRequests(config)
+    }
+    const metadata = config.serverMetadata()
+    const issuers = tenantTemplate
+      ? provider.options.tenants.map((tenant) => tenantTemplate.replace('{tenantid}', tenant))
+      : [provider.issuer]
     let verifier: TokenVerifier | undefined
     if (provider.options.validateSignatures || provider.options.backchannelLogout) {
       verifier = tokenVerifier(
@@ -130,7 +187,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
     }
     if (!provider.options.validateSignatures)
       io.logger.warn({ provider: provider.name }, 'ID token signatures are not verified (validateSignatures: false)')
-    return { config, verifier, clock: io.clock }
+    return { config, verifier, clock: io.clock, issuers, ...(tenantTemplate ? { tenantTemplate } : {}) }
   },
 
   forwardsSilentSignIn: (provider) => provider.options.acceptsPromptNoneForward,
@@ -153,7 +210,8 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
     return { url, data: { state, nonce, ...(codeVerifier ? { codeVerifier } : {}) } }
   },
 
-  async finish({ config, verifier, clock }, provider, request, { data, prompt }): Promise<FinishResult> {
+  async finish(context, provider, request, { data, prompt }): Promise<FinishResult> {
+    const { config, verifier, clock } = context
     // An authorization response comes in the query, or (response_mode=form_post) in the form.
     const params = request.form ?? request.query
     // A silent sign-in the provider could not complete goes back to returnTo (when the state is ours).
@@ -181,9 +239,13 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
     } catch (cause) {
       throw invalid(provider, `ID token: ${(cause as Error).message}`, cause)
     }
+    const issuer = tenantIssuer(context, idTokenClaims, provider)
     if (provider.options.validateSignatures) {
       try {
-        await verifier!.verify(response.id_token, { issuer: provider.issuer, audience: provider.options.clientId })
+        await verifier!.verify(response.id_token, {
+          issuer: issuer ?? provider.issuer,
+          audience: provider.options.clientId,
+        })
       } catch (cause) {
         throw invalid(provider, `ID token signature: ${(cause as Error).message}`, cause)
       }
@@ -209,6 +271,7 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
         claims,
         idTokenClaims,
         userinfo,
+        ...(issuer ? { issuer } : {}),
         idToken: response.id_token,
         sid: typeof idTokenClaims.sid === 'string' ? idTokenClaims.sid : undefined,
         tokens: provider.options.storeTokens ? tokensOf(response, clock.now()) : undefined,
@@ -257,10 +320,10 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
     })
   },
 
-  async verifyLogoutToken({ verifier, clock }, provider, token) {
+  async verifyLogoutToken({ verifier, clock, issuers }, provider, token) {
     if (!verifier) throw new Error('no keys to verify logout tokens with')
     const { payload, protectedHeader } = await verifier.verify(token, {
-      issuer: provider.issuer,
+      issuer: [...issuers],
       audience: provider.options.clientId,
       requiredClaims: ['iat', 'exp', 'jti'],
       maxTokenAge: '10m',
@@ -287,17 +350,19 @@ export const oidcAuthMethod: AuthMethod<OidcContext, OidcOptions, typeof oidcOpt
     return { sub, sid, jti: payload.jti, expiresAt: (payload.exp! + provider.options.clockTolerance) * 1000 }
   },
 
-  async verifyAccessToken({ config, verifier, clock }, provider, token) {
+  async verifyAccessToken(context, provider, token) {
+    const { config, verifier, clock } = context
     if (looksLikeJwt(token)) {
       if (!verifier || !provider.options.validateSignatures) return undefined
       const { payload } = await verifier.verify(token, {
-        issuer: provider.issuer,
+        issuer: [...context.issuers],
         audience: [...provider.options.bearerAudience],
         requiredClaims: ['exp', 'sub'],
       })
       if (isIdToken(payload)) throw new Error('an ID token is not an access token')
       checkTimingClaims(payload, clock.now(), provider.options.clockTolerance)
-      return { claims: payload as Claims, expiresAt: payload.exp! * 1000 }
+      const issuer = tenantIssuer(context, payload, provider)
+      return { claims: payload as Claims, expiresAt: payload.exp! * 1000, ...(issuer ? { issuer } : {}) }
     }
     if (!provider.options.introspectTokens) return undefined
     if (!config.serverMetadata().introspection_endpoint) throw new Error('the provider has no introspection endpoint')

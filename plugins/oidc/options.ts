@@ -122,6 +122,10 @@ export const oidcOptionFields = {
     doc: 'Accept OIDC Back-Channel Logout tokens from this provider at POST /auth/backchannel-logout (register that URL at the provider).',
     default: false,
   }),
+  tenants: field.stringArray({
+    doc: "Multi-tenant Entra ID (issuer https://login.microsoftonline.com/organizations/v2.0 or common/v2.0, whose discovery names the issuer https://login.microsoftonline.com/{tenantid}/v2.0): the tenant IDs (tid) whose users may sign in. A token must name one of them in iss, and its tid must match; its identities are kept under that tenant's issuer. Required for such an issuer.",
+    default: [],
+  }),
   bearerAudience: field.stringArray({
     doc: 'Bearer JWT access tokens from this provider are accepted when their aud holds one of these.',
     defaultText: '[clientId]',
@@ -195,6 +199,8 @@ export interface OidcOptions {
   readonly backchannelLogout: boolean
   readonly signOutByServerRequest: boolean
   readonly bearerAudience: readonly string[]
+  /** Tenant IDs a multi-tenant Entra ID issuer accepts (empty for every other provider). */
+  readonly tenants: readonly string[]
   readonly introspectTokens: boolean
   /** Seconds a token's time claims may be off (iat, nbf, auth_time in the future; exp in the past). */
   readonly clockTolerance: number
@@ -206,6 +212,9 @@ export interface OidcOptions {
  * The checks across OIDC options, and the values they imply (redirect URLs
  * from the public URL, the client assertion algorithm, the bearer audience).
  */
+/** An Entra ID issuer that serves several tenants: its tokens name the tenant's own issuer. */
+export const MULTI_TENANT_ENTRA = /^https:\/\/login\.microsoftonline\.com\/(organizations|common)\/v2\.0\/?$/
+
 export function resolveOidcOptions(
   v: OutputOf<typeof oidcOptionFields>,
   context: OptionsContext,
@@ -233,6 +242,23 @@ export function resolveOidcOptions(
     }
   }
   if (!v.scopes.includes('openid')) issues.push({ key: 'scopes', reason: 'must include "openid"' })
+  if (MULTI_TENANT_ENTRA.test(v.issuer)) {
+    if (v.tenants.length === 0)
+      issues.push({
+        key: 'tenants',
+        reason: 'is required for a multi-tenant Entra ID issuer: list the tenant IDs (tid) whose users may sign in',
+      })
+    if (!v.discovery) issues.push({ key: 'discovery', reason: 'must be on for a multi-tenant Entra ID issuer' })
+  } else if (v.tenants.length > 0) {
+    issues.push({
+      key: 'tenants',
+      reason:
+        'applies only to a multi-tenant Entra ID issuer (https://login.microsoftonline.com/organizations/v2.0 or common/v2.0)',
+    })
+  }
+  for (const tenant of v.tenants)
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tenant))
+      issues.push({ key: 'tenants', reason: `${JSON.stringify(tenant.slice(0, 60))} is not a tenant ID (a GUID)` })
 
   const auth = v.clientAuthentication
   const secret = (key: 'clientSecret' | 'clientPrivateKey'): string | undefined => {
@@ -332,6 +358,7 @@ export function resolveOidcOptions(
     backchannelLogout: v.backchannelLogout,
     signOutByServerRequest: v.signOutByServerRequest,
     bearerAudience: v.bearerAudience ?? [v.clientId],
+    tenants: v.tenants,
     introspectTokens: v.introspectTokens,
     clockTolerance,
     introspectionCacheTtl: durationToSeconds(v.introspectionCacheTtl),

@@ -40,6 +40,8 @@ export interface JoseProviderBehaviour {
   tokenRefusal?: { status: number; body: unknown; headers?: Record<string, string> }
   /** Compare client_secret_basic credentials as sent, without form-decoding them (as some providers do). */
   basicWithoutDecoding?: boolean
+  /** Keys of its discovery document over the usual ones. */
+  discovery?: Record<string, unknown>
   /** RFC 7662 answers by token: what the introspection endpoint says of each (unknown tokens are inactive). */
   introspection?: Map<string, Record<string, unknown>>
 }
@@ -175,6 +177,7 @@ export class JoseProvider {
           authorization_response_iss_parameter_supported: true,
           code_challenge_methods_supported: ['S256'],
           introspection_endpoint: `${this.issuer}/introspect`,
+          ...this.behaviour.discovery,
         })
       case '/jwks':
         this.jwksFetches += 1

@@ -86,6 +86,75 @@ describe('provider presets', () => {
     expect(users.filter((u) => u.username.startsWith('ada')).length).toBe(1)
   })
 
+  it('entra-id, multi-tenant: the token names its own tenant, which must be allowed; identities are kept per tenant', async () => {
+    const allowed = ['9188040d-6c67-4c5b-b112-36a304b66dad', '72f988bf-86f1-41af-91ab-2d7cd011db47']
+    const other = '0c9b5e32-1ab2-4f6e-9d4e-3b1b6a0f2c11'
+    const tenant = (tid: string) => `https://login.microsoftonline.com/${tid}/v2.0`
+    const user = (tid: string) => ({
+      claims: {
+        sub: `pairwise-${tid}`,
+        oid: '00000000-0000-0000-66f3-3332eca7ea81',
+        tid,
+        preferred_username: `ada@${tid.slice(0, 4)}.example`,
+        name: 'Ada Lovelace',
+      },
+      idTokenClaims: { iss: tenant(tid) },
+    })
+    const { jose, h } = await joseHarness(
+      track,
+      {},
+      {
+        clientId: CLIENT_ID,
+        clientSecret: SECRET,
+        // Entra's multi-tenant discovery: the issuer is a template; no iss in the authorization response.
+        behaviour: {
+          ...user(allowed[0]!),
+          discoveryIssuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+          discovery: { authorization_response_iss_parameter_supported: false },
+          issParam: null,
+        },
+      },
+    )
+    await h.removeProvider('jose.json')
+    // The issuer is Entra's own; the emulation answers for it (backchannelUrl), as a private network path would.
+    const file = {
+      preset: 'entra-id',
+      issuer: 'https://login.microsoftonline.com/organizations/v2.0',
+      backchannelUrl: jose.issuer,
+      clientId: CLIENT_ID,
+      clientSecret: SECRET,
+      createUnknownRoles: true,
+    }
+    const refused = await h.writeProvider('idp.json', JSON.stringify(file))
+    expect(refused.issues).toContainEqual(
+      expect.objectContaining({
+        key: 'tenants',
+        reason: expect.stringContaining('is required for a multi-tenant Entra ID issuer'),
+      }),
+    )
+    await h.writeProvider('idp.json', JSON.stringify({ ...file, tenants: allowed }))
+    expect(await signInUser(h)).toMatchObject({ username: 'ada@9188.example', firstName: 'Ada', lastName: 'Lovelace' })
+    jose.behaviour = { ...jose.behaviour, ...user(allowed[1]!) }
+    expect((await signInUser(h)).username).toBe('ada@72f9.example')
+    // The same oid in two tenants: two identities, each under its tenant's issuer.
+    const identities = await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute('select issuer, subject from identities order by id')
+    expect(identities).toEqual([
+      { issuer: tenant(allowed[0]!), subject: '00000000-0000-0000-66f3-3332eca7ea81' },
+      { issuer: tenant(allowed[1]!), subject: '00000000-0000-0000-66f3-3332eca7ea81' },
+    ])
+    // A tenant not listed is refused; so is a token whose iss is not its own tid's.
+    jose.behaviour = { ...jose.behaviour, ...user(other) }
+    const stranger = await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'idp' })
+    expect(stranger.status).toBe(400)
+    expect(stranger.body).toContain('Accounts of your organization cannot sign in here')
+    jose.behaviour = { ...jose.behaviour, ...user(allowed[0]!), idTokenClaims: { iss: tenant(allowed[1]!) } }
+    expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'idp' })).status).toBeGreaterThanOrEqual(400)
+    expect((await h.app.users.list()).length).toBe(2)
+  })
+
   it('okta, cognito and gatekeeper: groups as roles, with the scopes each needs', async () => {
     const okta = await start(
       { preset: 'okta' },
