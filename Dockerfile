@@ -21,6 +21,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/templates ./templates
+COPY --from=build /src/plugins ./plugins
 COPY --from=build /src/schema ./schema
 COPY --from=build /src/index.ts ./index.ts
 RUN mkdir -p /var/lib/otpki /etc/otpki/providers && chown node:node /var/lib/otpki \

@@ -24,7 +24,7 @@ import type { RequestAuthenticatorFactory } from './contracts/request-authentica
 import type { UserSync } from './contracts/user-sync.ts'
 import { describeIssue, resolveOptions } from './config/fields.ts'
 import { envelopeFields } from './config/provider-schema.ts'
-import { importModule } from './config/module-loader.ts'
+import { importModule, runningPackageModule } from './config/module-loader.ts'
 import { isOtpkiError, OtpkiError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
@@ -129,11 +129,11 @@ async function resolveSpec(
   if (typeof target !== 'string') return { plugin: target, options, label: target?.name ?? '(unnamed plugin)' }
   let loaded: unknown
   try {
-    // Paths are relative to the config file; packages are found from its directory too.
+    // Paths are relative to the config file; packages are found from its directory too, OTPKI's own plugins in OTPKI.
     const specifier =
       target.startsWith('.') || isAbsolute(target)
         ? resolve(baseDir, target)
-        : createRequire(join(baseDir, 'otpki.config.ts')).resolve(target)
+        : (runningPackageModule(target) ?? createRequire(join(baseDir, 'otpki.config.ts')).resolve(target))
     loaded = await importModule(specifier)
   } catch (cause) {
     throw new OtpkiError(

@@ -91,7 +91,7 @@ describe('the packed package, installed', () => {
     await mkdir(join(etc, 'providers'), { recursive: true })
     await writeFile(
       join(etc, 'otpki.config.ts'),
-      `import { defineConfig } from 'otpki'\nexport default defineConfig({ port: ${port}, host: '127.0.0.1', database: ${JSON.stringify(join(dir, 'var', 'otpki.sqlite'))}, providersDir: 'providers' })\n`,
+      `import { defineConfig } from 'otpki'\nexport default defineConfig({ port: ${port}, host: '127.0.0.1', publicUrl: 'http://localhost:${port}', database: ${JSON.stringify(join(dir, 'var', 'otpki.sqlite'))}, providersDir: 'providers', plugins: ['otpki/plugins/passkey'] })\n`,
     )
     await writeFile(
       join(etc, 'providers', 'corp.ts'),
@@ -121,5 +121,11 @@ describe('the packed package, installed', () => {
     expect(ready.database).toBe('ok')
     const page = await (await fetch(`http://127.0.0.1:${port}/auth/sign-in`)).text()
     expect(page).toContain('Sign in with Corp')
+    // A plugin the package ships, named by its package path: its provider, pages and script come from the package.
+    expect(page).toContain('Sign in with a passkey')
+    const ceremony = await fetch(`http://127.0.0.1:${port}/auth/passkeys/sign-in?challenge=${'a'.repeat(43)}`)
+    expect(ceremony.status).toBe(200)
+    expect(await ceremony.text()).toContain('src="/auth/passkeys/passkey.js"')
+    expect((await fetch(`http://127.0.0.1:${port}/auth/passkeys/passkey.js`)).status).toBe(200)
   })
 })

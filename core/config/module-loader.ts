@@ -20,10 +20,18 @@ function otpkiAliases(): Record<string, string> {
     existsSync(join(root, built)) ? join(root, built) : join(root, source)
   return {
     'otpki/testing': entry('dist/testing/index.js', 'testing/index.ts'),
+    // The plugins OTPKI ships but does not load by itself: `plugins: ['otpki/plugins/passkey']`.
+    'otpki/plugins/passkey': entry('dist/plugins/passkey/index.js', 'plugins/passkey/index.ts'),
     otpki: entry('dist/index.js', 'index.ts'),
   }
 }
-const JITI_OPTIONS = { moduleCache: false, fsCache: false, interopDefault: true, alias: otpkiAliases() }
+const ALIASES = otpkiAliases()
+const JITI_OPTIONS = { moduleCache: false, fsCache: false, interopDefault: true, alias: ALIASES }
+
+/** A module of the running OTPKI named by its package path (`otpki/plugins/passkey`), wherever the naming file is. */
+export function runningPackageModule(specifier: string): string | undefined {
+  return Object.hasOwn(ALIASES, specifier) ? ALIASES[specifier] : undefined
+}
 
 const jiti = createJiti(import.meta.url, JITI_OPTIONS)
 
