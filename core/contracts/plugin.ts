@@ -141,6 +141,12 @@ export interface AccountLinkSpec {
   note?(user: StoredUser, services: PluginServices): Promise<string | undefined>
   /** Whether this user sees the link; without it, every user does. */
   shown?(user: StoredUser): boolean
+  /**
+   * Whether this user must visit the page now (register a passkey, say): a
+   * browser sign-in then goes there first, with `?returnTo=` the address it
+   * was going to, as a required action does.
+   */
+  required?(user: StoredUser, services: PluginServices): Promise<boolean>
 }
 
 /** An `otpki` command a plugin adds, such as `users attach-cert <username> <file>`. */

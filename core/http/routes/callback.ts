@@ -1,9 +1,19 @@
 import { getCookie, type H3Event } from 'h3'
 import { isOtpkiError, OtpkiError } from '../../errors.ts'
+import type { StoredUser } from '../../contracts/user-sync.ts'
 import { guarded, sessionCookie, type Handler, type HttpContext } from '../http-context.ts'
 import { redirectResponse } from '../respond.ts'
 import { readForm } from '../body.ts'
 import { returnWithError } from './sign-in.ts'
+
+/** The page a plugin requires this user to visit before going on (a required action), with where they were going. */
+async function requiredPage(ctx: HttpContext, user: StoredUser, returnTo: string): Promise<string | undefined> {
+  for (const link of ctx.accountLinks) {
+    if (!link.required || !(link.shown?.(user) ?? true)) continue
+    if (await link.required(user, ctx.services)) return `${link.path}?returnTo=${encodeURIComponent(returnTo)}`
+  }
+  return undefined
+}
 
 /**
  * `GET` and `POST /auth/callback`: consumes the browser's transaction, hands
@@ -68,8 +78,9 @@ export function callback(ctx: HttpContext): Handler {
       await ctx.signIn.link(definition, result, session.principal.user.id)
       return redirectResponse(`/?linked=${encodeURIComponent(definition.name)}`, { cookies: [clearTx] })
     }
-    const { sessionId } = await ctx.signIn.signIn(definition, result)
-    return redirectResponse(tx.returnTo, { cookies: [clearTx, ctx.cookies.set(ctx.cookies.session, sessionId)] })
+    const { sessionId, user } = await ctx.signIn.signIn(definition, result)
+    const next = (await requiredPage(ctx, user, tx.returnTo)) ?? tx.returnTo
+    return redirectResponse(next, { cookies: [clearTx, ctx.cookies.set(ctx.cookies.session, sessionId)] })
   }
   return guarded(ctx, 'callback', handler, { clearOnError: [ctx.cookies.transaction] })
 }
