@@ -119,6 +119,9 @@ export default definePlugin({
         }
         const passkeys = await new PasskeyStore(route).list(user.id)
         const query = event.url.searchParams
+        // Where a sign-in was going before it came here (a path of OTPKI's only).
+        const returnTo = query.get('returnTo') ?? ''
+        const continueTo = /^\/(?![/\\])[^\s]*$/.test(returnTo) ? returnTo : undefined
         return route.render(
           'passkeys',
           {
@@ -131,6 +134,7 @@ export default definePlugin({
             })),
             mayRegister: mayRegister(config, user.roles),
             required: passkeys.length === 0 && user.roles.some((r) => config.requireForRoles.includes(r)),
+            continueTo,
             notice: query.has('added')
               ? 'Your passkey is registered.'
               : query.has('removed')
@@ -180,6 +184,10 @@ export default definePlugin({
           : 'Sign in without an identity provider'
       },
       shown: (user) => mayRegister(config, user.roles),
+      // Members of requireForRoles without a passkey are sent to register one right after signing in.
+      required: async (user, s) =>
+        user.roles.some((r) => config.requireForRoles.includes(r)) &&
+        ((await new PasskeyStore(s).counts([user.id])).get(user.id) ?? 0) === 0,
     })
 
     // Administrators: see and revoke a user's passkeys (console, routes, CLI).

@@ -92,7 +92,8 @@
         }
         const name = register.elements.name.value
         await send('POST', '/auth/passkeys', { name, credential: credentialJson(credential) })
-        location.assign('/auth/passkeys?added=1')
+        const back = register.dataset.returnTo
+        location.assign(`/auth/passkeys?added=1${back ? `&returnTo=${encodeURIComponent(back)}` : ''}`)
       } catch (error) {
         say(error.message, true)
         button.disabled = false

@@ -239,6 +239,29 @@ describe.each(testDatabases())('passkeys (%s)', (database) => {
     expect((await anonymous.request(`${h.url}/auth/passkeys/options`, json({}))).status).toBe(401)
   })
 
+  it('requireForRoles: a member without a passkey is sent to register one right after signing in, then on', async () => {
+    const h = track(await start({ requireForRoles: ['admin'] }))
+    const admin = browser()
+    const landed = await signIn(admin, h, 'admin', 'admin', { returnTo: '/admin/users' })
+    expect(landed.url).toBe(`${h.url}/auth/passkeys?returnTo=%2Fadmin%2Fusers`)
+    expect(landed.body).toContain('Your account needs a passkey')
+    expect(landed.body).toMatch(
+      /<a href="\/admin\/users" class="button secondary" data-field="continue">Not now, continue<\/a>/,
+    )
+    expect(landed.body).toContain('data-return-to="/admin/users"')
+    expect((await admin.request(`${h.url}/`)).body).toContain('Required for your account: register one')
+    // Someone outside the roles goes where they were going.
+    const alice = browser()
+    expect((await signIn(alice, h, 'alice', 'alice', { returnTo: '/?from=x' })).url).toBe(`${h.url}/?from=x`)
+    // Registered, the administrator's next sign-in goes straight on.
+    expect((await register(admin, h, new SoftAuthenticator('localhost', h.url))).status).toBe(201)
+    const again = await signIn(browser(), h, 'admin', 'admin', { returnTo: '/admin/users' })
+    expect(again.url).toBe(`${h.url}/admin/users`)
+    // Only a path of OTPKI's is offered to continue to.
+    const odd = await admin.request(`${h.url}/auth/passkeys?returnTo=${encodeURIComponent('//evil.example/x')}`)
+    expect(odd.body).not.toContain('evil.example')
+  })
+
   it('administrators list and revoke a user’s passkeys; the lock-out check counts an administrator’s passkey', async () => {
     const h = track(await start())
     const alice = browser()
