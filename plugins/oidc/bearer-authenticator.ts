@@ -52,7 +52,7 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
       issuer = undefined
     }
     if (issuer !== undefined) {
-      const entry = usable.find((e) => e.definition.issuer === issuer)
+      const entry = usable.find((e) => e.definition.issuer === issuer || tenantOf(e, issuer))
       if (!entry) throw unauthorized('a token from an issuer that is not a configured provider')
       return entry
     }
@@ -117,6 +117,12 @@ export function bearerAuthenticator(services: PluginServices): RequestAuthentica
       return cached(token) ?? verify(token).catch(asRefusal)
     },
   }
+}
+
+/** Whether a multi-tenant Entra ID provider allows the tenant whose issuer this is (its method checks the rest). */
+function tenantOf(entry: ProviderEntry, issuer: string): boolean {
+  const tenants = entry.definition.options.tenants
+  return Array.isArray(tenants) && tenants.some((t) => issuer === `https://login.microsoftonline.com/${t}/v2.0`)
 }
 
 /** Whatever refused the token (its claims, user sync), the caller learns only that it is not valid. */

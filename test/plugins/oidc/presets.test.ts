@@ -153,6 +153,13 @@ describe('provider presets', () => {
     jose.behaviour = { ...jose.behaviour, ...user(allowed[0]!), idTokenClaims: { iss: tenant(allowed[1]!) } }
     expect((await signIn(new TestBrowser(), h, 'x', 'x', { provider: 'idp' })).status).toBeGreaterThanOrEqual(400)
     expect((await h.app.users.list()).length).toBe(2)
+    // Bearer tokens too: one naming an allowed tenant's issuer is its user; another tenant's is refused.
+    const bearer = (tid: string) =>
+      jose.accessToken(CLIENT_ID, { iss: tenant(tid), tid, sub: `pairwise-${tid}`, oid: user(tid).claims.oid })
+    const api = await me(new TestBrowser(), h, await bearer(allowed[1]!))
+    expect(api.status).toBe(200)
+    expect(api.body).toMatchObject({ method: 'bearer', user: { username: 'ada@72f9.example' } })
+    expect((await me(new TestBrowser(), h, await bearer(other))).status).toBe(401)
   })
 
   it('okta, cognito and gatekeeper: groups as roles, with the scopes each needs', async () => {
