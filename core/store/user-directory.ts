@@ -92,6 +92,25 @@ export class UserDirectory {
     })
   }
 
+  /**
+   * How many rows each user has in a table with a `user_id` column (a
+   * plugin's certificates or passkeys): of every user, or of `userIds` only
+   * (a console page: an indexed read).
+   */
+  async rowsPerUser(table: string, userIds?: readonly number[]): Promise<Map<number, number>> {
+    if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new OtpkiError('INTERNAL', `not a table name: ${table.slice(0, 64)}`)
+    if (userIds?.length === 0) return new Map()
+    const only = userIds ? ` where user_id in (${userIds.map(() => '?').join(', ')})` : ''
+    const rows = (await this.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        `select user_id as id, cast(count(*) as integer) as n from ${table}${only} group by user_id`,
+        userIds ? [...userIds] : [],
+      )) as { id: number; n: number }[]
+    return new Map(rows.map(({ id, n }) => [Number(id), Number(n)]))
+  }
+
   /** Whether any user with one of these roles is among `userIds`. */
   async anyWithRole(userIds: Iterable<number>, roles: readonly string[]): Promise<boolean> {
     const ids = [...userIds]

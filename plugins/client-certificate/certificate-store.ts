@@ -149,22 +149,9 @@ export class CertificateStore {
     }
   }
 
-  /** How many certificates each user holds, by user id (one query). */
   /** Certificates per user: of every user, or of `userIds` only (a console page: an indexed read). */
   async counts(userIds?: readonly number[]): Promise<Map<number, number>> {
-    if (userIds?.length === 0) return new Map()
-    const only = userIds ? ` where user_id in (${userIds.map(() => '?').join(', ')})` : ''
-    const rows = (await this.services
-      .em()
-      .getConnection()
-      .execute(
-        `select user_id as id, cast(count(*) as integer) as n from certificates${only} group by user_id`,
-        userIds ? [...userIds] : [],
-      )) as {
-      id: number
-      n: number
-    }[]
-    return new Map(rows.map(({ id, n }) => [Number(id), Number(n)]))
+    return this.services.users.rowsPerUser('certificates', userIds)
   }
 
   /** Whether any user with one of these roles holds a certificate. */
