@@ -81,6 +81,9 @@ export function passkeyName(value: unknown): string {
   return name === '' ? 'Passkey' : name
 }
 
+/** Registration challenges a user may have pending at once; a new one replaces the oldest. */
+const PENDING_CHALLENGES = 5
+
 const hashOf = (challenge: string) => createHash('sha256').update(challenge).digest('hex')
 
 /** Passkeys and their registration challenges. */
@@ -121,8 +124,11 @@ export class PasskeyStore {
   /** Keeps a registration challenge for the user until `expiresAt`. */
   async keepChallenge(userId: number, challenge: string, userHandle: string, expiresAt: number): Promise<void> {
     const em = this.services.em()
-    // A user's stale challenges go as new ones come.
-    await em.nativeDelete(PasskeyChallengeSchema, { user: userId, expiresAt: { $lt: this.services.clock.now() } })
+    // Expired challenges go as new ones come; a user keeps a few pending at most (one per open tab, say).
+    await em.nativeDelete(PasskeyChallengeSchema, { expiresAt: { $lt: this.services.clock.now() } })
+    const pending = await em.find(PasskeyChallengeSchema, { user: userId }, { orderBy: { expiresAt: 'desc' } })
+    const stale = pending.slice(PENDING_CHALLENGES - 1).map((c) => c.hash)
+    if (stale.length > 0) await em.nativeDelete(PasskeyChallengeSchema, { hash: { $in: stale } })
     await em.insert(PasskeyChallengeSchema, { hash: hashOf(challenge), user: userId, userHandle, expiresAt })
   }
 
@@ -195,15 +201,6 @@ export class PasskeyStore {
 
   /** Passkeys per user: of every user, or of `userIds` only. */
   async counts(userIds?: readonly number[]): Promise<Map<number, number>> {
-    if (userIds?.length === 0) return new Map()
-    const only = userIds ? ` where user_id in (${userIds.map(() => '?').join(', ')})` : ''
-    const rows = (await this.services
-      .em()
-      .getConnection()
-      .execute(
-        `select user_id as id, cast(count(*) as integer) as n from passkeys${only} group by user_id`,
-        userIds ? [...userIds] : [],
-      )) as { id: number; n: number }[]
-    return new Map(rows.map(({ id, n }) => [Number(id), Number(n)]))
+    return this.services.users.rowsPerUser('passkeys', userIds)
   }
 }

@@ -211,6 +211,20 @@ describe.each(testDatabases())('passkeys (%s)', (database) => {
     const credential = key.register(own.challenge)
     expect((await alice.request(`${h.url}/auth/passkeys`, json({ credential }))).status).toBe(201)
     expect((await alice.request(`${h.url}/auth/passkeys`, json({ credential }))).status).toBe(401)
+    // A user keeps a few registrations pending at most: the oldest is replaced.
+    const first = JSON.parse((await alice.request(`${h.url}/auth/passkeys/options`, json({}))).body)
+    for (let i = 0; i < 5; i++) await alice.request(`${h.url}/auth/passkeys/options`, json({}))
+    const replaced = await alice.request(
+      `${h.url}/auth/passkeys`,
+      json({ credential: new SoftAuthenticator('localhost', h.url).register(first.challenge) }),
+    )
+    expect(replaced.status).toBe(401)
+    const [pending] = (await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute('select count(*) as n from passkey_challenges')) as { n: number | string }[]
+    // Alice's five, and the administrator's one.
+    expect(Number(pending!.n)).toBe(6)
     // The second passkey's options exclude the first.
     const again = JSON.parse((await alice.request(`${h.url}/auth/passkeys/options`, json({}))).body)
     expect(again.excludeCredentials).toEqual([expect.objectContaining({ id: key.id })])
