@@ -97,6 +97,14 @@ describe.each(testDatabases())('passkeys (%s)', (database) => {
       method: 'passkey',
       provider: 'passkey',
     })
+    // Forward authentication and metrics see it as any other session.
+    const verified = await other.request(`${h.url}/auth/verify`)
+    expect(verified.status).toBe(200)
+    expect(verified.headers.get('x-auth-request-user')).toBe('alice')
+    expect(verified.headers.get('x-auth-request-method')).toBe('passkey')
+    expect(verified.headers.get('x-auth-request-provider')).toBe('passkey')
+    const metrics = await (await fetch(`http://127.0.0.1:${new URL(h.url).port}/metrics`)).text()
+    expect(metrics).toMatch(/otpki_sign_ins_total\{[^}]*provider="passkey"[^}]*\} 1/)
     const listed = await other.request(`${h.url}/auth/passkeys`)
     expect(listed.body).toContain('Work laptop')
     expect(listed.body).not.toContain('>never<')
