@@ -4,6 +4,7 @@ import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 import { TestBrowser, parseForm } from '../support/browser.ts'
 import { CLIENT, closeAfterEach, forwardedCertificates, freePort, signIn, startHarness } from '../support/harness.ts'
 import { joseHarness } from '../support/jose-provider.ts'
+import { CADDY, startCaddy } from '../support/caddy.ts'
 import { NGINX, startNginx } from '../support/nginx.ts'
 import { needs } from '../support/needs.ts'
 
@@ -22,6 +23,7 @@ const USERS = {
       roles: ['staff'],
     },
   },
+  bob: { password: 'bob', claims: { preferred_username: 'bob', roles: ['staff'] } },
 }
 
 /** A small upstream application: answers with the request headers it received, as JSON. */
@@ -167,6 +169,90 @@ describe('forward authentication (GET /auth/verify)', () => {
     expect((await fetch(`${h.url}/auth/verify`, { headers: { authorization: `Bearer ${foreign}` } })).status).toBe(401)
   })
 
+  describe('behind a real Caddy (forward_auth)', () => {
+    if (!needs('caddy', Boolean(CADDY), 'apt-get install caddy')) return
+
+    it('the recipe of the docs protects an upstream: a browser signs in and comes back, headers a client cannot forge', async () => {
+      const port = await freePort()
+      const publicUrl = `http://localhost:${port}`
+      const app = track(await upstream())
+      const h = track(
+        await startHarness({
+          users: USERS,
+          providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
+          client: () => ({
+            redirectUris: [`${publicUrl}/auth/callback`],
+            postLogoutRedirectUris: [`${publicUrl}/auth/signed-out`],
+          }),
+          overrides: { publicUrl },
+        }),
+      )
+      const otpki = new URL(h.url).host
+      // The recipe of docs/forward-authentication.md, with OTPKI on the same host for the sign-in.
+      track(
+        await startCaddy(
+          h.dir,
+          port,
+          `http://localhost:${port} {
+  handle /app/* {
+    forward_auth ${otpki} {
+      uri /auth/verify
+      copy_headers X-Auth-Request-User X-Auth-Request-Email X-Auth-Request-Groups
+    }
+    reverse_proxy ${new URL(app.url).host}
+  }
+  handle /admin-app/* {
+    forward_auth ${otpki} {
+      uri /auth/verify?allowed_roles=admin
+      copy_headers X-Auth-Request-User
+    }
+    reverse_proxy ${new URL(app.url).host}
+  }
+  handle {
+    reverse_proxy ${otpki}
+  }
+}`,
+        ),
+      )
+      // A script without a session: 401, passed on.
+      expect((await fetch(`${publicUrl}/app/data`)).status).toBe(401)
+      // A browser is redirected to sign in and comes back to the page it asked for.
+      const alice = new TestBrowser()
+      const first = await alice.request(`${publicUrl}/app/report?year=2026`, {
+        headers: { accept: 'text/html', 'x-auth-request-user': 'admin' },
+      })
+      expect(first.status).toBe(302)
+      const returnTo = new URL(first.headers.get('location')!, publicUrl).searchParams.get('returnTo')!
+      expect(returnTo).toBe(`${publicUrl}/app/report?year=2026`)
+      const landed = await signIn(alice, { url: publicUrl }, 'alice', 'alice', { provider: 'dev', returnTo })
+      expect(landed.url).toBe(`${publicUrl}/app/report?year=2026`)
+      const seen = JSON.parse(landed.body)
+      expect(seen.headers['x-auth-request-user']).toBe('alice')
+      expect(seen.headers['x-auth-request-groups']).toBe('staff')
+      // The client's own identity header does not reach the application.
+      const forged = await alice.request(`${publicUrl}/app/x`, { headers: { 'x-auth-request-user': 'admin' } })
+      expect(JSON.parse(forged.body).headers['x-auth-request-user']).toBe('alice')
+      // Nor another identity header of the recipe.
+      const noEmail = await alice.request(`${publicUrl}/app/y`, {
+        headers: { 'x-auth-request-email': 'admin@example.test', 'x-auth-request-groups': 'admin' },
+      })
+      expect(JSON.parse(noEmail.body).headers).toMatchObject({
+        'x-auth-request-email': 'alice@example.test',
+        'x-auth-request-groups': 'staff',
+      })
+      // Bob has no email: the header comes empty, never a client's own value or a placeholder.
+      const bob = new TestBrowser()
+      expect((await signIn(bob, { url: publicUrl }, 'bob', 'bob', { provider: 'dev' })).status).toBe(200)
+      const bobs = await bob.request(`${publicUrl}/app/z`, {
+        headers: { 'x-auth-request-email': 'admin@example.test' },
+      })
+      expect(JSON.parse(bobs.body).headers['x-auth-request-user']).toBe('bob')
+      expect(JSON.parse(bobs.body).headers['x-auth-request-email']).toBe('')
+      // A role per location.
+      expect((await alice.request(`${publicUrl}/admin-app/`)).status).toBe(403)
+    })
+  })
+
   describe('behind a real nginx (auth_request)', () => {
     if (!needs('nginx', Boolean(NGINX), 'apt-get install nginx')) return
 
@@ -265,6 +351,15 @@ describe('forward authentication (GET /auth/verify)', () => {
       // A header the client sends itself never reaches the application as the identity.
       const forged = await alice.request(`${publicUrl}/app/x`, { headers: { 'x-auth-request-user': 'admin' } })
       expect(JSON.parse(forged.body).headers['x-auth-request-user']).toBe('alice')
+
+      // A user without an email: nginx sends no X-Auth-Request-Email, never the client's own.
+      const bob = new TestBrowser()
+      expect((await signIn(bob, { url: publicUrl }, 'bob', 'bob', { provider: 'dev' })).status).toBe(200)
+      const bobs = await bob.request(`${publicUrl}/app/z`, {
+        headers: { 'x-auth-request-email': 'admin@example.test' },
+      })
+      expect(JSON.parse(bobs.body).headers['x-auth-request-user']).toBe('bob')
+      expect(JSON.parse(bobs.body).headers['x-auth-request-email']).toBeUndefined()
 
       // The admin location requires the admin role.
       expect((await alice.request(`${publicUrl}/admin-app/`)).status).toBe(403)

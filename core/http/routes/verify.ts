@@ -108,7 +108,8 @@ function originalUrl(headers: Headers, uri: string): URL | undefined {
 /**
  * The identity headers of a principal, written once per principal (a cached
  * session keeps its principal). A value outside printable ASCII is
- * percent-encoded (UTF-8), as header values cannot carry it.
+ * percent-encoded (UTF-8), as header values cannot carry it. Every
+ * configured header is sent, empty when the principal has no value for it.
  */
 function identityHeaders(ctx: HttpContext): (principal: Principal) => readonly [string, string][] {
   const names = ctx.forwardAuth.headers
@@ -130,7 +131,8 @@ function identityHeaders(ctx: HttpContext): (principal: Principal) => readonly [
       for (const key of Object.keys(names) as (keyof typeof names)[]) {
         const header = names[key]
         const value = values[key]
-        if (header !== '' && value !== undefined) pairs.push([header, headerValue(value)])
+        // Every header, empty when there is no value: a proxy that copies it then replaces a client's own of that name.
+        if (header !== '') pairs.push([header, headerValue(value ?? '')])
       }
       cache.set(principal, pairs)
     }
