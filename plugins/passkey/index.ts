@@ -89,9 +89,15 @@ export default definePlugin({
     })
 
     // Managing one's own passkeys.
+    // A browser session only: a bearer token or a certificate must not add a lasting way in.
     const signedIn = async (event: H3Event, route: RouteServices, changes: boolean): Promise<StoredUser> => {
-      const principal = await route.requireUser(event, { changes })
-      const user = await route.users.findById(principal.user.id)
+      const session = await route.sessions.lookup(event)
+      if (!session)
+        throw new OtpkiError('SESSION_INVALID', 'passkeys managed without a browser session', {
+          publicMessage: 'Sign in first: passkeys are managed from a signed-in browser.',
+        })
+      await route.requireUser(event, { changes })
+      const user = await route.users.findById(session.principal.user.id)
       if (!user)
         throw new OtpkiError('SESSION_INVALID', 'the signed-in user is gone', { publicMessage: 'Sign in first.' })
       return user

@@ -111,6 +111,13 @@ export function passkeyMethod(
           'This passkey is not registered with OTPKI (it may have been removed). Sign in another way, then register it again.',
         )
       }
+      // The user handle the authenticator keeps with a discoverable credential is the one it was made for.
+      const handle = assertion.response.userHandle
+      if (handle !== undefined && handle !== passkey.userHandle)
+        throw refused(
+          `passkey ${passkey.id.slice(0, 64)} answered for another user handle`,
+          'The passkey sign-in was refused.',
+        )
       const user = await live.users.findById(passkey.userId)
       if (!user)
         throw refused(`the user of passkey ${passkey.id.slice(0, 64)} is gone`, 'This passkey belongs to no account.')

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import passkeyPlugin from '../../../plugins/passkey/index.ts'
 import { TestBrowser, parseForm } from '../../support/browser.ts'
-import { closeAfterEach, me, signIn, startHarness, type Harness } from '../../support/harness.ts'
+import { CLIENT, closeAfterEach, me, signIn, startHarness, type Harness } from '../../support/harness.ts'
+import { joseHarness } from '../../support/jose-provider.ts'
 import { testDatabases } from '../../support/postgres.ts'
 import { SoftAuthenticator, type Tampering } from '../../support/soft-authenticator.ts'
 
@@ -134,6 +135,23 @@ describe.each(testDatabases())('passkeys (%s)', (database) => {
     await refusedWith({ rpId: 'evil.test' }, /Unexpected RP ID hash/)
     await refusedWith({ userVerified: false }, /[Uu]ser verification/)
     await refusedWith({ type: 'webauthn.create' }, /Unexpected authentication response type/)
+
+    // The user handle a discoverable credential answers with must be the one it was registered for.
+    const handled = browser()
+    const handledChallenge = await startPasskeySignIn(handled, h)
+    expect(
+      (await post(handled, h, key.assert(handledChallenge, {}, 'c29tZW9uZS1lbHNl'))).status,
+    ).toBeGreaterThanOrEqual(400)
+    expect((await me(handled, h)).status).toBe(401)
+    expect(h.logs.lines.map((l) => String(l.msg)).join('\n')).toMatch(/answered for another user handle/)
+    const [{ user_handle: userHandle }] = await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ user_handle: string }[]>('select user_handle from passkeys')
+    const own = browser()
+    const ownChallenge = await startPasskeySignIn(own, h)
+    expect((await post(own, h, key.assert(ownChallenge, {}, userHandle))).status).toBe(303)
+    expect((await me(own, h)).status).toBe(200)
 
     // A challenge from another browser's sign-in does not finish this one.
     const first = browser()
@@ -318,5 +336,38 @@ describe.each(testDatabases())('passkeys (%s)', (database) => {
       { actor: 'alice', reason: 'passkey.register' },
       { actor: 'admin', reason: 'passkey.remove' },
     ])
+  })
+})
+
+describe('passkeys and other credentials', () => {
+  const track = closeAfterEach()
+
+  it('a bearer token is a signed-in user, but cannot see or add passkeys: only a browser session manages them', async () => {
+    const { jose, h } = await joseHarness(
+      track,
+      {},
+      {
+        behaviour: { claims: { sub: 'robot-1', preferred_username: 'robot' } },
+        harness: { hostname: 'localhost', overrides: { plugins: [passkeyPlugin] } },
+      },
+    )
+    const token = await jose.accessToken(CLIENT.clientId, { preferred_username: 'robot' })
+    const bearer = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    expect((await fetch(`${h.url}/auth/me`, { headers: bearer })).status).toBe(200)
+    const options = await fetch(`${h.url}/auth/passkeys/options`, { method: 'POST', body: '{}', headers: bearer })
+    expect(options.status).toBe(401)
+    expect(await options.text()).toContain('passkeys are managed from a signed-in browser')
+    const key = new SoftAuthenticator('localhost', h.url)
+    const added = await fetch(`${h.url}/auth/passkeys`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'Robot', credential: key.register('AAAA') }),
+      headers: bearer,
+    })
+    expect(added.status).toBe(401)
+    const page = await fetch(`${h.url}/auth/passkeys`, { headers: bearer, redirect: 'manual' })
+    expect(page.status).toBe(303)
+    expect(page.headers.get('location')).toContain('/auth/sign-in')
+    const rows = await h.app.orm.em.fork().getConnection().execute('select count(*) as n from passkey_challenges')
+    expect(Number(rows[0].n)).toBe(0)
   })
 })
