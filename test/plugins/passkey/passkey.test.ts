@@ -144,10 +144,12 @@ describe.each(testDatabases())('passkeys (%s)', (database) => {
     ).toBeGreaterThanOrEqual(400)
     expect((await me(handled, h)).status).toBe(401)
     expect(h.logs.lines.map((l) => String(l.msg)).join('\n')).toMatch(/answered for another user handle/)
-    const [{ user_handle: userHandle }] = await h.app.orm.em
+    const stored = await h.app.orm.em
       .fork()
       .getConnection()
       .execute<{ user_handle: string }[]>('select user_handle from passkeys')
+    expect(stored).toHaveLength(1)
+    const userHandle = String(stored[0]?.user_handle)
     const own = browser()
     const ownChallenge = await startPasskeySignIn(own, h)
     expect((await post(own, h, key.assert(ownChallenge, {}, userHandle))).status).toBe(303)
@@ -367,7 +369,10 @@ describe('passkeys and other credentials', () => {
     const page = await fetch(`${h.url}/auth/passkeys`, { headers: bearer, redirect: 'manual' })
     expect(page.status).toBe(303)
     expect(page.headers.get('location')).toContain('/auth/sign-in')
-    const rows = await h.app.orm.em.fork().getConnection().execute('select count(*) as n from passkey_challenges')
-    expect(Number(rows[0].n)).toBe(0)
+    const rows = await h.app.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ n: number | string }[]>('select count(*) as n from passkey_challenges')
+    expect(Number(rows[0]?.n)).toBe(0)
   })
 })
