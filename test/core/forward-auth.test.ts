@@ -40,6 +40,19 @@ async function upstream(): Promise<{ url: string; close(): Promise<void> }> {
   }
 }
 
+/** OTPKI with the dev provider, its public URL being the proxy's (whose host serves the sign-in too). */
+function behindProxy(publicUrl: string) {
+  return startHarness({
+    users: USERS,
+    providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
+    client: () => ({
+      redirectUris: [`${publicUrl}/auth/callback`],
+      postLogoutRedirectUris: [`${publicUrl}/auth/signed-out`],
+    }),
+    overrides: { publicUrl },
+  })
+}
+
 /** Signs in at the dev provider with `returnTo`, and stops at the redirect to it (or at the page it ends on). */
 async function signInTo(browser: TestBrowser, url: string, username: string, returnTo: string) {
   const start = await browser.request(`${url}/auth/sign-in?provider=dev&returnTo=${encodeURIComponent(returnTo)}`)
@@ -176,17 +189,7 @@ describe('forward authentication (GET /auth/verify)', () => {
       const port = await freePort()
       const publicUrl = `http://localhost:${port}`
       const app = track(await upstream())
-      const h = track(
-        await startHarness({
-          users: USERS,
-          providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
-          client: () => ({
-            redirectUris: [`${publicUrl}/auth/callback`],
-            postLogoutRedirectUris: [`${publicUrl}/auth/signed-out`],
-          }),
-          overrides: { publicUrl },
-        }),
-      )
+      const h = track(await behindProxy(publicUrl))
       const otpki = new URL(h.url).host
       // The recipe of docs/forward-authentication.md, with OTPKI on the same host for the sign-in.
       track(
@@ -260,17 +263,7 @@ describe('forward authentication (GET /auth/verify)', () => {
       const port = await freePort()
       const publicUrl = `http://localhost:${port}`
       const app = track(await upstream())
-      const h = track(
-        await startHarness({
-          users: USERS,
-          providers: ({ providerJson }) => ({ 'dev.json': providerJson({ createUnknownRoles: true }) }),
-          client: () => ({
-            redirectUris: [`${publicUrl}/auth/callback`],
-            postLogoutRedirectUris: [`${publicUrl}/auth/signed-out`],
-          }),
-          overrides: { publicUrl },
-        }),
-      )
+      const h = track(await behindProxy(publicUrl))
       const otpki = h.url
       // The recipe of the README, as it is there.
       const protect = (verify: string) => `

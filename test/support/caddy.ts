@@ -1,27 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { join } from 'node:path'
+import { listening } from './listening.ts'
 
 /** Debian's Caddy binary, if installed. */
 export const CADDY = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p))
-
-async function listening(port: number, deadline: number): Promise<boolean> {
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1')
-      socket.once('connect', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (ok) return true
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return false
-}
 
 /** Runs Caddy in the foreground with `sites` as its Caddyfile's site blocks (no admin API, no automatic HTTPS). */
 export async function startCaddy(dir: string, port: number, sites: string): Promise<{ close(): Promise<void> }> {

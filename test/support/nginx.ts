@@ -1,27 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { join } from 'node:path'
+import { listening } from './listening.ts'
 
 /** Debian's nginx binary, if installed. */
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p))
-
-async function listening(port: number, deadline: number): Promise<void> {
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1')
-      socket.once('connect', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`nginx did not listen on ${port}`)
-}
 
 /** Runs nginx in the foreground with `http` as its http block, under `dir`. */
 export async function startNginx(
@@ -56,7 +40,9 @@ http {
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   await Promise.race([
-    listening(port, Date.now() + 10_000),
+    listening(port, Date.now() + 10_000).then((up) => {
+      if (!up) throw new Error(`nginx did not listen on ${port}`)
+    }),
     exited.then((code) => Promise.reject(new Error(`nginx exited (${code}): ${stderr}`))),
   ])
   return {
