@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, SCREENSHOTS, launchChromium } from '../support/chromium.ts'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { CHROMIUM, SCREENSHOTS, chromiumPerSuite } from '../support/chromium.ts'
 import { TestBrowser } from '../support/browser.ts'
 import { TestCa } from '../../plugins/dev-provider/throwaway-ca.ts'
 import {
@@ -28,11 +28,7 @@ const USERS = {
 describe('the administration console in a real browser (Chromium)', () => {
   if (!needs('chromium', Boolean(CHROMIUM), 'apt-get install chromium')) return
   const track = closeAfterEach()
-  let browser: Browser
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(() => browser?.close())
+  const browser = chromiumPerSuite()
 
   const start = (overrides: Record<string, unknown> = {}) =>
     startHarness({

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
-import type { Browser, Locator, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, SCREENSHOTS, launchChromium } from '../support/chromium.ts'
+import type { Locator, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { CHROMIUM, SCREENSHOTS, chromiumPerSuite } from '../support/chromium.ts'
 import { closeAfterEach, startHarness, type Harness } from '../support/harness.ts'
 import { needs } from '../support/needs.ts'
 
@@ -38,11 +38,7 @@ async function focused(locator: Locator): Promise<boolean> {
 describe('pages in a real browser (Chromium)', () => {
   if (!needs('chromium', Boolean(CHROMIUM), 'apt-get install chromium')) return
   const track = closeAfterEach()
-  let browser: Browser
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(() => browser?.close())
+  const browser = chromiumPerSuite()
 
   const page = async (): Promise<Page> => {
     const context = await browser.newContext({ viewport: { width: 900, height: 700 } })

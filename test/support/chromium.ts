@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 import { packageRoot } from '../../core/paths.ts'
 
 /** Debian's Chromium (apt-get install chromium); never a downloaded browser. */
@@ -25,4 +26,14 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   })
+}
+
+/** One Chromium for the tests of a `describe` block: launched before them, closed after them. */
+export function chromiumPerSuite(): Pick<Browser, 'newContext'> {
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    browser = await launchChromium()
+  })
+  afterAll(() => browser?.close())
+  return { newContext: (options) => browser!.newContext(options) }
 }

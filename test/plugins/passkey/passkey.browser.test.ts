@@ -1,8 +1,8 @@
 import { join } from 'node:path'
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { BrowserContext, CDPSession, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import passkeyPlugin from '../../../plugins/passkey/index.ts'
-import { CHROMIUM, SCREENSHOTS, launchChromium } from '../../support/chromium.ts'
+import { CHROMIUM, SCREENSHOTS, chromiumPerSuite } from '../../support/chromium.ts'
 import { closeAfterEach, startHarness, type Harness } from '../../support/harness.ts'
 import { needs } from '../../support/needs.ts'
 
@@ -23,11 +23,7 @@ interface VirtualCredential {
 describe('passkeys in a real browser (Chromium with a virtual authenticator)', () => {
   if (!needs('chromium', Boolean(CHROMIUM), 'apt-get install chromium')) return
   const track = closeAfterEach()
-  let browser: Browser
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(() => browser?.close())
+  const browser = chromiumPerSuite()
 
   const start = () =>
     startHarness({
