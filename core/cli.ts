@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { pino } from 'pino'
 import { existsSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { databaseTarget, describeDatabase } from './store/database.ts'
@@ -27,13 +28,16 @@ let serving = false
 
 async function run(options: AppOptions): Promise<void> {
   serving = true
+  // `otpki dev`: the summary for a person comes first, the JSON log lines of the start after it.
+  const held = options.dev ? new HeldLog() : undefined
   let app: RunningApp
   try {
-    app = await (await import('./boot.ts')).boot(options)
+    app = await (await import('./boot.ts')).boot(held ? { ...options, logDestination: held } : options)
   } catch (error) {
+    held?.release()
     fail(error)
   }
-  if (options.dev) await printDevSummary(app)
+  if (options.dev) await printDevSummary(app).finally(() => held?.release())
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -45,7 +49,29 @@ async function run(options: AppOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
-/** What `otpki dev` (`npm start`) offers, for a person, on stderr beside the JSON logs. */
+/**
+ * A log destination that keeps the lines written until {@link release}
+ * (at most a few seconds), then writes them and what follows to stdout.
+ */
+class HeldLog {
+  private lines: string[] | undefined = []
+  private readonly out = pino.destination({ dest: 1, sync: true })
+  private readonly timer = setTimeout(() => this.release(), 5000).unref()
+
+  write(line: string): void {
+    if (this.lines) this.lines.push(line)
+    else this.out.write(line)
+  }
+
+  release(): void {
+    clearTimeout(this.timer)
+    const lines = this.lines
+    this.lines = undefined
+    for (const line of lines ?? []) this.out.write(line)
+  }
+}
+
+/** What `otpki dev` (`npm start`) offers, for a person, on stderr before the JSON logs of the start. */
 async function printDevSummary(app: RunningApp): Promise<void> {
   // Loaded here: `otpki start` never needs the development plugin.
   const { DEMO_ACCOUNTS } = await import('../plugins/dev-provider/index.ts')

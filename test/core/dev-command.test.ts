@@ -63,6 +63,8 @@ describe('otpki dev (the embedded default of npm start)', () => {
 
   it('prints a summary a person can read: where to sign in, as whom, the console, the providers', () => {
     expect(output).toContain('OTPKI Sign-in (development)')
+    // The summary for a person comes before the JSON log lines of the start.
+    expect(output.indexOf('OTPKI Sign-in (development)')).toBeLessThan(output.indexOf('{"level"'))
     expect(output).toContain(`  sign in:        ${url}/  as admin / admin (an administrator) or alice / alice`)
     expect(output).toContain(`  console:        ${url}/admin`)
     expect(output).toMatch(/ {2}providers: +Development provider \((ready|pending)\)/)
