@@ -91,13 +91,19 @@ export default definePlugin({
     // Managing one's own passkeys.
     // A browser session only: a bearer token or a certificate must not add a lasting way in.
     const signedIn = async (event: H3Event, route: RouteServices, changes: boolean): Promise<StoredUser> => {
+      // The caller as the auth check sees it (a bearer token or certificate comes before the cookie) must be the cookie's session.
+      const principal = await route.requireUser(event, { changes })
       const session = await route.sessions.lookup(event)
-      if (!session)
-        throw new OtpkiError('SESSION_INVALID', 'passkeys managed without a browser session', {
-          publicMessage: 'Sign in first: passkeys are managed from a signed-in browser.',
-        })
-      await route.requireUser(event, { changes })
-      const user = await route.users.findById(session.principal.user.id)
+      const same = session?.principal
+      if (!same || same.method !== principal.method || same.user.id !== principal.user.id)
+        throw new OtpkiError(
+          'SESSION_INVALID',
+          `passkeys managed by a ${principal.method} credential, not a browser session`,
+          {
+            publicMessage: 'Sign in first: passkeys are managed from a signed-in browser.',
+          },
+        )
+      const user = await route.users.findById(principal.user.id)
       if (!user)
         throw new OtpkiError('SESSION_INVALID', 'the signed-in user is gone', { publicMessage: 'Sign in first.' })
       return user

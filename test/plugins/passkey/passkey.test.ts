@@ -353,6 +353,13 @@ describe('passkeys and other credentials', () => {
         harness: { hostname: 'localhost', overrides: { plugins: [passkeyPlugin] } },
       },
     )
+    const challenges = async () => {
+      const rows = await h.app.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ n: number | string }[]>('select count(*) as n from passkey_challenges')
+      return Number(rows[0]?.n)
+    }
     const token = await jose.accessToken(CLIENT.clientId, { preferred_username: 'robot' })
     const bearer = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
     expect((await fetch(`${h.url}/auth/me`, { headers: bearer })).status).toBe(200)
@@ -369,10 +376,19 @@ describe('passkeys and other credentials', () => {
     const page = await fetch(`${h.url}/auth/passkeys`, { headers: bearer, redirect: 'manual' })
     expect(page.status).toBe(303)
     expect(page.headers.get('location')).toContain('/auth/sign-in')
-    const rows = await h.app.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ n: number | string }[]>('select count(*) as n from passkey_challenges')
-    expect(Number(rows[0]?.n)).toBe(0)
+    expect(await challenges()).toBe(0)
+
+    // A bearer token beside a browser session's cookie is still the bearer token: refused too.
+    const browser = new TestBrowser()
+    expect((await signIn(browser, h, 'x', 'x', { provider: 'jose' })).status).toBe(200)
+    const cookie = `otpki_session=${await browser.cookie(h.url, 'otpki_session')}`
+    expect((await fetch(`${h.url}/auth/passkeys`, { headers: { cookie } })).status).toBe(200)
+    const mixed = await fetch(`${h.url}/auth/passkeys/options`, {
+      method: 'POST',
+      body: '{}',
+      headers: { ...bearer, cookie, origin: h.url },
+    })
+    expect(mixed.status).toBe(401)
+    expect(await challenges()).toBe(0)
   })
 })
